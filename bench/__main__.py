@@ -1,0 +1,173 @@
+"""Command line: `python -m bench run | devices | models | selfcheck`.
+
+A thin layer: flags become config overrides (validated by `bench.config` exactly like
+bench.toml keys) and each subcommand calls a plain function. Nothing here, nor anything it
+imports before a trial starts, imports torch, tensorflow or keras. User errors exit with code 2
+and one paragraph on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UsageError
+
+DEFAULT_CONFIG = Path("bench.toml")
+
+# flag → (section, key, value type, is a list); list flags take comma-separated values.
+OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
+    "frameworks": ("sweep", "frameworks", str, True),
+    "models": ("sweep", "models", str, True),
+    "devices": ("sweep", "devices", str, True),
+    "batch_sizes": ("sweep", "batch_sizes", int, True),
+    "threads": ("sweep", "threads", int, True),
+    "repeats": ("sweep", "repeats", int, False),
+    "epochs": ("train", "epochs", int, False),
+    "samples": ("train", "samples", int, False),
+    "out": ("output", "dir", str, False),
+    "name": ("output", "name", str, False),
+}
+
+
+def _item(text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        return text  # left for config validation to reject with the key's rule
+
+
+def _overrides(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The flags given, as config overrides by section, and their names for error messages."""
+    out: dict[str, dict[str, Any]] = {}
+    given = []
+    for flag, (section, key, kind, is_list) in OVERRIDES.items():
+        text = getattr(args, flag, None)
+        if text is None:
+            continue
+        if is_list:
+            value: Any = [_item(v.strip(), kind) for v in text.split(",") if v.strip()]
+        else:
+            value = _item(text.strip(), kind)
+        out.setdefault(section, {})[key] = value
+        given.append("--" + flag.replace("_", "-"))
+    return out, given
+
+
+def load_config(args: argparse.Namespace):
+    from bench import config
+
+    path = args.config
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    overrides, flags = _overrides(args)
+    return config.load(path, overrides, flags)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench import sweep
+    from bench.progress import Display, summary_table
+
+    cfg = load_config(args)
+    trials = sweep.planned_trials(cfg)
+    if args.dry_run:
+        print(dry_run_text(trials))
+        return 0
+    display = Display()
+    result = sweep.run(cfg, ["python", "-m", "bench", *sys.argv[1:]], trials, display)
+    display.console.print(summary_table(result.trials))
+    if result.interrupted:
+        display.console.print("interrupted: the trials finished so far are saved.")
+    failed = [t.trial_id for t in result.trials if t.status not in ("ok", "skipped")]
+    if failed:
+        display.console.print(f"{len(failed)} trial(s) did not finish: {', '.join(failed)}")
+    display.console.print(f"results: {result.run_dir}")
+    return result.exit_code
+
+
+def dry_run_text(trials: list) -> str:
+    from bench.sweep import missing_framework
+
+    lines = [f"{len(trials)} trials planned (each in a fresh process):"]
+    for t in trials:
+        why = missing_framework(t.framework)
+        lines.append(
+            f"  {t.trial_id}: {t.framework}/{t.mode} {t.model} {'x'.join(map(str, t.input_shape))}"
+            f" on {t.device} ({t.device_name}), batch {t.batch_size}, {t.threads} threads,"
+            f" {t.epochs} epochs × {t.steps_per_epoch} steps"
+            + (f"  [skipped: {why}]" if why else "")
+        )
+    return "\n".join(lines)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from bench import devices
+
+    print(devices.format_table(devices.discover()))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from bench.models_cli import describe, listing
+
+    print(describe(args.name) if args.name else listing())
+    return 0
+
+
+def cmd_selfcheck(args: argparse.Namespace) -> int:
+    from bench.selfcheck import selfcheck
+
+    return selfcheck(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Time the first and the steady epochs of CNNs in PyTorch and Keras.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the sweep in bench.toml (each trial in a fresh process)")
+    run.add_argument("--config", type=Path, help="config file (default: ./bench.toml if present)")
+    for flag, (section, key, _kind, is_list) in OVERRIDES.items():
+        dashed = "--" + flag.replace("_", "-")
+        meta = "A,B,..." if is_list else "VALUE"
+        run.add_argument(dashed, metavar=meta, help=f"override [{section}] {key}")
+    run.add_argument("--dry-run", action="store_true", help="print the planned trials and exit")
+    run.set_defaults(func=cmd_run)
+
+    dev = sub.add_parser("devices", help="list the devices that devices = ['auto'] would use")
+    dev.set_defaults(func=cmd_devices)
+
+    mod = sub.add_parser("models", help="list models, or show one model's layer table")
+    mod.add_argument("name", nargs="?", help="a model name for its per-layer table")
+    mod.set_defaults(func=cmd_models)
+
+    chk = sub.add_parser("selfcheck", help="harness vs bare loop: steady-epoch ratio per framework")
+    chk.add_argument("--frameworks", default="torch,keras", metavar="A,B")
+    chk.add_argument("--model", default="seed_cnn")
+    chk.add_argument("--batch-size", type=int, default=64)
+    chk.add_argument("--samples", type=int, default=3200)
+    chk.add_argument("--epochs", type=int, default=4)
+    chk.add_argument("--rounds", type=int, default=3, help="interleaved bare/harness pairs")
+    chk.add_argument("--threads", type=int, default=None, help="default: physical cores")
+    chk.set_defaults(func=cmd_selfcheck)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""bench.toml → validated, frozen configuration.
+
+The file is read with `tomllib`; every section is a frozen dataclass whose fields carry their
+own rule (type, minimum, choices). CLI flags are applied as overrides through the same checks, so
+a bad value gets the same one-paragraph `UsageError` naming the file (or flag), the key, the value
+and what was expected, whichever way it came in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UsageError
+
+FRAMEWORKS = ("torch", "keras", "fake")
+OPTIMIZERS = ("sgd", "adam")
+DATASETS = ("synthetic",)
+FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+
+
+def _rule(kind: str, *, minimum: float | None = None, choices: tuple[str, ...] = (), doc: str = ""):
+    return {"kind": kind, "min": minimum, "choices": choices, "doc": doc}
+
+
+def _f(default: Any, kind: str, **rule: Any) -> Any:
+    return field(default=default, metadata=_rule(kind, **rule))
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    frameworks: tuple[str, ...] = _f(("torch", "keras"), "str_list", choices=FRAMEWORKS)
+    models: tuple[str, ...] = _f(("seed_cnn", "seed_ffnn"), "str_list")
+    devices: tuple[str, ...] = _f(("auto",), "str_list")
+    batch_sizes: tuple[int, ...] = _f((64,), "int_list", minimum=1)
+    threads: tuple[int, ...] = _f((), "int_list", minimum=1)
+    repeats: int = _f(1, "int", minimum=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Train:
+    epochs: int = _f(4, "int", minimum=2)
+    samples: int = _f(4096, "int", minimum=1)
+    optimizer: str = _f("sgd", "str", choices=OPTIMIZERS)
+    learning_rate: float = _f(0.01, "float", minimum=0.0)
+    timeout_s: float = _f(1800.0, "float", minimum=1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    dataset: str = _f("synthetic", "str", choices=DATASETS)
+    seed: int = _f(0, "int", minimum=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    dir: str = _f("results", "str")
+    name: str = _f("", "str")
+
+
+@dataclass(frozen=True, slots=True)
+class Fake:
+    phase_s: float = _f(0.1, "float", minimum=0.0)
+    first_step_s: float = _f(0.5, "float", minimum=0.0)
+    epoch_s: tuple[float, ...] = _f((2.0, 1.0), "float_list", minimum=0.0)
+    sleep: bool = _f(False, "bool")
+    fail: str = _f("none", "str", choices=FAKE_FAILURES)
+    fail_epoch: int = _f(1, "int", minimum=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    sweep: Sweep = field(default_factory=Sweep)
+    train: Train = field(default_factory=Train)
+    data: Data = field(default_factory=Data)
+    output: Output = field(default_factory=Output)
+    fake: Fake = field(default_factory=Fake)
+    source: str = "(defaults)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data (for run.json and --resume)."""
+        return {s: _section_dict(getattr(self, s)) for s in SECTIONS} | {"source": self.source}
+
+
+SECTIONS: dict[str, type] = {
+    "sweep": Sweep,
+    "train": Train,
+    "data": Data,
+    "output": Output,
+    "fake": Fake,
+}
+
+
+def _section_dict(section: Any) -> dict[str, Any]:
+    return {f.name: _plain(getattr(section, f.name)) for f in dataclasses.fields(section)}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _expected(rule: dict[str, Any]) -> str:
+    kind, low = rule["kind"], rule["min"]
+    words = {
+        "int": "an integer",
+        "float": "a number",
+        "str": "a string",
+        "bool": "true or false",
+        "int_list": "a non-empty list of integers",
+        "float_list": "a non-empty list of numbers",
+        "str_list": "a non-empty list of strings",
+    }[kind]
+    if low is not None:
+        words += f" ≥ {low:g}" if kind in ("int", "float") else f", each ≥ {low:g}"
+    if rule["choices"]:
+        words += " from: " + ", ".join(rule["choices"])
+    return words
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_scalar(kind: str, v: Any, rule: dict[str, Any]) -> Any:
+    base = kind.removesuffix("_list")
+    ok = {"int": _is_int, "float": _is_number, "str": lambda x: isinstance(x, str)}.get(
+        base, lambda x: isinstance(x, bool)
+    )(v)
+    if not ok:
+        raise ValueError
+    if rule["min"] is not None and base in ("int", "float") and v < rule["min"]:
+        raise ValueError
+    if rule["choices"] and v not in rule["choices"]:
+        raise ValueError
+    return float(v) if base == "float" else v
+
+
+def coerce(value: Any, rule: dict[str, Any]) -> Any:
+    """Check `value` against a field rule; return the typed value or raise ValueError."""
+    kind = rule["kind"]
+    if not kind.endswith("_list"):
+        return _check_scalar(kind, value, rule)
+    if not isinstance(value, list) or not value:
+        raise ValueError
+    return tuple(_check_scalar(kind, v, rule) for v in value)
+
+
+def _fail(where: str, section: str, key: str, value: Any, expected: str) -> UsageError:
+    return UsageError(f"{where}: [{section}] {key} = {value!r} is invalid: expected {expected}.")
+
+
+def _build_section(cls: type, raw: dict[str, Any], where: str, section: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise UsageError(
+                f"{where}: unknown key [{section}] {key!r}; valid keys in [{section}]: "
+                + ", ".join(known)
+                + "."
+            )
+        rule = dict(known[key].metadata)
+        try:
+            values[key] = coerce(value, rule)
+        except ValueError:
+            raise _fail(where, section, key, value, _expected(rule)) from None
+    return cls(**values)
+
+
+def parse(doc: dict[str, Any], where: str) -> Config:
+    """Validate a parsed TOML document (sections → keys) into a Config."""
+    sections = {}
+    for name, raw in doc.items():
+        if name not in SECTIONS:
+            raise UsageError(
+                f"{where}: unknown section [{name}]; valid sections: " + ", ".join(SECTIONS) + "."
+            )
+        if not isinstance(raw, dict):
+            raise UsageError(f"{where}: [{name}] must be a table of keys, got {raw!r}.")
+        sections[name] = _build_section(SECTIONS[name], raw, where, name)
+    config = Config(**sections, source=where)
+    check_names(config)
+    return config
+
+
+def check_names(config: Config) -> None:
+    """Cross-field checks: model names, device spellings, samples vs batch size."""
+    from models import zoo
+
+    where, sweep = config.source, config.sweep
+    for model in sweep.models:
+        if model not in zoo.names():
+            raise UsageError(
+                f"{where}: [sweep] models: unknown model {model!r}; "
+                f"choose from: {', '.join(zoo.names())}."
+            )
+    for device in sweep.devices:
+        if not DEVICE_PATTERN.match(device):
+            raise UsageError(
+                f"{where}: [sweep] devices: {device!r} is not a device; "
+                "use auto, cpu, cuda (every GPU) or cuda:N."
+            )
+    biggest = max(sweep.batch_sizes)
+    if config.train.samples < biggest:
+        raise UsageError(
+            f"{where}: [train] samples = {config.train.samples} is smaller than the largest "
+            f"batch size {biggest}: an epoch needs at least one full batch."
+        )
+
+
+def load(
+    path: Path | None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    flags: list[str] | None = None,
+) -> Config:
+    """Read `path` (None: built-in defaults), apply CLI overrides, validate everything.
+
+    `overrides` maps section → key → value; `flags` names the CLI flags they came from.
+    """
+    doc: dict[str, Any] = {}
+    where = "(defaults)"
+    if path is not None:
+        where = str(path)
+        try:
+            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(f"{where}: config file not found.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{where}: cannot read config file: {exc}.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{where}: not valid TOML: {exc}.") from None
+    base = parse(doc, where)
+    if not overrides:
+        return base
+    merged = {s: dict(doc.get(s, {})) for s in SECTIONS}
+    for section, keys in overrides.items():
+        merged[section].update(keys)
+    named = ", ".join(flags or [k for keys in overrides.values() for k in keys])
+    return dataclasses.replace(parse(merged, f"{where} + command line ({named})"), source=where)

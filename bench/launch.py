@@ -1,0 +1,163 @@
+"""Run one trial in a fresh child process: environment, timeout, log, events, status.
+
+The child is `python -m bench.trial`, started in its own session (so a timeout or Ctrl-C can
+stop it with everything it spawned) with stdout and stderr going to the trial's log. It reports
+through an events file (JSON lines), which is read while it runs to show progress, and once more
+when it has exited. The status comes from what the child wrote and how it ended — never from
+its stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.plan import Trial
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_TAIL_LINES = 5
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a trial's child ended and everything it reported."""
+
+    status: str
+    exit_code: int | None
+    error: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def child_env(trial: Trial, cache_root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: device visibility, threads, backend, fresh per-trial caches."""
+    env = dict(os.environ if base is None else base)
+    threads = str(trial.threads)
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+            "CUDA_VISIBLE_DEVICES": "" if trial.device_kind == "cpu" else str(trial.device_index),
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+            "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+            "TORCHINDUCTOR_CACHE_DIR": str(cache_root / "inductor"),
+            "TRITON_CACHE_DIR": str(cache_root / "triton"),
+            "CUDA_CACHE_PATH": str(cache_root / "cuda"),
+        }
+    )
+    if trial.framework == "keras":
+        env["KERAS_BACKEND"] = trial.backend
+    return env
+
+
+def _read_new(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Complete JSON lines appended to `path` since `offset`, and the new offset."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    lines = data[:end].decode("utf-8", errors="replace").splitlines()
+    return [json.loads(line) for line in lines if line.strip()], offset + end
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate the child's whole process group; kill it if it lingers."""
+    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def log_tail(log_path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last non-empty lines of a log, joined on one line for a CSV cell."""
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(tail)
+
+
+def _status(rc: int, timed_out: bool, trial: Trial, events: list[dict[str, Any]], log: Path):
+    if timed_out:
+        return "timeout", f"exceeded timeout_s = {trial.timeout_s:g} s"
+    if rc == 0 and any(e["event"] == "done" for e in events):
+        return "ok", ""
+    errors = [e for e in events if e["event"] == "error"]
+    if errors:
+        return errors[-1]["status"], errors[-1]["error"]
+    if rc < 0:
+        name = signal.Signals(-rc).name
+        hint = " (possibly the out-of-memory killer)" if rc == -signal.SIGKILL else ""
+        return "failed", f"killed by {name}{hint}; log: {log_tail(log)}"
+    return "failed", f"exited with code {rc}; log: {log_tail(log)}"
+
+
+def run_trial(
+    trial: Trial,
+    work_dir: Path,
+    log_path: Path,
+    on_event: Callable[[dict[str, Any]], None] = lambda event: None,
+    poll_s: float = 0.2,
+) -> Outcome:
+    """Run `trial` in a child process and wait for it (or its timeout)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    trial_json, events_path = work_dir / "trial.json", work_dir / "events.jsonl"
+    trial_json.write_text(json.dumps(trial.to_json()))
+    events_path.write_text("")
+    cache_root = Path(tempfile.mkdtemp(prefix=f"bench-{trial.trial_id}-"))
+    events: list[dict[str, Any]] = []
+    offset, timed_out = 0, False
+    try:
+        with open(log_path, "wb") as log:
+            spawn_t = time.monotonic()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.trial", str(trial_json), str(events_path),
+                 repr(spawn_t)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=child_env(trial, cache_root),
+                start_new_session=True,
+            )
+            try:
+                while proc.poll() is None:
+                    new, offset = _read_new(events_path, offset)
+                    for event in new:
+                        events.append(event)
+                        on_event(event)
+                    if time.monotonic() - spawn_t > trial.timeout_s:
+                        timed_out = True
+                        _stop(proc)
+                        break
+                    time.sleep(poll_s)
+            except BaseException:  # Ctrl-C in the parent: take the child down with us
+                _stop(proc)
+                raise
+        new, offset = _read_new(events_path, offset)
+        events.extend(new)
+        status, error = _status(proc.returncode, timed_out, trial, events, log_path)
+        return Outcome(status, proc.returncode, error, events)
+    finally:
+        shutil.rmtree(cache_root, ignore_errors=True)

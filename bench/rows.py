@@ -1,0 +1,110 @@
+"""A finished trial's events → its rows in trials.csv, phases.csv and epochs.csv.
+
+The headline figures in trials.csv are derived here from the same epoch and phase rows that are
+written beside them, so they can be recomputed and audited:
+
+- `first_epoch_s`: wall time of epoch 1 (its first step and the rest);
+- `steady_epoch_s`: median wall time of epochs 2..E;
+- `first_epoch_overhead_s`: first_epoch_s − steady_epoch_s;
+- `setup_s`: spawn + import + device_init + data + build + compile (before epoch 1 starts);
+- `samples_per_s`: samples per epoch / steady_epoch_s;
+- `peak_rss_bytes` / `peak_device_bytes`: the largest peak of set-up and every epoch.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from bench.plan import Trial
+from bench.schema import EpochRow, PhaseRow, TrialRow
+
+SETUP_PHASES = ("spawn", "import", "device_init", "data", "build", "compile")
+
+
+def _max(values: list[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float | None]:
+    """Derived per-trial figures from raw phase and epoch rows (None where not computable)."""
+    by_epoch = {e.epoch: e for e in epochs}
+    first = by_epoch[1].wall_s if 1 in by_epoch else None
+    later = [e.wall_s for e in epochs if e.epoch >= 2]
+    steady = statistics.median(later) if later else None
+    durations = {p.phase: p.duration_s for p in phases}
+    setup = (
+        sum(durations[p] for p in SETUP_PHASES) if all(p in durations for p in SETUP_PHASES)
+        else None
+    )
+    samples = epochs[0].samples if epochs else 0
+    return {
+        "setup_s": setup,
+        "first_epoch_s": first,
+        "steady_epoch_s": steady,
+        "first_epoch_overhead_s": (
+            first - steady if first is not None and steady is not None else None
+        ),
+        "samples_per_s": samples / steady if steady else None,
+    }
+
+
+def trial_rows(
+    run_id: str,
+    trial: Trial,
+    status: str,
+    exit_code: int | None,
+    error: str,
+    events: list[dict[str, Any]],
+    flops_per_sample: int | None,
+) -> tuple[TrialRow, list[PhaseRow], list[EpochRow]]:
+    """The rows of one trial, whatever its status (a failed trial keeps what it measured)."""
+    tid = trial.trial_id
+    phases = [
+        PhaseRow(run_id, tid, e["phase"], e["start_s"], e["duration_s"])
+        for e in events
+        if e["event"] == "phase"
+    ]
+    epochs = [
+        EpochRow(run_id, tid, **{k: v for k, v in e.items() if k != "event"})
+        for e in events
+        if e["event"] == "epoch"
+    ]
+    info: dict[str, Any] = {}
+    for e in events:
+        info.update({f"{e['event']}.{k}": v for k, v in e.items() if k != "event"})
+    row = TrialRow(
+        run_id=run_id,
+        trial_id=tid,
+        order=trial.order,
+        framework=trial.framework,
+        backend=trial.backend,
+        mode=trial.mode,
+        model=trial.model,
+        dataset=trial.dataset,
+        input_shape="x".join(map(str, trial.input_shape)),
+        classes=trial.classes,
+        device=trial.device,
+        device_name=trial.device_name,
+        threads=trial.threads,
+        precision=trial.precision,
+        batch_size=trial.batch_size,
+        repeat=trial.repeat,
+        epochs=trial.epochs,
+        steps_per_epoch=trial.steps_per_epoch,
+        samples_per_epoch=trial.samples_per_epoch,
+        params_trainable=info.get("params.trainable"),
+        params_non_trainable=info.get("params.non_trainable"),
+        flops_per_sample=flops_per_sample,
+        status=status,
+        exit_code=exit_code,
+        error=error,
+        framework_version=info.get("framework.version", ""),
+        peak_rss_bytes=_max(
+            [info.get("setup_peak.peak_rss_bytes")] + [e.peak_rss_bytes for e in epochs]
+        ),
+        peak_device_bytes=_max([e.peak_device_bytes for e in epochs]),
+        **headline(phases, epochs),
+    )
+    return row, phases, epochs

@@ -1,0 +1,77 @@
+"""The Runner protocol every framework implements, the runner registry, and synthetic data.
+
+A runner trains the way a user of its framework would; the harness (`bench.trial`) calls its
+methods in phase order and owns the clock. Runner modules import their framework lazily, inside
+`import_framework`, so that the import is timed as its own phase.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bench.clock import Clock, PeakProbe
+    from bench.plan import Trial
+
+RUNNER_MODULES = {
+    "torch": "bench.runners.torch",
+    "keras": "bench.runners.keras",
+    "fake": "bench.runners.fake",
+}
+
+
+class Runner(Protocol):
+    """What `bench.trial` needs from a framework. One instance runs one trial."""
+
+    #: The clock's time source; None means the real monotonic clock (only `fake` scripts time).
+    time_fn: Callable[[], float] | None
+
+    def import_framework(self) -> str:
+        """Import the framework; return its version string."""
+
+    def init_device(self) -> None:
+        """Apply threads and precision flags; create the device context."""
+
+    def make_data(self) -> None:
+        """Build the dataset and place it where the training loop reads it."""
+
+    def build(self) -> tuple[int, int]:
+        """Construct the model; return (trainable, non-trainable) parameter counts."""
+
+    def compile(self) -> None:
+        """Optimizer, loss, and any compile/wrapping step."""
+
+    def fit(self, clock: Clock) -> None:
+        """Train `trial.epochs` epochs, calling the clock at its boundaries."""
+
+    def sync(self) -> None:
+        """Block until the device has finished all queued work."""
+
+    def device_peak(self) -> PeakProbe | None:
+        """A per-epoch device-memory peak reader, or None (CPU trials)."""
+
+    def is_oom(self, exc: BaseException) -> bool:
+        """Whether `exc` means the device (or host) ran out of memory."""
+
+
+def make_runner(trial: Trial) -> Runner:
+    """The runner for `trial.framework` (imports the runner module, not the framework)."""
+    module = importlib.import_module(RUNNER_MODULES[trial.framework])
+    return module.make(trial)
+
+
+def synthetic_data(trial: Trial) -> tuple[Any, Any]:
+    """Seeded random NHWC float32 images and int64 labels: exactly one epoch's samples."""
+    import numpy as np
+
+    rng = np.random.default_rng(trial.seed)
+    n = trial.samples_per_epoch
+    x = rng.standard_normal((n, *trial.input_shape), dtype=np.float32)
+    y = rng.integers(0, trial.classes, size=n, dtype=np.int64)
+    return x, y
+
+
+def no_sync() -> None:
+    """Synchronizing a CPU device: everything already ran when the call returned."""

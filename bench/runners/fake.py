@@ -1,0 +1,103 @@
+"""A scripted runner: no framework, phase and epoch times from the config's [fake] section.
+
+It drives the end-to-end tests deterministically (like hyperfine's mock executor). Time is
+virtual unless `sleep = true`: the runner advances its own clock by the scripted durations, so
+every phase and epoch lasts exactly what the script says. `fail` makes a trial fail for real in
+the chosen way at the start of epoch `fail_epoch`: raise an exception, exit non-zero, kill itself
+with SIGKILL, hang (for timeouts), or raise MemoryError (recorded as `oom`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from bench.runners.base import no_sync
+
+if TYPE_CHECKING:
+    from bench.clock import Clock
+    from bench.plan import Trial
+
+
+class FakeRunner:
+    def __init__(self, trial: Trial) -> None:
+        self.trial = trial
+        self.script = trial.fake
+        self._now = self.script["phase_s"]  # the scripted spawn phase has already passed
+        self.time_fn = None if self.script["sleep"] else self._virtual_time
+
+    def _virtual_time(self) -> float:
+        return self._now
+
+    def _spend(self, seconds: float) -> None:
+        if self.script["sleep"]:
+            time.sleep(seconds)
+        else:
+            self._now += seconds
+
+    def _phase(self) -> None:
+        self._spend(self.script["phase_s"])
+
+    def import_framework(self) -> str:
+        self._phase()
+        return "fake-1"
+
+    def init_device(self) -> None:
+        self._phase()
+
+    def make_data(self) -> None:
+        self._phase()
+
+    def build(self) -> tuple[int, int]:
+        self._phase()
+        return 1000, 10
+
+    def compile(self) -> None:
+        self._phase()
+
+    def _maybe_fail(self, epoch: int) -> None:
+        how = self.script["fail"]
+        if how == "none" or epoch != self.script["fail_epoch"]:
+            return
+        if how == "raise":
+            raise RuntimeError(f"scripted failure in epoch {epoch}")
+        if how == "exit":
+            print(f"scripted exit in epoch {epoch}", file=sys.stderr, flush=True)
+            os._exit(3)
+        if how == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if how == "oom":
+            raise MemoryError(f"scripted out-of-memory in epoch {epoch}")
+        while True:  # hang
+            time.sleep(1.0)
+
+    def fit(self, clock: Clock) -> None:
+        epoch_s = self.script["epoch_s"]
+        clock.start_training()
+        for epoch in range(1, self.trial.epochs + 1):
+            if epoch > 1:
+                clock.epoch_begin()
+            self._maybe_fail(epoch)
+            wall = epoch_s[min(epoch - 1, len(epoch_s) - 1)]
+            if epoch == 1:
+                self._spend(self.script["first_step_s"])
+                clock.first_step_done()
+                self._spend(max(wall - self.script["first_step_s"], 0.0))
+            else:
+                self._spend(wall)
+            clock.epoch_end(1.0 / epoch)
+
+    sync = staticmethod(no_sync)
+
+    def device_peak(self) -> None:
+        return None
+
+    def is_oom(self, exc: BaseException) -> bool:
+        return isinstance(exc, MemoryError)
+
+
+def make(trial: Trial) -> FakeRunner:
+    return FakeRunner(trial)

@@ -1,0 +1,123 @@
+"""PyTorch runner: a plain training loop, written the way a careful user writes it.
+
+The data sits on the device before training; each step is `zero_grad(set_to_none=True)`,
+forward, loss, backward, `step()`, with no host synchronization inside an epoch. The epoch's mean
+loss is accumulated on the device and fetched once, after the clock has stopped. On CUDA the
+clock reads the time only after `torch.cuda.synchronize()` (see `pick_sync`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bench.runners.base import no_sync, synthetic_data
+
+if TYPE_CHECKING:
+    from bench.clock import Clock
+    from bench.plan import Trial
+
+
+def pick_sync(device_kind: str, torch: Any) -> Callable[[], None]:
+    """The synchronize function for a device type: CUDA waits for its queue; CPU needs nothing."""
+    if device_kind == "cuda":
+        return torch.cuda.synchronize
+    return no_sync
+
+
+class CudaPeak:
+    """Per-epoch peak of memory allocated by PyTorch's caching allocator on the trial's GPU."""
+
+    source = "torch_max_memory_allocated"
+
+    def __init__(self, torch: Any, device: Any) -> None:
+        self._torch, self._device = torch, device
+
+    def reset(self) -> None:
+        self._torch.cuda.reset_peak_memory_stats(self._device)
+
+    def peak(self) -> int:
+        return int(self._torch.cuda.max_memory_allocated(self._device))
+
+
+class TorchRunner:
+    time_fn = None
+
+    def __init__(self, trial: Trial) -> None:
+        self.trial = trial
+        self.sync: Callable[[], None] = no_sync
+
+    def import_framework(self) -> str:
+        import torch
+
+        self.torch = torch
+        return torch.__version__
+
+    def init_device(self) -> None:
+        torch, trial = self.torch, self.trial
+        torch.set_num_threads(trial.threads)
+        torch.set_num_interop_threads(trial.threads)
+        torch.manual_seed(trial.seed)
+        # The parent exposes exactly one GPU to a CUDA trial (CUDA_VISIBLE_DEVICES), so it is 0.
+        self.device = torch.device("cuda:0" if trial.device_kind == "cuda" else "cpu")
+        self.sync = pick_sync(trial.device_kind, torch)
+        if trial.device_kind == "cuda":
+            torch.cuda.set_device(self.device)
+            torch.zeros(1, device=self.device)  # creates the CUDA context now, not in step 1
+
+    def make_data(self) -> None:
+        x, y = synthetic_data(self.trial)
+        torch = self.torch
+        self.x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(self.device)
+        self.y = torch.from_numpy(y).to(self.device)
+
+    def build(self) -> tuple[int, int]:
+        from models import torch_build, zoo
+
+        spec = zoo.get(self.trial.model, self.trial.input_shape, self.trial.classes)
+        self.model = torch_build.build(spec).to(self.device)
+        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        frozen = sum(p.numel() for p in self.model.parameters() if not p.requires_grad)
+        buffers = sum(b.numel() for b in self.model.buffers() if b.is_floating_point())
+        return trainable, frozen + buffers
+
+    def compile(self) -> None:
+        torch, trial = self.torch, self.trial
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if trial.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(params, lr=trial.learning_rate, eps=1e-7)
+        else:
+            self.optimizer = torch.optim.SGD(params, lr=trial.learning_rate)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+
+    def fit(self, clock: Clock) -> None:
+        torch, model, opt, loss_fn = self.torch, self.model, self.optimizer, self.loss_fn
+        x, y, bs, steps = self.x, self.y, self.trial.batch_size, self.trial.steps_per_epoch
+        model.train()
+        clock.start_training()
+        for epoch in range(self.trial.epochs):
+            if epoch:
+                clock.epoch_begin()
+            total = torch.zeros((), device=self.device)
+            for i in range(steps):
+                xb, yb = x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                opt.step()
+                total += loss.detach()
+                if epoch == 0 and i == 0:
+                    clock.first_step_done()
+            clock.epoch_end(lambda total=total: (total / steps).item())
+
+    def device_peak(self) -> CudaPeak | None:
+        if self.trial.device_kind == "cuda":
+            return CudaPeak(self.torch, self.device)
+        return None
+
+    def is_oom(self, exc: BaseException) -> bool:
+        return isinstance(exc, MemoryError | self.torch.cuda.OutOfMemoryError)
+
+
+def make(trial: Trial) -> TorchRunner:
+    return TorchRunner(trial)

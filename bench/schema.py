@@ -1,0 +1,104 @@
+"""The result schema, defined once: one dataclass per CSV table, columns in field order.
+
+Units live in column names (`_s` seconds, `_bytes`, `_j` joules). `None` is written as an empty
+cell: "not measurable here", never zero. Bump `SCHEMA_VERSION` whenever a column is added,
+removed, renamed or changes meaning; README.md and results/README.md document every column.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 1
+
+STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
+PHASES = (
+    "spawn",
+    "import",
+    "device_init",
+    "data",
+    "build",
+    "compile",
+    "first_step",
+    "first_epoch_rest",
+)
+
+
+@dataclass(slots=True)
+class TrialRow:
+    """trials.csv: one row per trial — identity, sizes, status, headline figures."""
+
+    run_id: str
+    trial_id: str
+    order: int
+    framework: str
+    backend: str
+    mode: str
+    model: str
+    dataset: str
+    input_shape: str
+    classes: int
+    device: str
+    device_name: str
+    threads: int
+    precision: str
+    batch_size: int
+    repeat: int
+    epochs: int
+    steps_per_epoch: int
+    samples_per_epoch: int
+    params_trainable: int | None = None
+    params_non_trainable: int | None = None
+    flops_per_sample: int | None = None
+    status: str = "skipped"
+    exit_code: int | None = None
+    error: str = ""
+    framework_version: str = ""
+    setup_s: float | None = None
+    first_epoch_s: float | None = None
+    steady_epoch_s: float | None = None
+    first_epoch_overhead_s: float | None = None
+    samples_per_s: float | None = None
+    peak_rss_bytes: int | None = None
+    peak_device_bytes: int | None = None
+
+
+@dataclass(slots=True)
+class PhaseRow:
+    """phases.csv: one row per phase of a trial's start-up and first epoch."""
+
+    run_id: str
+    trial_id: str
+    phase: str
+    start_s: float
+    duration_s: float
+
+
+@dataclass(slots=True)
+class EpochRow:
+    """epochs.csv: one row per training epoch."""
+
+    run_id: str
+    trial_id: str
+    epoch: int
+    wall_s: float
+    steps: int
+    samples: int
+    loss: float | None = None
+    peak_rss_bytes: int | None = None
+    peak_device_bytes: int | None = None
+    device_mem_source: str = ""
+    energy_j: float | None = None
+
+
+TABLES: dict[str, type] = {
+    "trials.csv": TrialRow,
+    "phases.csv": PhaseRow,
+    "epochs.csv": EpochRow,
+}
+
+
+def columns(row_type: type) -> list[str]:
+    """The CSV header of a table, in order."""
+    return [f.name for f in dataclasses.fields(row_type)]

@@ -1,0 +1,138 @@
+"""`bench run` as a plain function: config in, run folder out (the CLI is a thin layer on top).
+
+For each planned trial: skip it if its framework is not installed, else run it in a fresh child;
+turn what it reported into rows; rewrite the tables. run.json is written before the first trial
+(so a crash still leaves the config and host on record) and again at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import devices as devices_mod
+from bench.config import Config
+from bench.errors import UsageError
+from bench.fingerprint import git_commit, host_fingerprint
+from bench.launch import PROJECT_ROOT, run_trial
+from bench.plan import Trial, plan
+from bench.progress import Display
+from bench.results import RunWriter, new_run_dir, utc_now
+from bench.rows import trial_rows
+from bench.schema import TrialRow
+
+REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow"), "fake": ()}
+INSTALL_HINT = {"torch": "pip install -e '.[torch]'", "keras": "pip install -e '.[keras]'"}
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: str
+    run_dir: Path
+    trials: list[TrialRow] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 0 if all(t.status in ("ok", "skipped") for t in self.trials) else 1
+
+
+def missing_framework(framework: str) -> str:
+    """Why `framework` cannot run here ("" if it can), without importing it."""
+    absent = [m for m in REQUIRED_MODULES[framework] if importlib.util.find_spec(m) is None]
+    if not absent:
+        return ""
+    return f"{framework} is not installed (missing {', '.join(absent)}; {INSTALL_HINT[framework]})"
+
+
+def default_threads() -> int:
+    import psutil
+
+    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
+
+
+def planned_trials(config: Config, nvml: object = devices_mod.LOAD_NVML) -> list[Trial]:
+    """Resolve the config's devices on this machine and expand the sweep."""
+    available = devices_mod.discover(nvml)
+    try:
+        chosen = devices_mod.resolve(list(config.sweep.devices), available)
+    except ValueError as exc:
+        raise UsageError(f"{config.source}: [sweep] devices: {exc}.") from None
+    return plan(config, chosen, default_threads())
+
+
+def _train_flops(trial: Trial) -> int | None:
+    from models import flops, zoo
+
+    try:
+        return flops.train_flops(zoo.get(trial.model, trial.input_shape, trial.classes))
+    except ValueError:
+        return None
+
+
+def run(config: Config, argv: list[str], trials: list[Trial], display: Display) -> RunResult:
+    """Run `trials`, writing results under `[output] dir`; return the rows and exit status."""
+    run_id, run_dir = new_run_dir(Path(config.output.dir), config.output.name)
+    result = RunResult(run_id, run_dir)
+    writer = RunWriter(run_dir)
+    meta = {
+        "run_id": run_id,
+        "started_utc": utc_now(),
+        "finished_utc": None,
+        "command": argv,
+        "config": config.to_dict(),
+        "host": _host(),
+        "git_commit": git_commit(PROJECT_ROOT),
+        "trials_planned": len(trials),
+    }
+    writer.write_meta(meta)
+    writer.flush()
+    missing = {fw: missing_framework(fw) for fw in {t.framework for t in trials}}
+    display.start(run_dir, trials)
+    try:
+        for trial in trials:
+            if missing[trial.framework]:
+                status, code, error, events = "skipped", None, missing[trial.framework], []
+            else:
+                display.trial_started(trial)
+                outcome = run_trial(
+                    trial,
+                    run_dir / "tmp" / trial.trial_id,
+                    run_dir / "logs" / f"{trial.trial_id}.log",
+                    display.on_event,
+                )
+                status, code, error, events = (
+                    outcome.status, outcome.exit_code, outcome.error, outcome.events,
+                )
+            row, phases, epochs = trial_rows(
+                run_id, trial, status, code, error, events, _train_flops(trial)
+            )
+            writer.add("trials.csv", [row])
+            writer.add("phases.csv", phases)
+            writer.add("epochs.csv", epochs)
+            writer.flush()
+            result.trials.append(row)
+            display.trial_done(row)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        display.stop()
+        meta.update(finished_utc=utc_now(), interrupted=result.interrupted)
+        writer.write_meta(meta)
+        shutil.rmtree(run_dir / "tmp", ignore_errors=True)
+    return result
+
+
+def _host() -> dict:
+    from bench.nvml import Nvml
+
+    nvml = Nvml.load()
+    try:
+        return host_fingerprint(nvml)
+    finally:
+        if nvml is not None:
+            nvml.shutdown()
