@@ -146,12 +146,16 @@ def parser() -> argparse.ArgumentParser:
     mod.set_defaults(func=cmd_models)
 
     chk = sub.add_parser("selfcheck", help="harness vs bare loop: steady-epoch ratio per framework")
-    chk.add_argument("--frameworks", default="torch,keras", metavar="A,B")
-    chk.add_argument("--model", default="seed_cnn")
-    chk.add_argument("--batch-size", type=int, default=64)
-    chk.add_argument("--samples", type=int, default=3200)
-    chk.add_argument("--epochs", type=int, default=4)
-    chk.add_argument("--rounds", type=int, default=3, help="interleaved bare/harness pairs")
+    chk.add_argument(
+        "--frameworks", default="torch,keras", metavar="A,B", help="default: %(default)s"
+    )
+    chk.add_argument("--model", default="seed_cnn", help="default: %(default)s")
+    chk.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
+    chk.add_argument("--samples", type=int, default=3200, help="per epoch; default: %(default)s")
+    chk.add_argument("--epochs", type=int, default=6, help="default: %(default)s")
+    chk.add_argument(
+        "--rounds", type=int, default=3, help="bare/harness pairs; default: %(default)s"
+    )
     chk.add_argument("--threads", type=int, default=None, help="default: physical cores")
     chk.set_defaults(func=cmd_selfcheck)
     return p

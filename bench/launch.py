@@ -133,8 +133,14 @@ def run_trial(
         with open(log_path, "wb") as log:
             spawn_t = time.monotonic()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.trial", str(trial_json), str(events_path),
-                 repr(spawn_t)],
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.trial",
+                    str(trial_json),
+                    str(events_path),
+                    repr(spawn_t),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

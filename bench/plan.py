@@ -85,8 +85,13 @@ def plan(config: Config, devices: list[Device], default_threads: int) -> list[Tr
                             trials.append(
                                 Trial(
                                     trial_id=_trial_id(
-                                        order, framework, model, device.name, batch_size,
-                                        threads, repeat,
+                                        order,
+                                        framework,
+                                        model,
+                                        device.name,
+                                        batch_size,
+                                        threads,
+                                        repeat,
                                     ),
                                     order=order,
                                     framework=framework,

@@ -68,9 +68,7 @@ class Display:
         if event["event"] == "phase":
             self._describe(f"{event['phase']} done")
         elif event["event"] == "epoch":
-            self._describe(
-                f"epoch {event['epoch']}/{self._trial.epochs} ({event['wall_s']:.2f} s)"
-            )
+            self._describe(f"epoch {event['epoch']}/{self._trial.epochs} ({event['wall_s']:.2f} s)")
 
     def trial_done(self, row: TrialRow) -> None:
         self._done += 1
@@ -79,9 +77,7 @@ class Display:
             return
         line = f"[{self._done}/{self._total}] {row.trial_id}: {row.status}"
         if row.status == "ok":
-            line += (
-                f", first epoch {_s(row.first_epoch_s)} s, steady {_s(row.steady_epoch_s)} s"
-            )
+            line += f", first epoch {_s(row.first_epoch_s)} s, steady {_s(row.steady_epoch_s)} s"
         elif row.error:
             line += f" — {row.error}"
         self.console.print(line, markup=False, highlight=False)
@@ -95,7 +91,14 @@ class Display:
 def summary_table(rows: list[TrialRow]) -> Table:
     table = Table(title="bench summary (seconds; RSS in MiB)")
     for name in (
-        "trial", "status", "setup", "first epoch", "steady", "overhead", "samples/s", "peak RSS",
+        "trial",
+        "status",
+        "setup",
+        "first epoch",
+        "steady",
+        "overhead",
+        "samples/s",
+        "peak RSS",
     ):
         table.add_column(name, justify="left" if name in ("trial", "status") else "right")
     for row in rows:

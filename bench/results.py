@@ -87,4 +87,3 @@ class RunWriter:
     def write_meta(self, meta: dict[str, Any]) -> None:
         doc = {"schema_version": SCHEMA_VERSION, **meta}
         write_atomic(self.run_dir / "run.json", json.dumps(doc, indent=2) + "\n")
-

@@ -35,7 +35,8 @@ def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float 
     steady = statistics.median(later) if later else None
     durations = {p.phase: p.duration_s for p in phases}
     setup = (
-        sum(durations[p] for p in SETUP_PHASES) if all(p in durations for p in SETUP_PHASES)
+        sum(durations[p] for p in SETUP_PHASES)
+        if all(p in durations for p in SETUP_PHASES)
         else None
     )
     samples = epochs[0].samples if epochs else 0

@@ -106,7 +106,10 @@ def run(config: Config, argv: list[str], trials: list[Trial], display: Display) 
                     display.on_event,
                 )
                 status, code, error, events = (
-                    outcome.status, outcome.exit_code, outcome.error, outcome.events,
+                    outcome.status,
+                    outcome.exit_code,
+                    outcome.error,
+                    outcome.events,
                 )
             row, phases, epochs = trial_rows(
                 run_id, trial, status, code, error, events, _train_flops(trial)

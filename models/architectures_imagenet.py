@@ -85,7 +85,7 @@ def _down(first: int, second: int, relu_first: bool = True) -> Residual:
     description=(
         "Xception as in keras.applications: entry flow (2 convs, 3 down-sampling residual "
         "blocks), 8 middle residual blocks of 3 separable convs, exit flow, GAP, fc; "
-        "22,910,480 params (22,855,952 trainable) at 299/1000; input at least 71x71"
+        "22,910,480 params (22,855,952 trainable) at 299/1000; any input from 7x7 up"
     ),
     source="Chollet 2017; keras.applications.Xception (include_top=True)",
     options={"frozen": FROZEN},

@@ -108,7 +108,7 @@ class Dense:
 
 @dataclass(frozen=True, slots=True)
 class Dropout:
-    """Zero a ``rate`` fraction of elements in training (scaling the rest); identity in inference."""
+    """Zero a ``rate`` fraction of elements in training (scaling the rest); inference: identity."""
 
     rate: float
 

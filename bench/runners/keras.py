@@ -67,9 +67,7 @@ class KerasRunner:
 
         spec = zoo.get(self.trial.model, self.trial.input_shape, self.trial.classes)
         self.model = keras_build.build(spec)
-        trainable = sum(int(w.numpy().size) for w in self.model.trainable_weights)
-        frozen = sum(int(w.numpy().size) for w in self.model.non_trainable_weights)
-        return trainable, frozen
+        return keras_build.count_params(self.model)
 
     def compile(self) -> None:
         keras, trial = self.keras, self.trial

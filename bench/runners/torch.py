@@ -76,10 +76,7 @@ class TorchRunner:
 
         spec = zoo.get(self.trial.model, self.trial.input_shape, self.trial.classes)
         self.model = torch_build.build(spec).to(self.device)
-        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
-        frozen = sum(p.numel() for p in self.model.parameters() if not p.requires_grad)
-        buffers = sum(b.numel() for b in self.model.buffers() if b.is_floating_point())
-        return trainable, frozen + buffers
+        return torch_build.count_params(self.model)
 
     def compile(self) -> None:
         torch, trial = self.torch, self.trial

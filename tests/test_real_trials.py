@@ -1,0 +1,77 @@
+"""Real PyTorch and Keras trials on the CPU at tiny size, through the CLI, in child processes.
+
+These check what a user checks first: every trial ends `ok`, each has the eight phases and one
+row per epoch, the parameter counts the frameworks report equal the spec's analytic count, and
+the first epoch carries the start-up work (it is slower than the steady ones).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from conftest import only_run_dir, read_csv, run_cli
+
+from bench.schema import PHASES
+from models import flops, zoo
+
+FRAMEWORKS = [
+    fw
+    for fw, mods in (("torch", ["torch"]), ("keras", ["keras", "tensorflow"]))
+    if all(importlib.util.find_spec(m) for m in mods)
+]
+pytestmark = pytest.mark.skipif(not FRAMEWORKS, reason="neither torch nor keras installed")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    proc = run_cli(
+        "run", "--frameworks", ",".join(FRAMEWORKS), "--models", "seed_cnn,seed_ffnn",
+        "--devices", "cpu", "--batch-sizes", "32", "--epochs", "3", "--samples", "256",
+        "--threads", "1", "--repeats", "1", "--out", str(out),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return only_run_dir(out)
+
+
+def test_every_trial_ok_with_all_phases_and_epochs(run_dir):
+    trials = read_csv(run_dir / "trials.csv")
+    assert len(trials) == 2 * len(FRAMEWORKS)
+    phases = read_csv(run_dir / "phases.csv")
+    epochs = read_csv(run_dir / "epochs.csv")
+    for t in trials:
+        assert t["status"] == "ok", t
+        assert t["steps_per_epoch"] == "8" and t["threads"] == "1"
+        mine = [p["phase"] for p in phases if p["trial_id"] == t["trial_id"]]
+        assert mine == list(PHASES)
+        rows = [e for e in epochs if e["trial_id"] == t["trial_id"]]
+        assert [int(e["epoch"]) for e in rows] == [1, 2, 3]
+        assert all(float(e["wall_s"]) > 0 and int(e["peak_rss_bytes"]) > 0 for e in rows)
+        assert all(float(e["loss"]) > 0 for e in rows)
+        assert (run_dir / "logs" / f"{t['trial_id']}.log").exists()
+
+
+def test_framework_parameter_counts_equal_the_spec(run_dir):
+    for t in read_csv(run_dir / "trials.csv"):
+        trainable, non_trainable = flops.param_counts(zoo.get(t["model"]))
+        assert int(t["params_trainable"]) == trainable, t
+        assert int(t["params_non_trainable"]) == non_trainable, t
+    expected = {"seed_cnn": 1_475_146, "seed_ffnn": 44_458}
+    for t in read_csv(run_dir / "trials.csv"):
+        assert int(t["params_trainable"]) == expected[t["model"]]
+
+
+def test_first_epoch_carries_the_start_up_work(run_dir):
+    for t in read_csv(run_dir / "trials.csv"):
+        # The first step alone (tracing, allocator warm-up) is slower than an average step.
+        first_step = next(
+            float(p["duration_s"])
+            for p in read_csv(run_dir / "phases.csv")
+            if p["trial_id"] == t["trial_id"] and p["phase"] == "first_step"
+        )
+        steady_step = float(t["steady_epoch_s"]) / int(t["steps_per_epoch"])
+        assert first_step > steady_step, t
+        assert float(t["first_epoch_s"]) == pytest.approx(
+            float(t["first_epoch_overhead_s"]) + float(t["steady_epoch_s"])
+        )
