@@ -109,6 +109,7 @@ class Clock:
         """Start timing epoch 2..E (epoch 1 starts in `start_training`)."""
         self._reset_peaks()
         self._epoch += 1
+        self._sync()
         self._epoch_start = self._now()
 
     def epoch_end(self, loss: Callable[[], float | None] | float | None) -> None:

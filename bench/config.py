@@ -9,6 +9,7 @@ and what was expected, whichever way it came in.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ FRAMEWORKS = ("torch", "keras", "fake")
 OPTIMIZERS = ("sgd", "adam")
 DATASETS = ("synthetic",)
 FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda|cuda:\d+")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]*")
 
 
 def _rule(kind: str, *, minimum: float | None = None, choices: tuple[str, ...] = (), doc: str = ""):
@@ -97,7 +99,9 @@ SECTIONS: dict[str, type] = {
 
 
 def _section_dict(section: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(section, f.name)) for f in dataclasses.fields(section)}
+    """A section as TOML-shaped data; an empty list (= "use the default") is left out."""
+    values = {f.name: _plain(getattr(section, f.name)) for f in dataclasses.fields(section)}
+    return {k: v for k, v in values.items() if v != []}
 
 
 def _plain(value: Any) -> Any:
@@ -115,6 +119,8 @@ def _expected(rule: dict[str, Any]) -> str:
         "float_list": "a non-empty list of numbers",
         "str_list": "a non-empty list of strings",
     }[kind]
+    if kind.endswith("_list"):
+        words += " without duplicates"
     if low is not None:
         words += f" ≥ {low:g}" if kind in ("int", "float") else f", each ≥ {low:g}"
     if rule["choices"]:
@@ -137,11 +143,18 @@ def _check_scalar(kind: str, v: Any, rule: dict[str, Any]) -> Any:
     )(v)
     if not ok:
         raise ValueError
+    if base == "float":
+        try:
+            v = float(v)
+        except OverflowError:
+            raise ValueError from None
+        if not math.isfinite(v):
+            raise ValueError
     if rule["min"] is not None and base in ("int", "float") and v < rule["min"]:
         raise ValueError
     if rule["choices"] and v not in rule["choices"]:
         raise ValueError
-    return float(v) if base == "float" else v
+    return v
 
 
 def coerce(value: Any, rule: dict[str, Any]) -> Any:
@@ -151,7 +164,10 @@ def coerce(value: Any, rule: dict[str, Any]) -> Any:
         return _check_scalar(kind, value, rule)
     if not isinstance(value, list) or not value:
         raise ValueError
-    return tuple(_check_scalar(kind, v, rule) for v in value)
+    items = tuple(_check_scalar(kind, v, rule) for v in value)
+    if len(set(items)) != len(items):
+        raise ValueError
+    return items
 
 
 def _fail(where: str, section: str, key: str, value: Any, expected: str) -> UsageError:
@@ -204,11 +220,16 @@ def check_names(config: Config) -> None:
                 f"choose from: {', '.join(zoo.names())}."
             )
     for device in sweep.devices:
-        if not DEVICE_PATTERN.match(device):
+        if not DEVICE_PATTERN.fullmatch(device):
             raise UsageError(
                 f"{where}: [sweep] devices: {device!r} is not a device; "
                 "use auto, cpu, cuda (every GPU) or cuda:N."
             )
+    if not NAME_PATTERN.fullmatch(config.output.name):
+        raise UsageError(
+            f"{where}: [output] name = {config.output.name!r}: use only letters, digits, "
+            "'.', '_' and '-' (it becomes part of the run folder's name)."
+        )
     biggest = max(sweep.batch_sizes)
     if config.train.samples < biggest:
         raise UsageError(
@@ -245,4 +266,4 @@ def load(
     for section, keys in overrides.items():
         merged[section].update(keys)
     named = ", ".join(flags or [k for keys in overrides.values() for k in keys])
-    return dataclasses.replace(parse(merged, f"{where} + command line ({named})"), source=where)
+    return parse(merged, f"{where} + command line ({named})")

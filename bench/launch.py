@@ -128,7 +128,7 @@ def run_trial(
     events_path.write_text("")
     cache_root = Path(tempfile.mkdtemp(prefix=f"bench-{trial.trial_id}-"))
     events: list[dict[str, Any]] = []
-    offset, timed_out = 0, False
+    offset, timed_out, interrupted = 0, False, False
     try:
         with open(log_path, "wb") as log:
             spawn_t = time.monotonic()
@@ -158,12 +158,15 @@ def run_trial(
                         _stop(proc)
                         break
                     time.sleep(poll_s)
-            except BaseException:  # Ctrl-C in the parent: take the child down with us
+            except KeyboardInterrupt:  # Ctrl-C in the parent: stop the child, keep what it wrote
+                interrupted = True
                 _stop(proc)
-                raise
         new, offset = _read_new(events_path, offset)
         events.extend(new)
-        status, error = _status(proc.returncode, timed_out, trial, events, log_path)
+        if interrupted:
+            status, error = "interrupted", "stopped by Ctrl-C"
+        else:
+            status, error = _status(proc.returncode, timed_out, trial, events, log_path)
         return Outcome(status, proc.returncode, error, events)
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench.config import Config
-from bench.devices import Device
+if TYPE_CHECKING:
+    from bench.config import Config
+    from bench.devices import Device
 
 BACKEND = {"torch": "torch", "keras": "tensorflow", "fake": "fake"}
 MODE = {"torch": "eager", "keras": "graph", "fake": "scripted"}

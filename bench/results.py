@@ -12,15 +12,12 @@ import dataclasses
 import io
 import json
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.errors import UsageError
 from bench.schema import SCHEMA_VERSION, TABLES, columns
-
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]*$")
 
 
 def utc_now() -> str:
@@ -29,10 +26,6 @@ def utc_now() -> str:
 
 def new_run_dir(out_dir: Path, name: str) -> tuple[str, Path]:
     """Create a fresh `out_dir/<run_id>`; the id is the UTC time plus the optional name."""
-    if not NAME_PATTERN.match(name):
-        raise UsageError(
-            f"--name / [output] name = {name!r}: use only letters, digits, '.', '_' and '-'."
-        )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_id = f"{stamp}-{name}" if name else stamp
     path, n = out_dir / run_id, 1

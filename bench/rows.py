@@ -6,7 +6,8 @@ written beside them, so they can be recomputed and audited:
 - `first_epoch_s`: wall time of epoch 1 (its first step and the rest);
 - `steady_epoch_s`: median wall time of epochs 2..E;
 - `first_epoch_overhead_s`: first_epoch_s − steady_epoch_s;
-- `setup_s`: spawn + import + device_init + data + build + compile (before epoch 1 starts);
+- `setup_s`: every phase before epoch 1 (spawn, harness, import, device_init, data, build,
+  compile);
 - `samples_per_s`: samples per epoch / steady_epoch_s;
 - `peak_rss_bytes` / `peak_device_bytes`: the largest peak of set-up and every epoch.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from bench.plan import Trial
 from bench.schema import EpochRow, PhaseRow, TrialRow
 
-SETUP_PHASES = ("spawn", "import", "device_init", "data", "build", "compile")
+SETUP_PHASES = ("spawn", "harness", "import", "device_init", "data", "build", "compile")
 
 
 def _max(values: list[int | None]) -> int | None:

@@ -15,6 +15,7 @@ SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
 PHASES = (
     "spawn",
+    "harness",
     "import",
     "device_init",
     "data",

@@ -120,6 +120,9 @@ def run(config: Config, argv: list[str], trials: list[Trial], display: Display) 
             writer.flush()
             result.trials.append(row)
             display.trial_done(row)
+            if status == "interrupted":
+                result.interrupted = True
+                break
     except KeyboardInterrupt:
         result.interrupted = True
     finally:

@@ -1,7 +1,9 @@
 """A trial's child process: `python -m bench.trial TRIAL.json EVENTS.jsonl SPAWN_T`.
 
 The first line of Python takes the time, so that the `spawn` phase (the parent's Popen → here)
-covers interpreter start-up. Then the runner's phases run in order, each ended by the clock.
+covers interpreter start-up; the `harness` phase is this process's own set-up (reading the
+trial, the memory probe), kept apart so that it is not charged to the framework's `import`.
+Then the runner's phases run in order, each ended by the clock.
 Results go to EVENTS.jsonl, one JSON object per line, flushed outside timed intervals; stdout and
 stderr are the trial's log. Exit code 0 means a `done` event was written; 1 means an `error`
 event (status `failed` or `oom`) was written, with the traceback in the log.
@@ -52,6 +54,7 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
             **({"time_fn": runner.time_fn} if virtual else {}),
         )
         try:
+            clock.mark("harness")
             clock.note({"event": "framework", "version": runner.import_framework()})
             clock.mark("import")
             runner.init_device()

@@ -166,6 +166,7 @@ def _keras_side(spec: ModelSpec, batch: int, result: dict) -> Any:
 
 
 def _compare_outputs(spec: ModelSpec, tmodel: Any, kmodel: Any, x: Any, result: dict) -> None:
+    import keras
     import numpy as np
 
     from models.transfer import torch_to_keras
@@ -174,7 +175,7 @@ def _compare_outputs(spec: ModelSpec, tmodel: Any, kmodel: Any, x: Any, result: 
     xk = x.numpy()
     if xk.ndim == 4:
         xk = xk.transpose(0, 2, 3, 1)
-    kout = np.asarray(kmodel(xk, training=False))
+    kout = keras.ops.convert_to_numpy(kmodel(xk, training=False))
     tout = result.pop("torch_out")
     result["output_shapes"]["keras"] = tuple(kout.shape)
     diff = float(np.max(np.abs(tout - kout)))

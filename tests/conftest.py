@@ -13,7 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """`python -m bench ARGS` in a fresh process; returns the completed process (text mode)."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run(

@@ -27,9 +27,25 @@ pytestmark = pytest.mark.skipif(not FRAMEWORKS, reason="neither torch nor keras 
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     proc = run_cli(
-        "run", "--frameworks", ",".join(FRAMEWORKS), "--models", "seed_cnn,seed_ffnn",
-        "--devices", "cpu", "--batch-sizes", "32", "--epochs", "3", "--samples", "256",
-        "--threads", "1", "--repeats", "1", "--out", str(out),
+        "run",
+        "--frameworks",
+        ",".join(FRAMEWORKS),
+        "--models",
+        "seed_cnn,seed_ffnn",
+        "--devices",
+        "cpu",
+        "--batch-sizes",
+        "32",
+        "--epochs",
+        "3",
+        "--samples",
+        "256",
+        "--threads",
+        "1",
+        "--repeats",
+        "1",
+        "--out",
+        str(out),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return only_run_dir(out)
