@@ -92,9 +92,10 @@ def dry_run_text(trials: list) -> str:
 
     lines = [f"{len(trials)} trials planned (each in a fresh process):"]
     for t in trials:
-        why = missing_framework(t.framework)
+        why = t.skip or missing_framework(t.framework, t.backend)
         lines.append(
-            f"  {t.trial_id}: {t.framework}/{t.mode} {t.model} {'x'.join(map(str, t.input_shape))}"
+            f"  {t.trial_id}: {t.framework}/{t.backend}/{t.mode} {t.model}"
+            f" {'x'.join(map(str, t.input_shape))}"
             f" on {t.device} ({t.device_name}), batch {t.batch_size}, {t.threads} threads,"
             f" {t.epochs} epochs × {t.steps_per_epoch} steps"
             + (f"  [skipped: {why}]" if why else "")

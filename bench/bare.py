@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.plan import Trial
-from bench.runners.base import synthetic_data
+from bench.runners.base import model_spec, synthetic_data
 
 
 def torch_loop(trial: Trial) -> list[float]:
     import torch
 
-    from models import torch_build, zoo
+    from models import torch_build
 
     torch.set_num_threads(trial.threads)
     torch.set_num_interop_threads(trial.threads)
@@ -31,7 +31,7 @@ def torch_loop(trial: Trial) -> list[float]:
     x, y = synthetic_data(trial)
     x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
     y = torch.from_numpy(y).to(device)
-    model = torch_build.build(zoo.get(trial.model, trial.input_shape, trial.classes)).to(device)
+    model = torch_build.build(model_spec(trial)).to(device)
     if trial.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=trial.learning_rate, eps=1e-7)
     else:
@@ -57,13 +57,13 @@ def keras_loop(trial: Trial) -> list[float]:
     import keras
     import tensorflow as tf
 
-    from models import keras_build, zoo
+    from models import keras_build
 
     tf.config.threading.set_intra_op_parallelism_threads(trial.threads)
     tf.config.threading.set_inter_op_parallelism_threads(trial.threads)
     keras.utils.set_random_seed(trial.seed)
     x, y = synthetic_data(trial)
-    model = keras_build.build(zoo.get(trial.model, trial.input_shape, trial.classes))
+    model = keras_build.build(model_spec(trial))
     if trial.optimizer == "adam":
         opt = keras.optimizers.Adam(learning_rate=trial.learning_rate, epsilon=1e-7)
     else:

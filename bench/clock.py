@@ -38,7 +38,6 @@ class Clock:
         sync: Callable[[], None],
         emit: Callable[[dict[str, Any]], None],
         host_peak: PeakProbe,
-        device_peak: PeakProbe | None,
         steps_per_epoch: int,
         batch_size: int,
         time_fn: Callable[[], float] = time.monotonic,
@@ -48,7 +47,7 @@ class Clock:
         self._sync = sync
         self._emit = emit
         self._host = host_peak
-        self._device = device_peak
+        self._devices: list[PeakProbe] = []
         self._steps = steps_per_epoch
         self._batch = batch_size
         self._now = time_fn
@@ -73,18 +72,17 @@ class Clock:
             }
         )
 
-    def set_device_peak(self, probe: PeakProbe | None) -> None:
-        """Attach the device-memory probe once the device exists (after `device_init`)."""
-        self._device = probe
+    def set_device_peaks(self, probes: list[PeakProbe]) -> None:
+        """Attach device-memory probes, primary first, once the device exists."""
+        self._devices = list(probes)
 
     def note(self, event: dict[str, Any]) -> None:
         """Queue an event for the sink; it is written at the next flush, outside timed work."""
         self._pending.append(event)
 
     def _reset_peaks(self) -> None:
-        self._host.reset()
-        if self._device is not None:
-            self._device.reset()
+        for probe in (self._host, *self._devices):
+            probe.reset()
 
     def mark(self, phase: str) -> float:
         """End the current start-up phase, naming it `phase`; return the time."""
@@ -122,7 +120,8 @@ class Clock:
                 self._last = now
             self._record_phase("first_epoch_rest", self._last, now)
             self._last = now
-        device_bytes = self._device.peak() if self._device is not None else None
+        memory = {p.source: p.peak() for p in (self._host, *self._devices)}
+        primary = self._devices[0].source if self._devices else ""
         self._pending.append(
             {
                 "event": "epoch",
@@ -131,9 +130,10 @@ class Clock:
                 "steps": self._steps,
                 "samples": self._steps * self._batch,
                 "loss": loss() if callable(loss) else loss,
-                "peak_rss_bytes": self._host.peak(),
-                "peak_device_bytes": device_bytes,
-                "device_mem_source": self._device.source if self._device is not None else "",
+                "peak_rss_bytes": memory[self._host.source],
+                "peak_device_bytes": memory[primary] if primary else None,
+                "device_mem_source": primary,
+                "memory": memory,
             }
         )
         self.flush()

@@ -19,6 +19,10 @@ from typing import Any
 from bench.errors import UsageError
 
 FRAMEWORKS = ("torch", "keras", "fake")
+TORCH_MODES = ("eager", "compile")
+KERAS_MODES = ("graph", "eager", "xla")
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+CACHES = ("cold", "warm")
 OPTIMIZERS = ("sgd", "adam")
 DATASETS = ("synthetic",)
 FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
@@ -40,6 +44,11 @@ class Sweep:
     models: tuple[str, ...] = _f(("seed_cnn", "seed_ffnn"), "str_list")
     devices: tuple[str, ...] = _f(("auto",), "str_list")
     batch_sizes: tuple[int, ...] = _f((64,), "int_list", minimum=1)
+    input_sizes: tuple[int, ...] = _f((), "int_list", minimum=1)
+    torch_modes: tuple[str, ...] = _f(("eager",), "str_list", choices=TORCH_MODES)
+    keras_modes: tuple[str, ...] = _f(("graph",), "str_list", choices=KERAS_MODES)
+    keras_backends: tuple[str, ...] = _f(("tensorflow",), "str_list", choices=KERAS_BACKENDS)
+    caches: tuple[str, ...] = _f(("cold",), "str_list", choices=CACHES)
     threads: tuple[int, ...] = _f((), "int_list", minimum=1)
     repeats: int = _f(1, "int", minimum=1)
 
@@ -57,6 +66,12 @@ class Train:
 class Data:
     dataset: str = _f("synthetic", "str", choices=DATASETS)
     seed: int = _f(0, "int", minimum=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    enabled: bool = _f(True, "bool")
+    interval_s: float = _f(0.2, "float", minimum=0.01)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +96,17 @@ class Config:
     train: Train = field(default_factory=Train)
     data: Data = field(default_factory=Data)
     output: Output = field(default_factory=Output)
+    monitor: Monitor = field(default_factory=Monitor)
     fake: Fake = field(default_factory=Fake)
+    #: model name → option → values to sweep (the [options.<model>] tables)
+    options: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
     source: str = "(defaults)"
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (for run.json and --resume)."""
-        return {s: _section_dict(getattr(self, s)) for s in SECTIONS} | {"source": self.source}
+        sections = {s: _section_dict(getattr(self, s)) for s in SECTIONS}
+        options = {m: {k: list(v) for k, v in o.items()} for m, o in self.options.items()}
+        return sections | {"options": options, "source": self.source}
 
 
 SECTIONS: dict[str, type] = {
@@ -94,6 +114,7 @@ SECTIONS: dict[str, type] = {
     "train": Train,
     "data": Data,
     "output": Output,
+    "monitor": Monitor,
     "fake": Fake,
 }
 
@@ -194,11 +215,16 @@ def _build_section(cls: type, raw: dict[str, Any], where: str, section: str) -> 
 
 def parse(doc: dict[str, Any], where: str) -> Config:
     """Validate a parsed TOML document (sections → keys) into a Config."""
-    sections = {}
+    sections: dict[str, Any] = {}
     for name, raw in doc.items():
+        if name == "options":
+            sections["options"] = _parse_options(raw, where)
+            continue
         if name not in SECTIONS:
             raise UsageError(
-                f"{where}: unknown section [{name}]; valid sections: " + ", ".join(SECTIONS) + "."
+                f"{where}: unknown section [{name}]; valid sections: "
+                + ", ".join([*SECTIONS, "options"])
+                + "."
             )
         if not isinstance(raw, dict):
             raise UsageError(f"{where}: [{name}] must be a table of keys, got {raw!r}.")
@@ -206,6 +232,40 @@ def parse(doc: dict[str, Any], where: str) -> Config:
     config = Config(**sections, source=where)
     check_names(config)
     return config
+
+
+def _parse_options(raw: Any, where: str) -> dict[str, dict[str, tuple[Any, ...]]]:
+    """[options.<model>] tables: option name → a value or a list of values to sweep."""
+    from models import zoo
+
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: [options] must hold one table per model, got {raw!r}.")
+    parsed: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for model, table in raw.items():
+        if model not in zoo.names():
+            raise UsageError(
+                f"{where}: [options.{model}]: unknown model; choose from: {', '.join(zoo.names())}."
+            )
+        declared = zoo.info(model).options
+        if not isinstance(table, dict):
+            raise UsageError(f"{where}: [options.{model}] must be a table, got {table!r}.")
+        parsed[model] = {}
+        for key, value in table.items():
+            if key not in declared:
+                valid = ", ".join(declared) or "none"
+                raise UsageError(
+                    f"{where}: [options.{model}] unknown option {key!r}; options of {model}: "
+                    f"{valid}."
+                )
+            values = tuple(value) if isinstance(value, list) else (value,)
+            bad = [v for v in values if v not in declared[key].choices] or not values
+            if bad or len(set(values)) != len(values):
+                raise UsageError(
+                    f"{where}: [options.{model}] {key} = {value!r} is invalid: expected distinct "
+                    f"values from: {', '.join(map(repr, declared[key].choices))}."
+                )
+            parsed[model][key] = values
+    return parsed
 
 
 def check_names(config: Config) -> None:
@@ -219,6 +279,15 @@ def check_names(config: Config) -> None:
                 f"{where}: [sweep] models: unknown model {model!r}; "
                 f"choose from: {', '.join(zoo.names())}."
             )
+        channels = zoo.info(model).input_shape[2]
+        for size in sweep.input_sizes:
+            try:
+                zoo.get(model, (size, size, channels))
+            except ValueError as exc:
+                raise UsageError(
+                    f"{where}: [sweep] input_sizes: {model} cannot take {size}x{size} "
+                    f"inputs: {exc}."
+                ) from None
     for device in sweep.devices:
         if not DEVICE_PATTERN.fullmatch(device):
             raise UsageError(

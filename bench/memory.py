@@ -27,7 +27,7 @@ def read_vmhwm(status_text: str) -> int | None:
 class HighWaterMark:
     """Peak RSS since the last `reset()`, from the kernel's own high-water mark."""
 
-    source = "vmhwm"
+    source = "host_vmhwm"
 
     def reset(self) -> None:
         _CLEAR_REFS.write_text("5")
@@ -50,7 +50,7 @@ class HighWaterMark:
 class SampledPeak:
     """Peak RSS since the last `reset()`, by sampling in a daemon thread (non-Linux fallback)."""
 
-    source = "psutil_sampled"
+    source = "host_psutil_sampled"
 
     def __init__(self, interval_s: float = 0.05) -> None:
         import psutil

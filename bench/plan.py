@@ -2,12 +2,15 @@
 
 Order: repeats outermost, so that every configuration is measured once before any is measured
 again (slow drift of the machine — thermals, other load — spreads over all of them), and the
-frameworks innermost, so that the two frameworks of one configuration run back to back.
+framework variants (framework × backend × mode × cache) innermost, so that the variants of one
+configuration run back to back. Combinations that cannot run are planned with a `skip` reason
+and recorded as `skipped`, so the plan shows them instead of silently dropping them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +18,11 @@ if TYPE_CHECKING:
     from bench.config import Config
     from bench.devices import Device
 
-BACKEND = {"torch": "torch", "keras": "tensorflow", "fake": "fake"}
-MODE = {"torch": "eager", "keras": "graph", "fake": "scripted"}
+NO_GRAPH_MODE = {
+    "jax": "Keras on JAX has no separate graph mode: jit_compile=False runs eagerly; use xla",
+    "torch": "Keras on torch has no graph mode (it runs eagerly); use eager, or xla for "
+    "torch.compile",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +34,9 @@ class Trial:
     framework: str
     backend: str
     mode: str
+    cache: str
     model: str
+    model_options: dict[str, Any]
     input_shape: tuple[int, int, int]
     classes: int
     dataset: str
@@ -46,6 +54,8 @@ class Trial:
     learning_rate: float
     seed: int
     timeout_s: float
+    monitor_interval_s: float | None = None
+    skip: str = ""
     fake: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,8 +72,34 @@ class Trial:
         return cls(**data)
 
 
-def _trial_id(order: int, framework: str, model: str, device: str, bs: int, th: int, rep: int):
-    return f"{order:03d}-{framework}-{model}-{device.replace(':', '')}-b{bs}-t{th}-r{rep}"
+def variants(config: Config) -> list[tuple[str, str, str, str]]:
+    """(framework, backend, mode, skip reason) for every framework the sweep names."""
+    sweep, out = config.sweep, []
+    for framework in sweep.frameworks:
+        if framework == "torch":
+            out += [("torch", "torch", mode, "") for mode in sweep.torch_modes]
+        elif framework == "keras":
+            for backend, mode in itertools.product(sweep.keras_backends, sweep.keras_modes):
+                skip = NO_GRAPH_MODE.get(backend, "") if mode == "graph" else ""
+                out.append(("keras", backend, mode, skip))
+        else:
+            out.append(("fake", "fake", "scripted", ""))
+    return out
+
+
+def option_sets(config: Config, model: str) -> list[dict[str, Any]]:
+    """Every combination of the [options.<model>] values ({} when none are swept)."""
+    table = config.options.get(model, {})
+    keys = sorted(table)
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(table[k] for k in keys))
+    ]
+
+
+def _trial_id(order: int, parts: list[str]) -> str:
+    text = "-".join(p for p in parts if p)
+    return f"{order:03d}-" + text.replace(":", "").replace("=", "-").replace(",", "-")
 
 
 def plan(config: Config, devices: list[Device], default_threads: int) -> list[Trial]:
@@ -73,50 +109,63 @@ def plan(config: Config, devices: list[Device], default_threads: int) -> list[Tr
     sweep, train = config.sweep, config.train
     thread_counts = sweep.threads or (default_threads,)
     trials: list[Trial] = []
-    for repeat in range(sweep.repeats):
-        for model in sweep.models:
-            spec = zoo.get(model)
-            for device in devices:
-                # Thread count matters to CPU trials; a GPU trial runs once, with the most.
-                counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
-                for batch_size in sweep.batch_sizes:
-                    for threads in counts:
-                        for framework in sweep.frameworks:
-                            order = len(trials)
-                            trials.append(
-                                Trial(
-                                    trial_id=_trial_id(
-                                        order,
-                                        framework,
-                                        model,
-                                        device.name,
-                                        batch_size,
-                                        threads,
-                                        repeat,
-                                    ),
-                                    order=order,
-                                    framework=framework,
-                                    backend=BACKEND[framework],
-                                    mode=MODE[framework],
-                                    model=model,
-                                    input_shape=spec.input_shape,
-                                    classes=spec.classes,
-                                    dataset=config.data.dataset,
-                                    device=device.name,
-                                    device_kind=device.kind,
-                                    device_index=device.index,
-                                    device_name=device.label,
-                                    threads=threads,
-                                    precision="fp32",
-                                    batch_size=batch_size,
-                                    repeat=repeat,
-                                    epochs=train.epochs,
-                                    steps_per_epoch=train.samples // batch_size,
-                                    optimizer=train.optimizer,
-                                    learning_rate=train.learning_rate,
-                                    seed=config.data.seed,
-                                    timeout_s=train.timeout_s,
-                                    fake=dataclasses.asdict(config.fake),
-                                )
-                            )
+    for repeat, model in itertools.product(range(sweep.repeats), sweep.models):
+        native = zoo.info(model)
+        sizes = sweep.input_sizes or (None,)
+        for options, size, device, batch_size in itertools.product(
+            option_sets(config, model), sizes, devices, sweep.batch_sizes
+        ):
+            shape = native.input_shape if size is None else (size, size, native.input_shape[2])
+            # Thread count matters to CPU trials; a GPU trial runs once, with the most.
+            counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
+            for threads, (framework, backend, mode, skip), cache in itertools.product(
+                counts, variants(config), sweep.caches
+            ):
+                order = len(trials)
+                label = ",".join(f"{k}={v}" for k, v in options.items())
+                ident = [
+                    framework if backend in ("tensorflow", framework) else f"{framework}.{backend}",
+                    mode,
+                    model + (f"[{label}]" if label else ""),
+                    f"{shape[0]}px" if size is not None else "",
+                    device.name,
+                    f"b{batch_size}",
+                    f"t{threads}",
+                    "warm" if cache == "warm" else "",
+                    f"r{repeat}",
+                ]
+                trials.append(
+                    Trial(
+                        trial_id=_trial_id(order, ident),
+                        order=order,
+                        framework=framework,
+                        backend=backend,
+                        mode=mode,
+                        cache=cache,
+                        model=model,
+                        model_options=options,
+                        input_shape=tuple(shape),
+                        classes=native.classes,
+                        dataset=config.data.dataset,
+                        device=device.name,
+                        device_kind=device.kind,
+                        device_index=device.index,
+                        device_name=device.label,
+                        threads=threads,
+                        precision="fp32",
+                        batch_size=batch_size,
+                        repeat=repeat,
+                        epochs=train.epochs,
+                        steps_per_epoch=train.samples // batch_size,
+                        optimizer=train.optimizer,
+                        learning_rate=train.learning_rate,
+                        seed=config.data.seed,
+                        timeout_s=train.timeout_s,
+                        monitor_interval_s=(
+                            config.monitor.interval_s if config.monitor.enabled else None
+                        ),
+                        skip=skip,
+                        fake=dataclasses.asdict(config.fake),
+                    )
+                )
     return trials

@@ -68,7 +68,9 @@ class Display:
         if event["event"] == "phase":
             self._describe(f"{event['phase']} done")
         elif event["event"] == "epoch":
-            self._describe(f"epoch {event['epoch']}/{self._trial.epochs} done ({event['wall_s']:.2f} s)")
+            self._describe(
+                f"epoch {event['epoch']}/{self._trial.epochs} done ({event['wall_s']:.2f} s)"
+            )
 
     def trial_done(self, row: TrialRow) -> None:
         self._done += 1

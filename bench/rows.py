@@ -18,7 +18,7 @@ import statistics
 from typing import Any
 
 from bench.plan import Trial
-from bench.schema import EpochRow, PhaseRow, TrialRow
+from bench.schema import EpochRow, MemoryRow, PhaseRow, SettingRow, TrialRow
 
 SETUP_PHASES = ("spawn", "harness", "import", "device_init", "data", "build", "compile")
 
@@ -60,18 +60,30 @@ def trial_rows(
     error: str,
     events: list[dict[str, Any]],
     flops_per_sample: int | None,
-) -> tuple[TrialRow, list[PhaseRow], list[EpochRow]]:
-    """The rows of one trial, whatever its status (a failed trial keeps what it measured)."""
+) -> dict[str, list[Any]]:
+    """The rows of one trial for every table, whatever its status (a failed trial keeps what it
+    measured)."""
     tid = trial.trial_id
     phases = [
         PhaseRow(run_id, tid, e["phase"], e["start_s"], e["duration_s"])
         for e in events
         if e["event"] == "phase"
     ]
+    epoch_events = [e for e in events if e["event"] == "epoch"]
     epochs = [
-        EpochRow(run_id, tid, **{k: v for k, v in e.items() if k != "event"})
+        EpochRow(run_id, tid, **{k: v for k, v in e.items() if k not in ("event", "memory")})
+        for e in epoch_events
+    ]
+    memory = [
+        MemoryRow(run_id, tid, e["epoch"], source, peak)
+        for e in epoch_events
+        for source, peak in e.get("memory", {}).items()
+    ]
+    settings = [
+        SettingRow(run_id, tid, key, value)
         for e in events
-        if e["event"] == "epoch"
+        if e["event"] == "settings"
+        for key, value in e["values"].items()
     ]
     info: dict[str, Any] = {}
     for e in events:
@@ -83,7 +95,9 @@ def trial_rows(
         framework=trial.framework,
         backend=trial.backend,
         mode=trial.mode,
+        cache=trial.cache,
         model=trial.model,
+        model_options=",".join(f"{k}={v}" for k, v in trial.model_options.items()),
         dataset=trial.dataset,
         input_shape="x".join(map(str, trial.input_shape)),
         classes=trial.classes,
@@ -107,6 +121,16 @@ def trial_rows(
             [info.get("setup_peak.peak_rss_bytes")] + [e.peak_rss_bytes for e in epochs]
         ),
         peak_device_bytes=_max([e.peak_device_bytes for e in epochs]),
+        compile_time_s=info.get("stats.compile_time_s"),
+        graph_count=info.get("stats.graph_count"),
+        graph_breaks=info.get("stats.graph_breaks"),
+        compiled_frames=info.get("stats.compiled_frames"),
         **headline(phases, epochs),
     )
-    return row, phases, epochs
+    return {
+        "trials.csv": [row],
+        "phases.csv": phases,
+        "epochs.csv": epochs,
+        "memory.csv": memory,
+        "settings.csv": settings,
+    }

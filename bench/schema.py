@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
 PHASES = (
@@ -36,7 +36,9 @@ class TrialRow:
     framework: str
     backend: str
     mode: str
+    cache: str
     model: str
+    model_options: str
     dataset: str
     input_shape: str
     classes: int
@@ -63,6 +65,10 @@ class TrialRow:
     samples_per_s: float | None = None
     peak_rss_bytes: int | None = None
     peak_device_bytes: int | None = None
+    compile_time_s: float | None = None
+    graph_count: int | None = None
+    graph_breaks: int | None = None
+    compiled_frames: int | None = None
 
 
 @dataclass(slots=True)
@@ -93,10 +99,33 @@ class EpochRow:
     energy_j: float | None = None
 
 
+@dataclass(slots=True)
+class MemoryRow:
+    """memory.csv: one row per epoch and memory source (host RSS, each device counter)."""
+
+    run_id: str
+    trial_id: str
+    epoch: int
+    source: str
+    peak_bytes: int | None
+
+
+@dataclass(slots=True)
+class SettingRow:
+    """settings.csv: the values in effect in a trial's process (threads, precision flags...)."""
+
+    run_id: str
+    trial_id: str
+    key: str
+    value: str
+
+
 TABLES: dict[str, type] = {
     "trials.csv": TrialRow,
     "phases.csv": PhaseRow,
     "epochs.csv": EpochRow,
+    "memory.csv": MemoryRow,
+    "settings.csv": SettingRow,
 }
 
 

@@ -41,11 +41,16 @@ class RunResult:
         return 0 if all(t.status in ("ok", "skipped") for t in self.trials) else 1
 
 
-def missing_framework(framework: str) -> str:
-    """Why `framework` cannot run here ("" if it can), without importing it."""
-    absent = [m for m in REQUIRED_MODULES[framework] if importlib.util.find_spec(m) is None]
+def missing_framework(framework: str, backend: str = "") -> str:
+    """Why `framework` (on `backend`) cannot run here ("" if it can), without importing it."""
+    needed = list(REQUIRED_MODULES[framework])
+    if framework == "keras":
+        needed = ["keras", backend or "tensorflow"]
+    absent = [m for m in needed if importlib.util.find_spec(m) is None]
     if not absent:
         return ""
+    if framework == "keras" and absent == [backend]:
+        return f"the Keras backend {backend} is not installed (pip install {backend})"
     return f"{framework} is not installed (missing {', '.join(absent)}; {INSTALL_HINT[framework]})"
 
 
@@ -69,7 +74,8 @@ def _train_flops(trial: Trial) -> int | None:
     from models import flops, zoo
 
     try:
-        return flops.train_flops(zoo.get(trial.model, trial.input_shape, trial.classes))
+        spec = zoo.get(trial.model, trial.input_shape, trial.classes, **trial.model_options)
+        return flops.train_flops(spec)
     except ValueError:
         return None
 
@@ -91,12 +97,13 @@ def run(config: Config, argv: list[str], trials: list[Trial], display: Display) 
     }
     writer.write_meta(meta)
     writer.flush()
-    missing = {fw: missing_framework(fw) for fw in {t.framework for t in trials}}
+    missing = {(t.framework, t.backend): missing_framework(t.framework, t.backend) for t in trials}
     display.start(run_dir, trials)
     try:
         for trial in trials:
-            if missing[trial.framework]:
-                status, code, error, events = "skipped", None, missing[trial.framework], []
+            why = trial.skip or missing[(trial.framework, trial.backend)]
+            if why:
+                status, code, error, events = "skipped", None, why, []
             else:
                 display.trial_started(trial)
                 outcome = run_trial(
@@ -111,13 +118,11 @@ def run(config: Config, argv: list[str], trials: list[Trial], display: Display) 
                     outcome.error,
                     outcome.events,
                 )
-            row, phases, epochs = trial_rows(
-                run_id, trial, status, code, error, events, _train_flops(trial)
-            )
-            writer.add("trials.csv", [row])
-            writer.add("phases.csv", phases)
-            writer.add("epochs.csv", epochs)
+            rows = trial_rows(run_id, trial, status, code, error, events, _train_flops(trial))
+            for table, table_rows in rows.items():
+                writer.add(table, table_rows)
             writer.flush()
+            row = rows["trials.csv"][0]
             result.trials.append(row)
             display.trial_done(row)
             if status == "interrupted":

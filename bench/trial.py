@@ -20,18 +20,11 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 
-def _classify(runner: Any, exc: BaseException) -> str:
-    try:
-        return "oom" if runner.is_oom(exc) else "failed"
-    except Exception:  # the framework may not even have imported
-        return "oom" if isinstance(exc, MemoryError) else "failed"
-
-
 def run(trial_path: str, events_path: str, spawn_t: float) -> int:
     from bench.clock import Clock
     from bench.memory import host_peak_probe
     from bench.plan import Trial
-    from bench.runners.base import make_runner
+    from bench.runners.base import is_oom, make_runner
 
     trial = Trial.from_json(json.loads(Path(trial_path).read_text()))
     with open(events_path, "a", encoding="utf-8") as sink:
@@ -48,7 +41,6 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
             sync=lambda: runner.sync(),
             emit=emit,
             host_peak=host_peak_probe(),
-            device_peak=None,
             steps_per_epoch=trial.steps_per_epoch,
             batch_size=trial.batch_size,
             **({"time_fn": runner.time_fn} if virtual else {}),
@@ -59,19 +51,27 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
             clock.mark("import")
             runner.init_device()
             clock.mark("device_init")
-            clock.set_device_peak(runner.device_peak())
+            clock.set_device_peaks(runner.device_peaks())
             runner.make_data()
             clock.mark("data")
             trainable, non_trainable = runner.build()
             clock.mark("build")
             clock.note({"event": "params", "trainable": trainable, "non_trainable": non_trainable})
             runner.compile()
+            clock.note({"event": "settings", "values": runner.settings()})
             runner.fit(clock)
+            clock.note({"event": "stats", **runner.stats()})
         except BaseException as exc:  # recorded, then re-reported through the exit code
             clock.flush()
             traceback.print_exc()
             message = f"{type(exc).__name__}: {exc}".strip().splitlines()
-            emit({"event": "error", "status": _classify(runner, exc), "error": " ".join(message)})
+            emit(
+                {
+                    "event": "error",
+                    "status": "oom" if is_oom(exc) else "failed",
+                    "error": " ".join(message),
+                }
+            )
             return 1
         clock.flush()
         emit({"event": "done"})

@@ -68,7 +68,6 @@ class Rig:
             sync=lambda: self.log.append("sync"),
             emit=self.emitted.append,
             host_peak=self.host,
-            device_peak=None,
             steps_per_epoch=steps,
             batch_size=batch,
             time_fn=self.time,
@@ -83,7 +82,7 @@ class Rig:
         steps = (("harness", 100.5), ("import", 101.0), ("device_init", 101.25), ("data", 101.5))
         for phase, t in steps:
             self.at(t).mark(phase)
-        self.clock.set_device_peak(self.device)
+        self.clock.set_device_peaks([self.device] if self.device is not None else [])
         self.at(102.0).mark("build")
         self.at(103.0).start_training()
 
@@ -176,6 +175,10 @@ def test_epoch_rows_carry_probe_peaks_and_source() -> None:
     assert [e["peak_rss_bytes"] for e in epochs] == [1500, 2500]
     assert [e["peak_device_bytes"] for e in epochs] == [7000, 9000]
     assert {e["device_mem_source"] for e in epochs} == {"fake_gpu_peak"}
+    assert [e["memory"] for e in epochs] == [
+        {rig.host.source: 1500, "fake_gpu_peak": 7000},
+        {rig.host.source: 2500, "fake_gpu_peak": 9000},
+    ]
     # peaks are reset when epoch 1 starts and at every later epoch_begin
     assert rig.host.resets == 2
     assert rig.device is not None and rig.device.resets == 2
@@ -183,7 +186,7 @@ def test_epoch_rows_carry_probe_peaks_and_source() -> None:
 
 def test_epoch_rows_without_device_probe() -> None:
     rig = Rig(host_peaks=[1, 2])
-    rig.setup()  # no device probe attached (set_device_peak(None))
+    rig.setup()  # no device probe attached (set_device_peaks([]))
     rig.at(104.0).epoch_end(0.1)
     (epoch,) = rig.events("epoch")
     assert epoch["peak_device_bytes"] is None

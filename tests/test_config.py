@@ -27,6 +27,11 @@ frameworks = ["torch", "keras", "fake"]
 models = ["seed_cnn", "seed_ffnn"]
 devices = ["cpu", "cuda:0"]
 batch_sizes = [32, 128]
+input_sizes = [28, 56]
+torch_modes = ["eager", "compile"]
+keras_modes = ["graph", "xla"]
+keras_backends = ["tensorflow"]
+caches = ["cold", "warm"]
 threads = [1, 2]
 repeats = 3
 
@@ -45,6 +50,14 @@ seed = 7
 dir = "out/here"
 name = "laptop"
 
+[monitor]
+enabled = false
+interval_s = 0.5
+
+[options.vgg16]
+classifier = ["fc512"]
+frozen = [false, true]
+
 [fake]
 phase_s = 0.25
 first_step_s = 0.5
@@ -62,6 +75,8 @@ def _toml_value(value: Any) -> str:
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 
@@ -132,7 +147,7 @@ def test_valid_file_round_trips(tmp_path: Path) -> None:
     doc = first.to_dict()
     expected = tomllib.loads(VALID_TOML)
     expected["train"]["timeout_s"] = 60.0  # ints in float fields come back as floats
-    assert {s: doc[s] for s in SECTIONS} == expected
+    assert {s: doc[s] for s in [*SECTIONS, "options"]} == expected
     again_path = write(tmp_path, to_toml(doc), "again.toml")
     again = load(again_path)
     assert again.to_dict() | {"source": ""} == doc | {"source": ""}

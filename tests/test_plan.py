@@ -70,9 +70,9 @@ def test_trial_ids_are_unique_and_readable() -> None:
     ids = [t.trial_id for t in trials]
     assert len(set(ids)) == len(ids)
     first = trials[0]
-    assert first.trial_id == "000-torch-seed_cnn-cpu-b32-t1-r0"
+    assert first.trial_id == "000-torch-eager-seed_cnn-cpu-b32-t1-r0"
     for t in trials:
-        assert t.trial_id.startswith(f"{t.order:03d}-{t.framework}-{t.model}-")
+        assert t.trial_id.startswith(f"{t.order:03d}-{t.framework}-{t.mode}-{t.model}-")
         assert ":" not in t.trial_id and "/" not in t.trial_id
     # unique even without the order prefix: the rest of the id is the trial's identity
     assert len({i.split("-", 1)[1] for i in ids}) == len(ids)

@@ -49,17 +49,39 @@ class Runner(Protocol):
     def sync(self) -> None:
         """Block until the device has finished all queued work."""
 
-    def device_peak(self) -> PeakProbe | None:
-        """A per-epoch device-memory peak reader, or None (CPU trials)."""
+    def device_peaks(self) -> list[PeakProbe]:
+        """Per-epoch device-memory peak readers, primary first ([] on CPU trials)."""
 
-    def is_oom(self, exc: BaseException) -> bool:
-        """Whether `exc` means the device (or host) ran out of memory."""
+    def stats(self) -> dict[str, float | int | None]:
+        """After training: what the framework reports about its own compilation."""
+
+    def settings(self) -> dict[str, str]:
+        """The values actually in effect in this process (threads, precision flags, ...)."""
 
 
 def make_runner(trial: Trial) -> Runner:
     """The runner for `trial.framework` (imports the runner module, not the framework)."""
     module = importlib.import_module(RUNNER_MODULES[trial.framework])
     return module.make(trial)
+
+
+def model_spec(trial: Trial) -> Any:
+    """The trial's model spec: its architecture at the trial's input shape and options."""
+    from models import zoo
+
+    return zoo.get(trial.model, trial.input_shape, trial.classes, **trial.model_options)
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Out of memory, whichever framework raised it (torch.cuda.OutOfMemoryError,
+    tf.errors.ResourceExhaustedError, jaxlib's RESOURCE_EXHAUSTED, MemoryError)."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = f"{type(exc).__name__} {str(exc)[:500]}"
+    return any(
+        k in text
+        for k in ("OutOfMemory", "ResourceExhausted", "RESOURCE_EXHAUSTED", "out of memory")
+    )
 
 
 def synthetic_data(trial: Trial) -> tuple[Any, Any]:

@@ -92,11 +92,14 @@ class FakeRunner:
 
     sync = staticmethod(no_sync)
 
-    def device_peak(self) -> None:
-        return None
+    def device_peaks(self) -> list:
+        return []
 
-    def is_oom(self, exc: BaseException) -> bool:
-        return isinstance(exc, MemoryError)
+    def stats(self) -> dict[str, float | int | None]:
+        return {}
+
+    def settings(self) -> dict[str, str]:
+        return {"fake.sleep": str(self.script["sleep"])}
 
 
 def make(trial: Trial) -> FakeRunner:

@@ -1,4 +1,4 @@
-"""Keras 3 runner (TensorFlow backend): `model.fit` as a Keras user calls it.
+"""Keras 3 runner: `model.fit` as a Keras user calls it, on the TensorFlow, JAX or torch backend.
 
 Epoch boundaries come from a callback. It overrides only `on_epoch_begin`, `on_epoch_end` and
 `on_train_batch_begin`: overriding `on_train_batch_end` would make Keras turn each step's logs
@@ -6,15 +6,18 @@ into Python floats — a host sync per step that a plain `fit` does not do. The 
 step is observed at the start of the second, after fetching `optimizer.iterations` to the host
 (it is incremented at the end of every step, so the fetch waits for step 1 to finish).
 
-Mode `graph` is `model.compile(jit_compile=False)`: a traced `tf.function` without XLA. Note
-that Keras's own default, `jit_compile="auto"`, turns XLA on whenever TensorFlow sees a GPU.
+Modes: `graph` is `compile(jit_compile=False)`, a traced `tf.function` without XLA; `eager` is
+`run_eagerly=True`; `xla` is `jit_compile=True` (XLA on TensorFlow and JAX, torch.compile on the
+torch backend). Keras's own default, `jit_compile="auto"`, turns XLA on whenever TensorFlow sees
+a GPU; `bench` always passes the mode explicitly. The backend is chosen by the parent through
+`KERAS_BACKEND` before Keras is imported.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bench.runners.base import synthetic_data
+from bench.runners.base import model_spec, synthetic_data
 
 if TYPE_CHECKING:
     from bench.clock import Clock
@@ -42,31 +45,45 @@ class KerasRunner:
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
         self.model: Any = None
+        self.tf: Any = None
 
     def import_framework(self) -> str:
         import keras
-        import tensorflow as tf
 
-        self.keras, self.tf = keras, tf
-        return f"{keras.__version__} (tensorflow {tf.__version__})"
+        self.keras = keras
+        version = f"{keras.__version__} ({keras.backend.backend()}"
+        if self.trial.backend == "tensorflow":
+            import tensorflow as tf
+
+            self.tf, version = tf, f"{version} {tf.__version__}"
+        elif self.trial.backend == "torch":
+            import torch
+
+            self.torch, version = torch, f"{version} {torch.__version__}"
+        return version + ")"
 
     def init_device(self) -> None:
-        tf, trial = self.tf, self.trial
-        tf.config.threading.set_intra_op_parallelism_threads(trial.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(trial.threads)
-        for gpu in tf.config.list_physical_devices("GPU"):
-            tf.config.experimental.set_memory_growth(gpu, True)
+        trial = self.trial
+        if self.tf is not None:
+            tf = self.tf
+            tf.config.threading.set_intra_op_parallelism_threads(trial.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(trial.threads)
+            for gpu in tf.config.list_physical_devices("GPU"):
+                tf.config.experimental.set_memory_growth(gpu, True)
+        elif trial.backend == "torch":
+            self.torch.set_num_threads(trial.threads)
+            self.torch.set_num_interop_threads(trial.threads)
         self.keras.utils.set_random_seed(trial.seed)
-        tf.zeros(1).numpy()  # creates the runtime (and GPU context) now, not in step 1
+        # Create the runtime (and GPU context) now, not in step 1.
+        self.keras.ops.convert_to_numpy(self.keras.ops.zeros((1,)))
 
     def make_data(self) -> None:
         self.x, self.y = synthetic_data(self.trial)
 
     def build(self) -> tuple[int, int]:
-        from models import keras_build, zoo
+        from models import keras_build
 
-        spec = zoo.get(self.trial.model, self.trial.input_shape, self.trial.classes)
-        self.model = keras_build.build(spec)
+        self.model = keras_build.build(model_spec(self.trial))
         return keras_build.count_params(self.model)
 
     def compile(self) -> None:
@@ -78,7 +95,8 @@ class KerasRunner:
         self.model.compile(
             optimizer=optimizer,
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            jit_compile=False,
+            run_eagerly=trial.mode == "eager",
+            jit_compile=trial.mode == "xla",
         )
 
     def fit(self, clock: Clock) -> None:
@@ -100,16 +118,44 @@ class KerasRunner:
         if model is None or not model.weights:
             return
         optimizer = getattr(model, "optimizer", None)
-        if optimizer is not None and optimizer.built:
-            optimizer.iterations.numpy()
-        else:
-            model.weights[-1].numpy()
+        variable = optimizer.iterations if optimizer is not None and optimizer.built else None
+        self.keras.ops.convert_to_numpy(variable if variable is not None else model.weights[-1])
 
-    def device_peak(self) -> TfGpuPeak | None:
-        return TfGpuPeak(self.tf) if self.trial.device_kind == "cuda" else None
+    def device_peaks(self) -> list[Any]:
+        if self.trial.device_kind != "cuda":
+            return []
+        if self.tf is not None:
+            return [TfGpuPeak(self.tf)]
+        if self.trial.backend == "torch":
+            from bench.runners.torch import cuda_peaks
 
-    def is_oom(self, exc: BaseException) -> bool:
-        return isinstance(exc, MemoryError | self.tf.errors.ResourceExhaustedError)
+            return cuda_peaks(self.torch, self.torch.device("cuda:0"))
+        return []
+
+    def stats(self) -> dict[str, float | int | None]:
+        """Keras has no public account of its tracing or XLA compilation (its train function
+        is a closure around an inner tf.function); that time is measured as `first_step`."""
+        return {}
+
+    def settings(self) -> dict[str, str]:
+        keras, model = self.keras, self.model
+        values: dict[str, Any] = {
+            "keras.backend": keras.backend.backend(),
+            "keras.floatx": keras.config.floatx(),
+            "keras.run_eagerly": model.run_eagerly,
+            "keras.jit_compile": model.jit_compile,
+        }
+        if self.tf is not None:
+            tf = self.tf
+            values |= {
+                "tf.intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+                "tf.inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+                "tf.tensor_float_32": tf.config.experimental.tensor_float_32_execution_enabled(),
+                "tf.gpus": len(tf.config.list_physical_devices("GPU")),
+            }
+        elif self.trial.backend == "torch":
+            values["torch.num_threads"] = self.torch.get_num_threads()
+        return {k: str(v) for k, v in values.items()}
 
 
 def _clock_callback(keras: Any, clock: Clock) -> Any:

@@ -4,6 +4,9 @@ The data sits on the device before training; each step is `zero_grad(set_to_none
 forward, loss, backward, `step()`, with no host synchronization inside an epoch. The epoch's mean
 loss is accumulated on the device and fetched once, after the clock has stopped. On CUDA the
 clock reads the time only after `torch.cuda.synchronize()` (see `pick_sync`).
+
+Mode `compile` wraps the model in `torch.compile` in the compile phase; the compilation itself
+happens lazily in the first step (forward) and first backward, so both land in `first_step`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bench.runners.base import no_sync, synthetic_data
+from bench.runners.base import model_spec, no_sync, synthetic_data
 
 if TYPE_CHECKING:
     from bench.clock import Clock
@@ -26,18 +29,35 @@ def pick_sync(device_kind: str, torch: Any) -> Callable[[], None]:
 
 
 class CudaPeak:
-    """Per-epoch peak of memory allocated by PyTorch's caching allocator on the trial's GPU."""
+    """Per-epoch peak of one of PyTorch's CUDA caching-allocator counters."""
 
-    source = "torch_max_memory_allocated"
-
-    def __init__(self, torch: Any, device: Any) -> None:
-        self._torch, self._device = torch, device
+    def __init__(self, torch: Any, device: Any, counter: str) -> None:
+        self._torch, self._device, self._counter = torch, device, counter
+        self.source = f"torch_{counter}"
 
     def reset(self) -> None:
         self._torch.cuda.reset_peak_memory_stats(self._device)
 
     def peak(self) -> int:
-        return int(self._torch.cuda.max_memory_allocated(self._device))
+        return int(getattr(self._torch.cuda, self._counter)(self._device))
+
+
+def cuda_peaks(torch: Any, device: Any) -> list[CudaPeak]:
+    """Allocated (tensors alive) first, then reserved (what the caching allocator holds)."""
+    return [CudaPeak(torch, device, c) for c in ("max_memory_allocated", "max_memory_reserved")]
+
+
+def dynamo_stats(torch: Any) -> dict[str, float | int | None]:
+    """torch.compile's own account: compile seconds, graphs, graph breaks, compiled frames."""
+    from torch._dynamo.utils import compilation_time_metrics, counters
+
+    timed = ("_compile.compile_inner", "backward._backward_impl")
+    return {
+        "compile_time_s": sum(sum(compilation_time_metrics.get(k, [])) for k in timed),
+        "graph_count": counters["stats"]["unique_graphs"],
+        "graph_breaks": sum(counters["graph_break"].values()),
+        "compiled_frames": counters["frames"]["ok"],
+    }
 
 
 class TorchRunner:
@@ -72,10 +92,9 @@ class TorchRunner:
         self.y = torch.from_numpy(y).to(self.device)
 
     def build(self) -> tuple[int, int]:
-        from models import torch_build, zoo
+        from models import torch_build
 
-        spec = zoo.get(self.trial.model, self.trial.input_shape, self.trial.classes)
-        self.model = torch_build.build(spec).to(self.device)
+        self.model = torch_build.build(model_spec(self.trial)).to(self.device)
         return torch_build.count_params(self.model)
 
     def compile(self) -> None:
@@ -86,9 +105,10 @@ class TorchRunner:
         else:
             self.optimizer = torch.optim.SGD(params, lr=trial.learning_rate)
         self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.step_model = torch.compile(self.model) if trial.mode == "compile" else self.model
 
     def fit(self, clock: Clock) -> None:
-        torch, model, opt, loss_fn = self.torch, self.model, self.optimizer, self.loss_fn
+        torch, model, opt, loss_fn = self.torch, self.step_model, self.optimizer, self.loss_fn
         x, y, bs, steps = self.x, self.y, self.trial.batch_size, self.trial.steps_per_epoch
         model.train()
         clock.start_training()
@@ -107,13 +127,30 @@ class TorchRunner:
                     clock.first_step_done()
             clock.epoch_end(lambda total=total: (total / steps).item())
 
-    def device_peak(self) -> CudaPeak | None:
-        if self.trial.device_kind == "cuda":
-            return CudaPeak(self.torch, self.device)
-        return None
+    def device_peaks(self) -> list[CudaPeak]:
+        return cuda_peaks(self.torch, self.device) if self.trial.device_kind == "cuda" else []
 
-    def is_oom(self, exc: BaseException) -> bool:
-        return isinstance(exc, MemoryError | self.torch.cuda.OutOfMemoryError)
+    def stats(self) -> dict[str, float | int | None]:
+        return dynamo_stats(self.torch) if self.trial.mode == "compile" else {}
+
+    def settings(self) -> dict[str, str]:
+        torch = self.torch
+        values = {
+            "torch.num_threads": torch.get_num_threads(),
+            "torch.num_interop_threads": torch.get_num_interop_threads(),
+            "torch.float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "torch.backends.cudnn.benchmark": torch.backends.cudnn.benchmark,
+            "torch.backends.cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
+            "torch.backends.cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            "torch.backends.mkldnn.enabled": torch.backends.mkldnn.is_available(),
+            "dtype": str(next(self.model.parameters()).dtype),
+            "torch.compile": self.trial.mode == "compile",
+        }
+        if self.trial.device_kind == "cuda":
+            values["cuda.device_name"] = torch.cuda.get_device_name(self.device)
+            values["cuda.runtime_version"] = torch.version.cuda
+            values["cudnn.version"] = torch.backends.cudnn.version()
+        return {k: str(v) for k, v in values.items()}
 
 
 def make(trial: Trial) -> TorchRunner:

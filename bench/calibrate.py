@@ -1,0 +1,302 @@
+"""`python -m bench calibrate`: each device's achievable matmul throughput, per framework.
+
+For every framework × device a fresh child (`bench.calibrate_child`) times square matmuls —
+FP32 everywhere, TF32 and BF16 too on CUDA — so the parent never imports a framework. The
+result is one JSON document: the host fingerprint, the settings, and one row per framework,
+device, dtype and size with the best and median FLOP/s. It is written to
+`<out>/<host>-<YYYYMMDD-HHMMSS>.json` and copied to `<out>/latest.json` (default `out`:
+`results/calibration`); `load_latest` finds the newest document for a host, and
+`bench.mfu.calibrated_peak` picks a trial's peak from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.devices import Device
+from bench.errors import UsageError
+
+SCHEMA_VERSION = 1
+FRAMEWORKS = ("torch", "keras")
+REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow")}
+DTYPES = ("fp32", "tf32", "bf16")
+DEFAULT_SIZES = {"cpu": (1024, 2048), "cuda": (4096, 8192)}
+DEFAULT_DTYPES = {"cpu": ("fp32",), "cuda": DTYPES}
+DEFAULT_OUT = Path("results") / "calibration"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_TAIL = 400  # characters of a failed child's output kept in its rows
+
+
+def _missing(framework: str) -> str:
+    absent = [m for m in REQUIRED_MODULES[framework] if importlib.util.find_spec(m) is None]
+    return f"{framework} is not installed (missing {', '.join(absent)})" if absent else ""
+
+
+def _threads_default() -> int:
+    import psutil
+
+    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
+
+
+def _env(device: Device, threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+            "CUDA_VISIBLE_DEVICES": "" if device.kind == "cpu" else str(device.index),
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "KERAS_BACKEND": "tensorflow",
+        }
+    )
+    return env
+
+
+def _run_child(spec: dict[str, Any], device: Device, timeout_s: float) -> tuple[dict | None, str]:
+    """Run one child; (its result or None, an error message with the output's tail)."""
+    with tempfile.TemporaryDirectory(prefix="bench-calibrate-") as tmp:
+        spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
+        spec_path.write_text(json.dumps(spec))
+        cmd = [sys.executable, "-m", "bench.calibrate_child", str(spec_path), str(result_path)]
+        proc = subprocess.Popen(
+            cmd,
+            env=_env(device, spec["threads"]),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return None, f"timed out after {timeout_s:g} s"
+        tail = " ".join(out.decode("utf-8", errors="replace").split())[-LOG_TAIL:]
+        if proc.returncode != 0 or not result_path.exists():
+            return None, f"child exited with code {proc.returncode}: {tail}"
+        return json.loads(result_path.read_text()), ""
+
+
+def _validate(frameworks: list[str], sizes: list[int] | None, dtypes: list[str] | None) -> None:
+    for framework in frameworks:
+        if framework not in FRAMEWORKS:
+            raise UsageError(
+                f'calibrate: unknown framework "{framework}"; choose from: {", ".join(FRAMEWORKS)}'
+            )
+    if not frameworks:
+        raise UsageError(f"calibrate: no framework given; choose from: {', '.join(FRAMEWORKS)}")
+    if sizes is not None and (not sizes or any(int(n) < 1 for n in sizes)):
+        raise UsageError(f"calibrate: sizes must be integers >= 1, got {sizes}")
+    for dtype in dtypes or ():
+        if dtype not in DTYPES:
+            raise UsageError(
+                f'calibrate: unknown dtype "{dtype}"; choose from: {", ".join(DTYPES)}'
+            )
+
+
+def calibrate(
+    frameworks: list[str],
+    devices: list[Device],
+    sizes: list[int] | None = None,
+    out: Path = DEFAULT_OUT,
+    *,
+    dtypes: list[str] | None = None,
+    repeats: int = 10,
+    warmup: int = 3,
+    threads: int | None = None,
+    min_batch_s: float = 0.05,
+    timeout_s: float = 900.0,
+    nvml: Any = None,
+    echo: Any = None,
+) -> list[dict[str, Any]]:
+    """Measure every framework × device in its own child; write the document; return its rows.
+
+    `sizes` / `dtypes` default per device kind (`DEFAULT_SIZES`, `DEFAULT_DTYPES`); `threads`
+    defaults to the physical core count. `echo(str)` is told each child's outcome.
+    """
+    _validate(frameworks, sizes, dtypes)
+    threads = threads or _threads_default()
+    started = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for framework in frameworks:
+        for device in devices:
+            spec = {
+                "framework": framework,
+                "device_kind": device.kind,
+                "threads": threads,
+                "sizes": [int(n) for n in (sizes or DEFAULT_SIZES[device.kind])],
+                "dtypes": list(dtypes or DEFAULT_DTYPES[device.kind]),
+                "warmup": warmup,
+                "repeats": repeats,
+                "min_batch_s": min_batch_s,
+            }
+            new = _calibrate_one(framework, device, spec, timeout_s)
+            rows.extend(new)
+            if echo is not None:
+                echo(_summary(framework, device, new))
+    settings = {"threads": threads, "repeats": repeats, "warmup": warmup}
+    settings.update(min_batch_s=min_batch_s, flops_per_matmul="2*n^3")
+    write(_document(rows, started, nvml, settings), out)
+    return rows
+
+
+def _calibrate_one(
+    framework: str, device: Device, spec: dict[str, Any], timeout_s: float
+) -> list[dict[str, Any]]:
+    base = {"framework": framework, "device": device.name, "device_name": device.label}
+    base["threads"] = spec["threads"]
+    missing = _missing(framework)
+    result, error = (None, missing) if missing else _run_child(spec, device, timeout_s)
+    if result is None:
+        status = "skipped" if missing else "failed"
+        return [
+            {**base, "dtype": d, "n": n, "status": status, "error": error}
+            for d in spec["dtypes"]
+            for n in spec["sizes"]
+        ]
+    extra = {"backend": result["backend"], "framework_version": result["framework_version"]}
+    return [{**base, **extra, **row} for row in result["rows"]]
+
+
+def _summary(framework: str, device: Device, rows: list[dict[str, Any]]) -> str:
+    parts = [
+        f"{r['dtype']} n={r['n']}: "
+        + (f"best {r['best_tflops']:.3f} TFLOP/s" if r["status"] == "ok" else r["status"])
+        for r in rows
+    ]
+    return f"{framework} on {device.name}: " + "; ".join(parts)
+
+
+def _document(
+    rows: list[dict[str, Any]], started: datetime, nvml: Any, settings: dict[str, Any]
+) -> dict[str, Any]:
+    from bench.fingerprint import host_fingerprint
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "calibration",
+        "started_utc": started.isoformat(timespec="seconds"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": host_fingerprint(nvml),
+        "settings": settings,
+        "rows": rows,
+    }
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "host"
+
+
+def write(document: dict[str, Any], out: Path) -> Path:
+    """Write `document` as `<out>/<host>-<stamp>.json` and `<out>/latest.json`; return the path."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    path = out / f"{_safe(document['host']['hostname'])}-{stamp}.json"
+    text = json.dumps(document, indent=2) + "\n"
+    for target in (path, out / "latest.json"):
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    return path
+
+
+def load_latest(results_dir: Path, host: str | None = None) -> dict[str, Any] | None:
+    """The newest calibration document for `host` (default: this host), or None.
+
+    Looks in `<results_dir>/calibration` (the default layout) and in `results_dir` itself;
+    unreadable or foreign files are ignored.
+    """
+    host = host or socket.gethostname()
+    newest: dict[str, Any] | None = None
+    for folder in (Path(results_dir) / "calibration", Path(results_dir)):
+        for path in sorted(folder.glob("*.json")):
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(doc, dict) or doc.get("kind") != "calibration":
+                continue
+            if doc.get("host", {}).get("hostname") != host:
+                continue
+            if newest is None or doc.get("created_utc", "") > newest.get("created_utc", ""):
+                newest = doc
+    return newest
+
+
+def _csv(text: str | None, kind: type = str) -> list[Any] | None:
+    if text is None:
+        return None
+    try:
+        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise UsageError(f"calibrate: bad list {text!r}: {exc}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `calibrate` subcommand's flags."""
+    parser.add_argument("--frameworks", default="torch,keras", metavar="A,B")
+    parser.add_argument("--devices", default="auto", metavar="A,B", help="auto, cpu, cuda:N")
+    parser.add_argument(
+        "--sizes", metavar="N,M", help="matrix sizes (default: 1024,2048 CPU; 4096,8192 GPU)"
+    )
+    parser.add_argument(
+        "--dtypes", metavar="A,B", help="fp32, tf32, bf16 (default: fp32 CPU; all three GPU)"
+    )
+    parser.add_argument("--repeats", type=int, default=10, help="timed batches; %(default)s")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed matmuls; %(default)s")
+    parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
+    parser.add_argument("--min-batch-s", type=float, default=0.05, help="%(default)s")
+    parser.add_argument("--timeout-s", type=float, default=900.0, help="per child; %(default)s")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: %(default)s")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run `calibrate` from parsed flags; 0 if every row is ok or skipped, else 1."""
+    from bench import devices as devices_mod
+    from bench.nvml import Nvml
+
+    if args.repeats < 1 or args.warmup < 0 or (args.threads is not None and args.threads < 1):
+        raise UsageError("calibrate: --repeats and --threads must be >= 1, --warmup >= 0")
+    nvml = Nvml.load()
+    try:
+        try:
+            chosen = devices_mod.resolve(_csv(args.devices) or [], devices_mod.discover(nvml))
+        except ValueError as exc:
+            raise UsageError(f"calibrate: --devices: {exc}") from None
+        rows = calibrate(
+            _csv(args.frameworks) or [],
+            chosen,
+            _csv(args.sizes, int),
+            args.out,
+            dtypes=_csv(args.dtypes),
+            repeats=args.repeats,
+            warmup=args.warmup,
+            threads=args.threads,
+            min_batch_s=args.min_batch_s,
+            timeout_s=args.timeout_s,
+            nvml=nvml,
+            echo=print,
+        )
+    finally:
+        if nvml is not None:
+            nvml.shutdown()
+    print(f"calibration: {args.out / 'latest.json'}")
+    return 0 if all(r["status"] in ("ok", "skipped") for r in rows) else 1
