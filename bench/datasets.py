@@ -266,7 +266,7 @@ def _to_unit(images: np.ndarray) -> np.ndarray:
     import numpy as np
 
     out = images.astype(np.float32)
-    out *= np.float32(1.0 / 255.0)
+    out /= np.float32(255.0)
     return out
 
 

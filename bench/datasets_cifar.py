@@ -180,5 +180,6 @@ def _what(obj: Any) -> str:
     if isinstance(obj, np.ndarray):
         return f"a {obj.dtype} array of shape {obj.shape}"
     if isinstance(obj, list | tuple | dict):
-        return f"a {type(obj).__name__} of {len(obj)} items"
+        kinds = sorted({type(v).__name__ for v in obj})
+        return f"a {type(obj).__name__} of {len(obj)} items ({', '.join(kinds) or 'empty'})"
     return f"a {type(obj).__name__}"

@@ -1,5 +1,8 @@
 """Run one trial in a fresh child process: environment, timeout, log, events, status.
 
+Caches: a `cold` trial gets fresh, empty compiler-cache folders (inductor, Triton, CUDA, XLA,
+JAX); a `warm` one gets persistent folders that earlier warm trials filled.
+
 The child is `python -m bench.trial`, started in its own session (so a timeout or Ctrl-C can
 stop it with everything it spawned) with stdout and stderr going to the trial's log. It reports
 through an events file (JSON lines), which is read while it runs to show progress, and once more
@@ -55,6 +58,16 @@ def child_env(trial: Trial, cache_root: Path, base: dict[str, str] | None = None
             "TORCHINDUCTOR_CACHE_DIR": str(cache_root / "inductor"),
             "TRITON_CACHE_DIR": str(cache_root / "triton"),
             "CUDA_CACHE_PATH": str(cache_root / "cuda"),
+            "JAX_COMPILATION_CACHE_DIR": str(cache_root / "jax"),
+            "TF_XLA_FLAGS": " ".join(
+                filter(
+                    None,
+                    [
+                        env.get("TF_XLA_FLAGS"),
+                        f"--tf_xla_persistent_cache_directory={cache_root / 'tf_xla'}",
+                    ],
+                )
+            ),
         }
     )
     if trial.framework == "keras":
@@ -120,13 +133,18 @@ def run_trial(
     log_path: Path,
     on_event: Callable[[dict[str, Any]], None] = lambda event: None,
     poll_s: float = 0.2,
+    cache_dir: Path | None = None,
 ) -> Outcome:
-    """Run `trial` in a child process and wait for it (or its timeout)."""
+    """Run `trial` in a child process and wait for it (or its timeout).
+
+    Compiler caches go to `cache_dir` (kept: a warm cache) or, when None, to a fresh temporary
+    folder removed afterwards (a cold start).
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     trial_json, events_path = work_dir / "trial.json", work_dir / "events.jsonl"
     trial_json.write_text(json.dumps(trial.to_json()))
     events_path.write_text("")
-    cache_root = Path(tempfile.mkdtemp(prefix=f"bench-{trial.trial_id}-"))
+    cache_root = cache_dir or Path(tempfile.mkdtemp(prefix=f"bench-{trial.trial_id}-"))
     events: list[dict[str, Any]] = []
     offset, timed_out, interrupted = 0, False, False
     try:
@@ -169,4 +187,5 @@ def run_trial(
             status, error = _status(proc.returncode, timed_out, trial, events, log_path)
         return Outcome(status, proc.returncode, error, events)
     finally:
-        shutil.rmtree(cache_root, ignore_errors=True)
+        if cache_dir is None:
+            shutil.rmtree(cache_root, ignore_errors=True)

@@ -70,6 +70,16 @@ def planned_trials(config: Config, nvml: object = devices_mod.LOAD_NVML) -> list
     return plan(config, chosen, default_threads())
 
 
+def warm_cache_dir(config: Config, trial: Trial) -> Path | None:
+    """Persistent compiler caches for `warm` trials, shared by every warm trial of the same
+    framework, backend and mode: `<output dir>/.cache/<framework>.<backend>.<mode>/`."""
+    if trial.cache != "warm":
+        return None
+    path = Path(config.output.dir) / ".cache" / f"{trial.framework}.{trial.backend}.{trial.mode}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _train_flops(trial: Trial) -> int | None:
     from models import flops, zoo
 
@@ -111,6 +121,7 @@ def run(config: Config, argv: list[str], trials: list[Trial], display: Display) 
                     run_dir / "tmp" / trial.trial_id,
                     run_dir / "logs" / f"{trial.trial_id}.log",
                     display.on_event,
+                    cache_dir=warm_cache_dir(config, trial),
                 )
                 status, code, error, events = (
                     outcome.status,
