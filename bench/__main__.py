@@ -70,13 +70,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench import sweep
     from bench.progress import Display, summary_table
 
-    cfg = load_config(args)
-    trials = sweep.planned_trials(cfg)
+    argv = ["python", "-m", "bench", *sys.argv[1:]]
+    if args.resume is not None:
+        from bench.resume import reopen
+
+        given = [f for f in [*OVERRIDES, "config"] if getattr(args, f, None) is not None]
+        if given:
+            raise UsageError(
+                "--resume runs the recorded config of the run folder; drop "
+                + ", ".join("--" + f.replace("_", "-") for f in given)
+                + "."
+            )
+        cfg, trials, folder = reopen(args.resume, argv)
+    else:
+        cfg = load_config(args)
+        trials = sweep.planned_trials(cfg)
+        folder = None
     if args.dry_run:
         print(dry_run_text(trials))
         return 0
     display = Display()
-    result = sweep.run(cfg, ["python", "-m", "bench", *sys.argv[1:]], trials, display)
+    folder = folder or sweep.create_run(cfg, argv, trials)
+    result = sweep.run(cfg, trials, folder, display)
     display.console.print(summary_table(result.trials))
     if result.interrupted:
         display.console.print("interrupted: the trials finished so far are saved.")
@@ -137,6 +152,12 @@ def parser() -> argparse.ArgumentParser:
         meta = "A,B,..." if is_list else "VALUE"
         run.add_argument(dashed, metavar=meta, help=f"override [{section}] {key}")
     run.add_argument("--dry-run", action="store_true", help="print the planned trials and exit")
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted run: run its missing and interrupted trials, same config",
+    )
     run.set_defaults(func=cmd_run)
 
     dev = sub.add_parser("devices", help="list the devices that devices = ['auto'] would use")

@@ -265,7 +265,7 @@ def _split(
 def _to_unit(images: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    out = images.astype(np.float32)
+    out = images.astype(np.float32, order="C")
     out /= np.float32(255.0)
     return out
 

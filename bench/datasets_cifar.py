@@ -57,7 +57,7 @@ def read_cifar10(folder: Path) -> Source:
     parts = [(_parse_bin if binary else _parse_pickle)(path, raw[path]) for path in files]
     images = np.concatenate([x for x, _ in parts]).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return Source(
-        images=np.ascontiguousarray(images),
+        images=images,  # a transposed view; load() copies only the images it keeps
         labels=np.concatenate([y for _, y in parts]).astype(np.int64),
         path=folder,
         files_read=len(files),

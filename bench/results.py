@@ -50,12 +50,21 @@ def _cell(value: Any) -> Any:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` all at once; on failure (disk full...) the old file stays."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"{path}: cannot write results ({exc.strerror or exc}); the previous complete "
+            f"version of the file is kept. Free space or fix permissions, then finish the run "
+            f"with: python -m bench run --resume {path.parent}"
+        ) from None
 
 
 class RunWriter:
@@ -67,6 +76,26 @@ class RunWriter:
 
     def add(self, table: str, rows: list[Any]) -> None:
         self.rows[table].extend(rows)
+
+    def load(self) -> None:
+        """Read back the tables already in the folder (to resume a run); cells stay text."""
+        for table, row_type in TABLES.items():
+            path = self.run_dir / table
+            if not path.exists():
+                continue
+            with open(path, newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                if reader.fieldnames != columns(row_type):
+                    raise UsageError(
+                        f"{path}: its columns are not those of this bench version's {table}; "
+                        "it cannot be resumed."
+                    )
+                self.rows[table] = [row_type(**row) for row in reader]
+
+    def drop(self, trial_ids: set[str]) -> None:
+        """Forget every row of these trials (an interrupted trial that runs again)."""
+        for table in self.rows:
+            self.rows[table] = [r for r in self.rows[table] if r.trial_id not in trial_ids]
 
     def flush(self) -> None:
         for table, row_type in TABLES.items():

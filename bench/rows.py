@@ -41,7 +41,7 @@ def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float 
         else None
     )
     samples = epochs[0].samples if epochs else 0
-    return {
+    figures = {
         "setup_s": setup,
         "first_epoch_s": first,
         "steady_epoch_s": steady,
@@ -50,6 +50,7 @@ def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float 
         ),
         "samples_per_s": samples / steady if steady else None,
     }
+    return {k: None if v is None else round(v, 9) for k, v in figures.items()}
 
 
 def trial_rows(

@@ -11,6 +11,7 @@ import importlib.util
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench import devices as devices_mod
 from bench.config import Config
@@ -25,6 +26,16 @@ from bench.schema import TrialRow
 
 REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow"), "fake": ()}
 INSTALL_HINT = {"torch": "pip install -e '.[torch]'", "keras": "pip install -e '.[keras]'"}
+
+
+@dataclass(slots=True)
+class RunFolder:
+    """An open run folder: where rows go, and the run.json being kept up to date."""
+
+    run_id: str
+    path: Path
+    writer: RunWriter
+    meta: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -90,11 +101,9 @@ def _train_flops(trial: Trial) -> int | None:
         return None
 
 
-def run(config: Config, argv: list[str], trials: list[Trial], display: Display) -> RunResult:
-    """Run `trials`, writing results under `[output] dir`; return the rows and exit status."""
+def create_run(config: Config, argv: list[str], trials: list[Trial]) -> RunFolder:
+    """A new run folder with run.json (written before any trial) and empty tables."""
     run_id, run_dir = new_run_dir(Path(config.output.dir), config.output.name)
-    result = RunResult(run_id, run_dir)
-    writer = RunWriter(run_dir)
     meta = {
         "run_id": run_id,
         "started_utc": utc_now(),
@@ -105,38 +114,28 @@ def run(config: Config, argv: list[str], trials: list[Trial], display: Display) 
         "git_commit": git_commit(PROJECT_ROOT),
         "trials_planned": len(trials),
     }
-    writer.write_meta(meta)
-    writer.flush()
+    folder = RunFolder(run_id, run_dir, RunWriter(run_dir), meta)
+    folder.writer.write_meta(meta)
+    folder.writer.flush()
+    return folder
+
+
+def run(config: Config, trials: list[Trial], folder: RunFolder, display: Display) -> RunResult:
+    """Run `trials` into `folder`, rewriting its tables after each; return rows and status."""
+    result = RunResult(folder.run_id, folder.path)
+    writer, meta = folder.writer, folder.meta
     missing = {(t.framework, t.backend): missing_framework(t.framework, t.backend) for t in trials}
-    display.start(run_dir, trials)
+    display.start(folder.path, trials)
     try:
         for trial in trials:
-            why = trial.skip or missing[(trial.framework, trial.backend)]
-            if why:
-                status, code, error, events = "skipped", None, why, []
-            else:
-                display.trial_started(trial)
-                outcome = run_trial(
-                    trial,
-                    run_dir / "tmp" / trial.trial_id,
-                    run_dir / "logs" / f"{trial.trial_id}.log",
-                    display.on_event,
-                    cache_dir=warm_cache_dir(config, trial),
-                )
-                status, code, error, events = (
-                    outcome.status,
-                    outcome.exit_code,
-                    outcome.error,
-                    outcome.events,
-                )
-            rows = trial_rows(run_id, trial, status, code, error, events, _train_flops(trial))
+            rows = _run_one(config, trial, folder, missing, display)
             for table, table_rows in rows.items():
                 writer.add(table, table_rows)
             writer.flush()
             row = rows["trials.csv"][0]
             result.trials.append(row)
             display.trial_done(row)
-            if status == "interrupted":
+            if row.status == "interrupted":
                 result.interrupted = True
                 break
     except KeyboardInterrupt:
@@ -145,8 +144,36 @@ def run(config: Config, argv: list[str], trials: list[Trial], display: Display) 
         display.stop()
         meta.update(finished_utc=utc_now(), interrupted=result.interrupted)
         writer.write_meta(meta)
-        shutil.rmtree(run_dir / "tmp", ignore_errors=True)
+        shutil.rmtree(folder.path / "tmp", ignore_errors=True)
     return result
+
+
+def _run_one(
+    config: Config,
+    trial: Trial,
+    folder: RunFolder,
+    missing: dict[tuple[str, str], str],
+    display: Display,
+) -> dict[str, list]:
+    why = trial.skip or missing[(trial.framework, trial.backend)]
+    if why:
+        status, code, error, events = "skipped", None, why, []
+    else:
+        display.trial_started(trial)
+        outcome = run_trial(
+            trial,
+            folder.path / "tmp" / trial.trial_id,
+            folder.path / "logs" / f"{trial.trial_id}.log",
+            display.on_event,
+            cache_dir=warm_cache_dir(config, trial),
+        )
+        status, code, error, events = (
+            outcome.status,
+            outcome.exit_code,
+            outcome.error,
+            outcome.events,
+        )
+    return trial_rows(folder.run_id, trial, status, code, error, events, _train_flops(trial))
 
 
 def _host() -> dict:
