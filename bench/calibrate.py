@@ -95,7 +95,9 @@ def _run_child(spec: dict[str, Any], device: Device, timeout_s: float) -> tuple[
         return json.loads(result_path.read_text()), ""
 
 
-def _validate(frameworks: list[str], sizes: list[int] | None, dtypes: list[str] | None) -> None:
+def _validate(
+    frameworks: list[str], sizes: list[int] | None, dtypes: list[str] | None, **counts: Any
+) -> None:
     for framework in frameworks:
         if framework not in FRAMEWORKS:
             raise UsageError(
@@ -110,6 +112,10 @@ def _validate(frameworks: list[str], sizes: list[int] | None, dtypes: list[str] 
             raise UsageError(
                 f'calibrate: unknown dtype "{dtype}"; choose from: {", ".join(DTYPES)}'
             )
+    least = {"repeats": 1, "threads": 1, "warmup": 0, "warmup_s": 0, "min_batch_s": 0}
+    for name, value in counts.items():
+        if value is not None and value < least[name]:
+            raise UsageError(f"calibrate: {name} must be >= {least[name]}, got {value}")
 
 
 def calibrate(
@@ -121,6 +127,7 @@ def calibrate(
     dtypes: list[str] | None = None,
     repeats: int = 10,
     warmup: int = 3,
+    warmup_s: float = 1.0,
     threads: int | None = None,
     min_batch_s: float = 0.05,
     timeout_s: float = 900.0,
@@ -132,7 +139,16 @@ def calibrate(
     `sizes` / `dtypes` default per device kind (`DEFAULT_SIZES`, `DEFAULT_DTYPES`); `threads`
     defaults to the physical core count. `echo(str)` is told each child's outcome.
     """
-    _validate(frameworks, sizes, dtypes)
+    _validate(
+        frameworks,
+        sizes,
+        dtypes,
+        repeats=repeats,
+        threads=threads,
+        warmup=warmup,
+        warmup_s=warmup_s,
+        min_batch_s=min_batch_s,
+    )
     threads = threads or _threads_default()
     started = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
@@ -145,6 +161,7 @@ def calibrate(
                 "sizes": [int(n) for n in (sizes or DEFAULT_SIZES[device.kind])],
                 "dtypes": list(dtypes or DEFAULT_DTYPES[device.kind]),
                 "warmup": warmup,
+                "warmup_s": warmup_s,
                 "repeats": repeats,
                 "min_batch_s": min_batch_s,
             }
@@ -152,7 +169,7 @@ def calibrate(
             rows.extend(new)
             if echo is not None:
                 echo(_summary(framework, device, new))
-    settings = {"threads": threads, "repeats": repeats, "warmup": warmup}
+    settings = {"threads": threads, "repeats": repeats, "warmup": warmup, "warmup_s": warmup_s}
     settings.update(min_batch_s=min_batch_s, flops_per_matmul="2*n^3")
     write(_document(rows, started, nvml, settings), out)
     return rows
@@ -262,6 +279,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--repeats", type=int, default=10, help="timed batches; %(default)s")
     parser.add_argument("--warmup", type=int, default=3, help="untimed matmuls; %(default)s")
+    parser.add_argument(
+        "--warmup-s", type=float, default=1.0, help="and at least this long; %(default)s"
+    )
     parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
     parser.add_argument("--min-batch-s", type=float, default=0.05, help="%(default)s")
     parser.add_argument("--timeout-s", type=float, default=900.0, help="per child; %(default)s")
@@ -273,8 +293,6 @@ def main(args: argparse.Namespace) -> int:
     from bench import devices as devices_mod
     from bench.nvml import Nvml
 
-    if args.repeats < 1 or args.warmup < 0 or (args.threads is not None and args.threads < 1):
-        raise UsageError("calibrate: --repeats and --threads must be >= 1, --warmup >= 0")
     nvml = Nvml.load()
     try:
         try:
@@ -289,6 +307,7 @@ def main(args: argparse.Namespace) -> int:
             dtypes=_csv(args.dtypes),
             repeats=args.repeats,
             warmup=args.warmup,
+            warmup_s=args.warmup_s,
             threads=args.threads,
             min_batch_s=args.min_batch_s,
             timeout_s=args.timeout_s,

@@ -2,7 +2,8 @@
 
 Measures square matmul throughput in one framework on one device (the parent chose the device
 through `CUDA_VISIBLE_DEVICES`, so a GPU is always `cuda:0` / `/GPU:0` here). For each dtype and
-size n: `warmup` matmuls and a device sync; then the batch size `inner` grows (at least doubling)
+size n: at least `warmup` matmuls and `warmup_s` seconds of them, each synced (CPU and GPU
+clocks take a moment to ramp up); then the batch size `inner` grows (at least doubling)
 until a batch of `inner` matmuls lasts `min_batch_s`, so launch and sync latency are amortised
 (these sizing batches are further warm-up); then `repeats` batches are timed, each from before its
 first launch to after a device sync (`torch.cuda.synchronize`; for TensorFlow
@@ -37,6 +38,7 @@ def measure(
     warmup: int,
     repeats: int,
     min_batch_s: float,
+    warmup_s: float = 0.0,
     now: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """Time `matmul` (one n×n by n×n product); FLOP/s of the best and the median batch."""
@@ -48,9 +50,11 @@ def measure(
         sync()
         return max(now() - t0, 1e-12)
 
-    for _ in range(warmup):
+    started, done = now(), 0
+    while done < warmup or now() - started < warmup_s:  # clocks ramp up; caches, autotune fill
         matmul()
-    sync()
+        sync()
+        done += 1
     inner = 1
     while (elapsed := batch_s(inner)) < min_batch_s and inner < MAX_INNER:
         inner = min(MAX_INNER, max(2 * inner, math.ceil(inner * min_batch_s / elapsed)))
@@ -142,9 +146,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             try:
                 matmul, sync, flags = case(dtype, n)
                 row["flags"] = flags
-                row.update(
-                    measure(matmul, sync, n, spec["warmup"], spec["repeats"], spec["min_batch_s"])
-                )
+                timing = (spec["warmup"], spec["repeats"], spec["min_batch_s"], spec["warmup_s"])
+                row.update(measure(matmul, sync, n, *timing))
             except Exception as exc:  # unsupported dtype, out of memory: record, go on
                 traceback.print_exc()
                 row.update(status="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])

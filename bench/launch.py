@@ -41,9 +41,58 @@ class Outcome:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
+# What a trial inherits from the parent's environment: the basics of a working process, and the
+# variables users set to steer their frameworks and devices. Everything else stays behind.
+PASS_NAMES = {
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "TZ",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "SHELL",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "LD_LIBRARY_PATH",
+    "LD_PRELOAD",
+    "SSL_CERT_FILE",
+    "XDG_CACHE_HOME",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_NUM_THREADS",
+}
+PASS_PREFIXES = (
+    "LC_",
+    "CUDA_",
+    "NVIDIA_",
+    "CUDNN_",
+    "NCCL_",
+    "TF_",
+    "TORCH",
+    "PYTORCH_",
+    "XLA_",
+    "JAX_",
+    "KERAS_",
+    "OMP_",
+    "MKL_",
+    "KMP_",
+    "DNNL_",
+    "ONEDNN_",
+    "TRITON_",
+)
+
+
+def inherited_env(environ: dict[str, str]) -> dict[str, str]:
+    """The part of `environ` a trial needs (see PASS_NAMES and PASS_PREFIXES)."""
+    return {k: v for k, v in environ.items() if k in PASS_NAMES or k.startswith(PASS_PREFIXES)}
+
+
 def child_env(trial: Trial, cache_root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     """The child's environment: device visibility, threads, backend, fresh per-trial caches."""
-    env = dict(os.environ if base is None else base)
+    env = inherited_env(dict(os.environ if base is None else base))
     threads = str(trial.threads)
     env.update(
         {
@@ -88,18 +137,27 @@ def _read_new(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
     return [json.loads(line) for line in lines if line.strip()], offset + end
 
 
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> bool:
+    try:
+        os.killpg(proc.pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate the child's whole process group; kill it if it lingers."""
-    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+    """Terminate the child's whole process group; kill it if it lingers or on a second Ctrl-C."""
+    try:
+        if _signal_group(proc, signal.SIGTERM):
+            proc.wait(5.0)
             return
-        try:
-            proc.wait(wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    except subprocess.TimeoutExpired:
+        pass
+    except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+        _signal_group(proc, signal.SIGKILL)
+        raise
+    if _signal_group(proc, signal.SIGKILL):
+        proc.wait(5.0)
 
 
 def log_tail(log_path: Path, lines: int = LOG_TAIL_LINES) -> str:

@@ -93,3 +93,19 @@ def test_resume_refuses_other_schema_versions_and_flags(tmp_path):
     assert "Traceback" not in old.stderr
     missing = run_cli("run", "--resume", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "run.json" in missing.stderr
+
+
+def test_child_environment_is_filtered():
+    from bench.launch import inherited_env
+
+    env = inherited_env(
+        {
+            "PATH": "/bin",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "LC_ALL": "C",
+            "GITHUB_TOKEN": "y",
+            "CUDA_HOME": "/cuda",
+        }
+    )
+    assert env == {"PATH": "/bin", "TF_CPP_MIN_LOG_LEVEL": "2", "LC_ALL": "C", "CUDA_HOME": "/cuda"}
