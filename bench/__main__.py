@@ -138,6 +138,18 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def calibrate_args(parser: argparse.ArgumentParser) -> None:
+    from bench.calibrate import add_arguments
+
+    add_arguments(parser)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from bench.calibrate import main as calibrate_main
+
+    return calibrate_main(args)
+
+
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     from bench.selfcheck import selfcheck
 
@@ -181,6 +193,12 @@ def parser() -> argparse.ArgumentParser:
         "--full-size", action="store_true", help="--verify big models at full input size (slow)"
     )
     mod.set_defaults(func=cmd_models)
+
+    cal = sub.add_parser(
+        "calibrate", help="measure achievable matmul FLOP/s per framework and device (for MFU)"
+    )
+    calibrate_args(cal)
+    cal.set_defaults(func=cmd_calibrate)
 
     chk = sub.add_parser("selfcheck", help="harness vs bare loop: steady-epoch ratio per framework")
     chk.add_argument(

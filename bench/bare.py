@@ -1,10 +1,11 @@
 """Bare, hand-written training loops for `bench selfcheck`: no harness clock, no probes.
 
-`python -m bench.bare TRIAL.json OUT.json` trains the trial's model on the same synthetic data
-with the same threads, batch size and optimizer as the harness would, timing each epoch with
-nothing but `time.perf_counter()` — the way a user times a loop by hand — and writes the epoch
-times to OUT.json. Comparing these with the harness's own epoch times shows what the harness
-costs (target: steady-epoch ratio ≤ 1.02).
+`python -m bench.bare TRIAL.json OUT.json` trains the trial's model on the same data (the
+runners' `load_data`, the memory pipeline) with the same threads, batch size and optimizer as
+the harness would, timing each epoch with nothing but `time.perf_counter()` — the way a user
+times a loop by hand — and writes the epoch times to OUT.json. Comparing these with the
+harness's own epoch times shows what the harness costs (target: steady-epoch ratio ≤ 1.02).
+`selfcheck` runs synthetic data, which is never evaluated, so there is no validation here.
 """
 
 from __future__ import annotations
@@ -16,21 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from bench.plan import Trial
-from bench.runners.base import model_spec, synthetic_data
+from bench.runners.base import load_data, model_spec
 
 
 def torch_loop(trial: Trial) -> list[float]:
     import torch
 
+    from bench.runners.torch import nchw
     from models import torch_build
 
     torch.set_num_threads(trial.threads)
     torch.set_num_interop_threads(trial.threads)
     torch.manual_seed(trial.seed)
     device = torch.device("cuda:0" if trial.device_kind == "cuda" else "cpu")
-    x, y = synthetic_data(trial)
-    x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
-    y = torch.from_numpy(y).to(device)
+    data = load_data(trial)
+    x = nchw(torch, data.x_train).to(device)
+    y = torch.from_numpy(data.y_train).to(device)
     model = torch_build.build(model_spec(trial)).to(device)
     if trial.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=trial.learning_rate, eps=1e-7)
@@ -62,7 +64,8 @@ def keras_loop(trial: Trial) -> list[float]:
     tf.config.threading.set_intra_op_parallelism_threads(trial.threads)
     tf.config.threading.set_inter_op_parallelism_threads(trial.threads)
     keras.utils.set_random_seed(trial.seed)
-    x, y = synthetic_data(trial)
+    data = load_data(trial)
+    x, y = data.x_train, data.y_train
     model = keras_build.build(model_spec(trial))
     if trial.optimizer == "adam":
         opt = keras.optimizers.Adam(learning_rate=trial.learning_rate, epsilon=1e-7)

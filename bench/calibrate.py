@@ -4,7 +4,7 @@ For every framework × device a fresh child (`bench.calibrate_child`) times squa
 FP32 everywhere, TF32 and BF16 too on CUDA — so the parent never imports a framework. The
 result is one JSON document: the host fingerprint, the settings, and one row per framework,
 device, dtype and size with the best and median FLOP/s. It is written to
-`<out>/<host>-<YYYYMMDD-HHMMSS>.json` and copied to `<out>/latest.json` (default `out`:
+`<out>/<host>-<YYYYMMDD-HHMMSS>.json` (UTC) and copied to `<out>/latest.json` (default `out`:
 `results/calibration`); `load_latest` finds the newest document for a host, and
 `bench.mfu.calibrated_peak` picks a trial's peak from it.
 """
@@ -12,6 +12,7 @@ device, dtype and size with the best and median FLOP/s. It is written to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -21,7 +22,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,12 @@ def _env(device: Device, threads: int) -> dict[str, str]:
     return env
 
 
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
 def _run_child(spec: dict[str, Any], device: Device, timeout_s: float) -> tuple[dict | None, str]:
     """Run one child; (its result or None, an error message with the output's tail)."""
     with tempfile.TemporaryDirectory(prefix="bench-calibrate-") as tmp:
@@ -86,25 +94,43 @@ def _run_child(spec: dict[str, Any], device: Device, timeout_s: float) -> tuple[
         try:
             out, _ = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+            _kill(proc)
             return None, f"timed out after {timeout_s:g} s"
+        except BaseException:  # Ctrl-C: the child is in its own session and would live on
+            _kill(proc)
+            raise
         tail = " ".join(out.decode("utf-8", errors="replace").split())[-LOG_TAIL:]
         if proc.returncode != 0 or not result_path.exists():
             return None, f"child exited with code {proc.returncode}: {tail}"
         return json.loads(result_path.read_text()), ""
 
 
-def _validate(
-    frameworks: list[str], sizes: list[int] | None, dtypes: list[str] | None, **counts: Any
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How each matmul is timed (see `bench.calibrate_child`); `threads` None: physical cores."""
+
+    repeats: int = 10
+    warmup: int = 3
+    warmup_s: float = 1.0
+    min_batch_s: float = 0.05
+    threads: int | None = None
+    timeout_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        least = {"repeats": 1, "warmup": 0, "warmup_s": 0, "min_batch_s": 0, "timeout_s": 1}
+        for name, low in {**least, "threads": 1}.items():
+            value = getattr(self, name)
+            if value is not None and value < low:
+                raise UsageError(f"calibrate: {name} must be >= {low}, got {value}")
+
+
+def _validate(frameworks: list[str], sizes: list[int] | None, dtypes: list[str] | None) -> None:
+    choices = ", ".join(FRAMEWORKS)
+    if not frameworks:
+        raise UsageError(f"calibrate: no framework given; choose from: {choices}")
     for framework in frameworks:
         if framework not in FRAMEWORKS:
-            raise UsageError(
-                f'calibrate: unknown framework "{framework}"; choose from: {", ".join(FRAMEWORKS)}'
-            )
-    if not frameworks:
-        raise UsageError(f"calibrate: no framework given; choose from: {', '.join(FRAMEWORKS)}")
+            raise UsageError(f'calibrate: unknown framework "{framework}"; choose from: {choices}')
     if sizes is not None and (not sizes or any(int(n) < 1 for n in sizes)):
         raise UsageError(f"calibrate: sizes must be integers >= 1, got {sizes}")
     for dtype in dtypes or ():
@@ -112,10 +138,6 @@ def _validate(
             raise UsageError(
                 f'calibrate: unknown dtype "{dtype}"; choose from: {", ".join(DTYPES)}'
             )
-    least = {"repeats": 1, "threads": 1, "warmup": 0, "warmup_s": 0, "min_batch_s": 0}
-    for name, value in counts.items():
-        if value is not None and value < least[name]:
-            raise UsageError(f"calibrate: {name} must be >= {least[name]}, got {value}")
 
 
 def calibrate(
@@ -123,55 +145,38 @@ def calibrate(
     devices: list[Device],
     sizes: list[int] | None = None,
     out: Path = DEFAULT_OUT,
+    settings: Settings = Settings(),
     *,
     dtypes: list[str] | None = None,
-    repeats: int = 10,
-    warmup: int = 3,
-    warmup_s: float = 1.0,
-    threads: int | None = None,
-    min_batch_s: float = 0.05,
-    timeout_s: float = 900.0,
     nvml: Any = None,
-    echo: Any = None,
+    echo: Callable[[str], object] | None = None,
 ) -> list[dict[str, Any]]:
     """Measure every framework × device in its own child; write the document; return its rows.
 
-    `sizes` / `dtypes` default per device kind (`DEFAULT_SIZES`, `DEFAULT_DTYPES`); `threads`
-    defaults to the physical core count. `echo(str)` is told each child's outcome.
+    `sizes` / `dtypes` default per device kind (`DEFAULT_SIZES`, `DEFAULT_DTYPES`). The
+    document is rewritten after each child, so an interrupted calibration keeps what it
+    measured. `echo(str)` is told each child's outcome.
     """
-    _validate(
-        frameworks,
-        sizes,
-        dtypes,
-        repeats=repeats,
-        threads=threads,
-        warmup=warmup,
-        warmup_s=warmup_s,
-        min_batch_s=min_batch_s,
-    )
-    threads = threads or _threads_default()
+    _validate(frameworks, sizes, dtypes)
+    threads = settings.threads or _threads_default()
     started = datetime.now(UTC)
+    path = out / f"{_safe(socket.gethostname())}-{started:%Y%m%d-%H%M%S}.json"
+    meta = {**asdict(settings), "threads": threads, "flops_per_matmul": "2*n^3"}
     rows: list[dict[str, Any]] = []
     for framework in frameworks:
         for device in devices:
             spec = {
+                **meta,
                 "framework": framework,
                 "device_kind": device.kind,
-                "threads": threads,
                 "sizes": [int(n) for n in (sizes or DEFAULT_SIZES[device.kind])],
                 "dtypes": list(dtypes or DEFAULT_DTYPES[device.kind]),
-                "warmup": warmup,
-                "warmup_s": warmup_s,
-                "repeats": repeats,
-                "min_batch_s": min_batch_s,
             }
-            new = _calibrate_one(framework, device, spec, timeout_s)
+            new = _calibrate_one(framework, device, spec, settings.timeout_s)
             rows.extend(new)
+            write(_document(rows, started, nvml, meta), path)
             if echo is not None:
                 echo(_summary(framework, device, new))
-    settings = {"threads": threads, "repeats": repeats, "warmup": warmup, "warmup_s": warmup_s}
-    settings.update(min_batch_s=min_batch_s, flops_per_matmul="2*n^3")
-    write(_document(rows, started, nvml, settings), out)
     return rows
 
 
@@ -222,17 +227,14 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "host"
 
 
-def write(document: dict[str, Any], out: Path) -> Path:
-    """Write `document` as `<out>/<host>-<stamp>.json` and `<out>/latest.json`; return the path."""
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    path = out / f"{_safe(document['host']['hostname'])}-{stamp}.json"
+def write(document: dict[str, Any], path: Path) -> None:
+    """Write `document` to `path` and to `latest.json` beside it, each atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(document, indent=2) + "\n"
-    for target in (path, out / "latest.json"):
+    for target in (path, path.parent / "latest.json"):
         tmp = target.with_suffix(".json.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
-    return path
 
 
 def load_latest(results_dir: Path, host: str | None = None) -> dict[str, Any] | None:
@@ -267,6 +269,16 @@ def _csv(text: str | None, kind: type = str) -> list[Any] | None:
         raise UsageError(f"calibrate: bad list {text!r}: {exc}") from None
 
 
+_HELP = {
+    "repeats": "timed batches per size",
+    "warmup": "untimed matmuls first",
+    "warmup_s": "and at least this many seconds of them",
+    "min_batch_s": "shortest timed batch",
+    "threads": "CPU threads",
+    "timeout_s": "per child process",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `calibrate` subcommand's flags."""
     parser.add_argument("--frameworks", default="torch,keras", metavar="A,B")
@@ -277,14 +289,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dtypes", metavar="A,B", help="fp32, tf32, bf16 (default: fp32 CPU; all three GPU)"
     )
-    parser.add_argument("--repeats", type=int, default=10, help="timed batches; %(default)s")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed matmuls; %(default)s")
-    parser.add_argument(
-        "--warmup-s", type=float, default=1.0, help="and at least this long; %(default)s"
-    )
-    parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
-    parser.add_argument("--min-batch-s", type=float, default=0.05, help="%(default)s")
-    parser.add_argument("--timeout-s", type=float, default=900.0, help="per child; %(default)s")
+    for field in fields(Settings):
+        kind = int if field.default is None else type(field.default)
+        flag = "--" + field.name.replace("_", "-")
+        help_text = f"{_HELP[field.name]} (default: {field.default or 'physical cores'})"
+        parser.add_argument(flag, type=kind, default=field.default, help=help_text)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: %(default)s")
 
 
@@ -299,18 +308,15 @@ def main(args: argparse.Namespace) -> int:
             chosen = devices_mod.resolve(_csv(args.devices) or [], devices_mod.discover(nvml))
         except ValueError as exc:
             raise UsageError(f"calibrate: --devices: {exc}") from None
+        settings = Settings(**{f.name: getattr(args, f.name) for f in fields(Settings)})
+        frameworks, sizes = _csv(args.frameworks) or [], _csv(args.sizes, int)
         rows = calibrate(
-            _csv(args.frameworks) or [],
+            frameworks,
             chosen,
-            _csv(args.sizes, int),
+            sizes,
             args.out,
+            settings,
             dtypes=_csv(args.dtypes),
-            repeats=args.repeats,
-            warmup=args.warmup,
-            warmup_s=args.warmup_s,
-            threads=args.threads,
-            min_batch_s=args.min_batch_s,
-            timeout_s=args.timeout_s,
             nvml=nvml,
             echo=print,
         )

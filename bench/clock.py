@@ -29,6 +29,15 @@ class PeakProbe(Protocol):
     def peak(self) -> int | None: ...
 
 
+class EnergyProbe(Protocol):
+    """Energy since `begin()` (bench.energy.EnergyMeter)."""
+
+    sources: str
+
+    def begin(self) -> None: ...
+    def reading(self) -> Any: ...
+
+
 class Clock:
     def __init__(
         self,
@@ -41,6 +50,7 @@ class Clock:
         steps_per_epoch: int,
         batch_size: int,
         time_fn: Callable[[], float] = time.monotonic,
+        energy: EnergyProbe | None = None,
     ) -> None:
         self._origin = origin
         self._last = start
@@ -51,6 +61,7 @@ class Clock:
         self._steps = steps_per_epoch
         self._batch = batch_size
         self._now = time_fn
+        self._energy = energy
         self._pending: list[dict[str, Any]] = []
         self._epoch = 0
         self._epoch_start = 0.0
@@ -83,6 +94,8 @@ class Clock:
     def _reset_peaks(self) -> None:
         for probe in (self._host, *self._devices):
             probe.reset()
+        if self._energy is not None:
+            self._energy.begin()
 
     def mark(self, phase: str) -> float:
         """End the current start-up phase, naming it `phase`; return the time."""
@@ -120,6 +133,7 @@ class Clock:
                 self._last = now
             self._record_phase("first_epoch_rest", self._last, now)
             self._last = now
+        energy = self._energy.reading() if self._energy is not None else None
         memory = {p.source: p.peak() for p in (self._host, *self._devices)}
         primary = self._devices[0].source if self._devices else ""
         self._pending.append(
@@ -134,6 +148,10 @@ class Clock:
                 "peak_device_bytes": memory[primary] if primary else None,
                 "device_mem_source": primary,
                 "memory": memory,
+                "energy_j": energy.total_j if energy is not None else None,
+                "energy_cpu_j": energy.cpu_j if energy is not None else None,
+                "energy_gpu_j": energy.gpu_j if energy is not None else None,
+                "energy_source": self._energy.sources if self._energy is not None else "",
             }
         )
         self.flush()

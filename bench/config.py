@@ -24,7 +24,7 @@ KERAS_MODES = ("graph", "eager", "xla")
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 CACHES = ("cold", "warm")
 OPTIMIZERS = ("sgd", "adam")
-DATASETS = ("synthetic",)
+PIPELINES = ("memory", "loader")
 FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda|cuda:\d+")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]*")
@@ -64,8 +64,39 @@ class Train:
 
 @dataclass(frozen=True, slots=True)
 class Data:
-    dataset: str = _f("synthetic", "str", choices=DATASETS)
+    # synthetic | mnist5k | mnist:PATH | cifar10:PATH | folder:PATH, checked by `resolve_data`
+    dataset: str = _f("synthetic", "str")
     seed: int = _f(0, "int", minimum=0)
+    pipeline: tuple[str, ...] = _f(("memory",), "str_list", choices=PIPELINES)
+    workers: int = _f(2, "int", minimum=0)
+    augment: bool = _f(False, "bool")
+    val_fraction: float = _f(0.1, "float", minimum=0.0)
+    evaluate: bool = _f(True, "bool")
+
+
+def resolve_data(config: Config) -> Config:
+    """Check [data] beyond single-key rules; store the dataset spec with an absolute path, so
+    that trial processes (and --resume from another folder) read the same files."""
+    from bench import datasets
+
+    where, data = config.source, config.data
+    try:
+        datasets.validate_spec(data.dataset)
+    except datasets.DatasetError as exc:
+        raise UsageError(
+            f"{where}: [data] dataset = {data.dataset!r} is invalid: {exc}. Expected synthetic, "
+            "mnist5k, mnist:PATH, cifar10:PATH or folder:PATH (PATH relative to the current "
+            "folder, or absolute)."
+        ) from None
+    if data.val_fraction >= 1.0:
+        raise _fail(where, "data", "val_fraction", data.val_fraction, "a number ≥ 0 and < 1")
+    if data.augment and "loader" not in data.pipeline:
+        raise UsageError(
+            f"{where}: [data] augment = true needs the loader pipeline (augmentation runs in the "
+            f'input pipeline), but [data] pipeline = {list(data.pipeline)!r}; add "loader".'
+        )
+    resolved = dataclasses.replace(data, dataset=datasets.describe(data.dataset))
+    return dataclasses.replace(config, data=resolved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +262,7 @@ def parse(doc: dict[str, Any], where: str) -> Config:
         sections[name] = _build_section(SECTIONS[name], raw, where, name)
     config = Config(**sections, source=where)
     check_names(config)
-    return config
+    return resolve_data(config)
 
 
 def _parse_options(raw: Any, where: str) -> dict[str, dict[str, tuple[Any, ...]]]:

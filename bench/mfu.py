@@ -64,3 +64,42 @@ def calibrated_peak(
         and row.get("best_flops_per_s")
     ]
     return float(max(best)) if best else None
+
+
+def precision_in_effect(trial_device_kind: str, settings: dict[str, str]) -> str:
+    """The matmul precision a trial's convolutions and matmuls actually ran in: `tf32` on a
+    GPU where the framework allowed it (cuDNN's TF32 in torch, TF's TensorFloat-32), else
+    `fp32`. MFU is judged against the peak of that precision."""
+    if trial_device_kind != "cuda":
+        return "fp32"
+    allowed = ("torch.backends.cudnn.allow_tf32", "tf.tensor_float_32")
+    return "tf32" if any(settings.get(k) == "True" for k in allowed) else "fp32"
+
+
+def mfu_fields(
+    *,
+    flops_per_sample: int | None,
+    samples_per_epoch: int,
+    steady_epoch_s: float | None,
+    framework: str,
+    device: str,
+    device_kind: str,
+    device_name: str,
+    settings: dict[str, str],
+    calibration: dict[str, Any] | None,
+) -> dict[str, float | None]:
+    """trials.csv's throughput columns: achieved FLOP/s over the steady epochs and MFU against
+    the calibrated peak (this host, framework, device) and, for known GPUs, the spec sheet."""
+    from bench.peaks import spec_peak_flops
+
+    dtype = precision_in_effect(device_kind, settings)
+    achieved = achieved_flops_per_s(flops_per_sample, samples_per_epoch, steady_epoch_s)
+    calibrated = calibrated_peak(calibration, framework, device, dtype, device_name)
+    spec = spec_peak_flops(device_name, dtype) if device_kind == "cuda" else None
+    return {
+        "achieved_flops_per_s": achieved,
+        "peak_flops_per_s_calibrated": calibrated,
+        "mfu_calibrated": mfu(achieved, calibrated),
+        "peak_flops_per_s_spec": spec,
+        "mfu_spec": mfu(achieved, spec),
+    }

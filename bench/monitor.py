@@ -10,7 +10,8 @@
 
 Rows are the columns of samples.csv minus `run_id` / `trial_id` (`SAMPLE_COLUMNS`). They are kept
 in memory as tuples and handed out as dicts by `drain()` (call it where the trial already writes
-results, outside timed intervals — never write files from the sampler thread) and `stop()`.
+results, outside timed intervals — never write files from the sampler thread) and by `stop()`
+(= `halt()`, which ends the thread and takes a last row, then `drain()`).
 
 CPU %: psutil's non-blocking `Process.cpu_percent()` compares against the previous call and
 returns a meaningless 0.0 the first time; `start()` primes it, so the first row (taken at
@@ -160,7 +161,7 @@ class Sampler:
 
     def take(self, cpu: bool = True) -> Row:
         """One reading as a tuple in `SAMPLE_COLUMNS` order (the thread calls this each tick)."""
-        t_s = self._clock() - self._origin
+        t_s = round(self._clock() - self._origin, 6)
         try:
             rss: int | None = self._proc.memory_info().rss
             cpu_pct: float | None = self._proc.cpu_percent(None) if cpu else None

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from bench.config import Config
     from bench.devices import Device
 
+LOADER_NEEDS_TF = (
+    "the Keras loader pipeline is tf.data, which needs the TensorFlow backend; use the memory "
+    "pipeline on this backend"
+)
 NO_GRAPH_MODE = {
     "jax": "Keras on JAX has no separate graph mode: jit_compile=False runs eagerly; use xla",
     "torch": "Keras on torch has no graph mode (it runs eagerly); use eager, or xla for "
@@ -57,6 +61,11 @@ class Trial:
     monitor_interval_s: float | None = None
     skip: str = ""
     fake: dict[str, Any] = field(default_factory=dict)
+    pipeline: str = "memory"  # memory | loader ([data] pipeline)
+    workers: int = 2  # torch DataLoader workers of the loader pipeline
+    augment: bool = False  # random flip + rotation, loader pipeline only
+    val_fraction: float = 0.1
+    evaluate: bool = True
 
     @property
     def samples_per_epoch(self) -> int:
@@ -118,16 +127,19 @@ def plan(config: Config, devices: list[Device], default_threads: int) -> list[Tr
             shape = native.input_shape if size is None else (size, size, native.input_shape[2])
             # Thread count matters to CPU trials; a GPU trial runs once, with the most.
             counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
-            for threads, (framework, backend, mode, skip), cache in itertools.product(
-                counts, variants(config), sweep.caches
+            for threads, pipeline, (framework, backend, mode, skip), cache in itertools.product(
+                counts, config.data.pipeline, variants(config), sweep.caches
             ):
                 order = len(trials)
+                if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
+                    skip = skip or LOADER_NEEDS_TF
                 label = ",".join(f"{k}={v}" for k, v in options.items())
                 ident = [
                     framework if backend in ("tensorflow", framework) else f"{framework}.{backend}",
                     mode,
                     model + (f"[{label}]" if label else ""),
                     f"{shape[0]}px" if size is not None else "",
+                    pipeline if pipeline != "memory" else "",
                     device.name,
                     f"b{batch_size}",
                     f"t{threads}",
@@ -166,6 +178,11 @@ def plan(config: Config, devices: list[Device], default_threads: int) -> list[Tr
                         ),
                         skip=skip,
                         fake=dataclasses.asdict(config.fake),
+                        pipeline=pipeline,
+                        workers=config.data.workers,
+                        augment=config.data.augment and pipeline == "loader",
+                        val_fraction=config.data.val_fraction,
+                        evaluate=config.data.evaluate,
                     )
                 )
     return trials

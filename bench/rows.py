@@ -10,6 +10,10 @@ written beside them, so they can be recomputed and audited:
   compile);
 - `samples_per_s`: samples per epoch / steady_epoch_s;
 - `peak_rss_bytes` / `peak_device_bytes`: the largest peak of set-up and every epoch.
+
+The child's `dataset` event fills the data identity columns of trials.csv; its `validation`
+events (written after each epoch's clock stopped) fill `accuracy`, `val_loss`, `val_accuracy` and
+`val_s` of the epoch they name.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import statistics
 from typing import Any
 
 from bench.plan import Trial
-from bench.schema import EpochRow, MemoryRow, PhaseRow, SettingRow, TrialRow
+from bench.schema import EpochRow, MemoryRow, PhaseRow, SampleRow, SettingRow, TrialRow
 
 SETUP_PHASES = ("spawn", "harness", "import", "device_init", "data", "build", "compile")
+VALIDATION_FIELDS = ("accuracy", "val_loss", "val_accuracy", "val_s")
 
 
 def _max(values: list[int | None]) -> int | None:
@@ -53,6 +58,36 @@ def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float 
     return {k: None if v is None else round(v, 9) for k, v in figures.items()}
 
 
+def epoch_rows(
+    run_id: str, tid: str, epoch_events: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> list[EpochRow]:
+    """One row per epoch event, with the validation event of the same epoch merged in."""
+    validation = {e["epoch"]: e for e in events if e["event"] == "validation"}
+    rows = []
+    for e in epoch_events:
+        fields = {k: v for k, v in e.items() if k not in ("event", "memory")}
+        extra = validation.get(e["epoch"], {})
+        fields |= {k: extra.get(k) for k in VALIDATION_FIELDS}
+        rows.append(EpochRow(run_id, tid, **fields))
+    return rows
+
+
+def data_identity(trial: Trial, info: dict[str, Any]) -> dict[str, Any]:
+    """trials.csv's pipeline and data-identity columns, from the trial and its `dataset` event."""
+    loader = trial.pipeline == "loader"
+    return {
+        "pipeline": trial.pipeline,
+        "workers": trial.workers if loader and trial.framework == "torch" else None,
+        "augment": "flip+rotation" if trial.augment else "none",
+        "dataset_path": info.get("dataset.path", ""),
+        "dataset_checksum": info.get("dataset.checksum", ""),
+        "dataset_files": info.get("dataset.files_read"),
+        "dataset_skipped": info.get("dataset.skipped"),
+        "dataset_samples": info.get("dataset.source_samples"),
+        "val_samples": info.get("dataset.val_samples"),
+    }
+
+
 def trial_rows(
     run_id: str,
     trial: Trial,
@@ -71,10 +106,7 @@ def trial_rows(
         if e["event"] == "phase"
     ]
     epoch_events = [e for e in events if e["event"] == "epoch"]
-    epochs = [
-        EpochRow(run_id, tid, **{k: v for k, v in e.items() if k not in ("event", "memory")})
-        for e in epoch_events
-    ]
+    epochs = epoch_rows(run_id, tid, epoch_events, events)
     memory = [
         MemoryRow(run_id, tid, e["epoch"], source, peak)
         for e in epoch_events
@@ -100,6 +132,7 @@ def trial_rows(
         model=trial.model,
         model_options=",".join(f"{k}={v}" for k, v in trial.model_options.items()),
         dataset=trial.dataset,
+        **data_identity(trial, info),
         input_shape="x".join(map(str, trial.input_shape)),
         classes=trial.classes,
         device=trial.device,
@@ -134,4 +167,9 @@ def trial_rows(
         "epochs.csv": epochs,
         "memory.csv": memory,
         "settings.csv": settings,
+        "samples.csv": [
+            SampleRow(run_id, tid, **{k: v for k, v in e.items() if k != "event"})
+            for e in events
+            if e["event"] == "sample"
+        ],
     }

@@ -8,7 +8,7 @@ removed, renamed or changes meaning; README.md and results/README.md document ev
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 2
 
@@ -40,6 +40,16 @@ class TrialRow:
     model: str
     model_options: str
     dataset: str
+    # Data identity and input pipeline (keyword-only: they have defaults but sit with `dataset`).
+    pipeline: str = field(default="memory", kw_only=True)
+    workers: int | None = field(default=None, kw_only=True)
+    augment: str = field(default="none", kw_only=True)
+    dataset_path: str = field(default="", kw_only=True)
+    dataset_checksum: str = field(default="", kw_only=True)
+    dataset_files: int | None = field(default=None, kw_only=True)
+    dataset_skipped: int | None = field(default=None, kw_only=True)
+    dataset_samples: int | None = field(default=None, kw_only=True)
+    val_samples: int | None = field(default=None, kw_only=True)
     input_shape: str
     classes: int
     device: str
@@ -69,6 +79,11 @@ class TrialRow:
     graph_count: int | None = None
     graph_breaks: int | None = None
     compiled_frames: int | None = None
+    achieved_flops_per_s: float | None = None
+    peak_flops_per_s_calibrated: float | None = None
+    mfu_calibrated: float | None = None
+    peak_flops_per_s_spec: float | None = None
+    mfu_spec: float | None = None
 
 
 @dataclass(slots=True)
@@ -93,10 +108,17 @@ class EpochRow:
     steps: int
     samples: int
     loss: float | None = None
+    accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    val_s: float | None = None
     peak_rss_bytes: int | None = None
     peak_device_bytes: int | None = None
     device_mem_source: str = ""
     energy_j: float | None = None
+    energy_cpu_j: float | None = None
+    energy_gpu_j: float | None = None
+    energy_source: str = ""
 
 
 @dataclass(slots=True)
@@ -120,12 +142,31 @@ class SettingRow:
     value: str
 
 
+@dataclass(slots=True)
+class SampleRow:
+    """samples.csv: the background sampler's resource time series (one row per tick)."""
+
+    run_id: str
+    trial_id: str
+    t_s: float
+    rss_bytes: int | None = None
+    cpu_percent: float | None = None
+    gpu_util_pct: float | None = None
+    gpu_memory_used_bytes: int | None = None
+    gpu_process_memory_bytes: int | None = None
+    gpu_power_w: float | None = None
+    gpu_sm_clock_mhz: int | None = None
+    gpu_temperature_c: float | None = None
+    gpu_throttle_reasons: int | None = None
+
+
 TABLES: dict[str, type] = {
     "trials.csv": TrialRow,
     "phases.csv": PhaseRow,
     "epochs.csv": EpochRow,
     "memory.csv": MemoryRow,
     "settings.csv": SettingRow,
+    "samples.csv": SampleRow,
 }
 
 

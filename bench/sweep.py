@@ -17,7 +17,9 @@ from bench import devices as devices_mod
 from bench.config import Config
 from bench.errors import UsageError
 from bench.fingerprint import git_commit, host_fingerprint
+from bench.calibrate import load_latest
 from bench.launch import PROJECT_ROOT, run_trial
+from bench.mfu import mfu_fields
 from bench.plan import Trial, plan
 from bench.progress import Display
 from bench.results import RunWriter, new_run_dir, utc_now
@@ -113,6 +115,7 @@ def create_run(config: Config, argv: list[str], trials: list[Trial]) -> RunFolde
         "host": _host(),
         "git_commit": git_commit(PROJECT_ROOT),
         "trials_planned": len(trials),
+        "calibration": load_latest(Path(config.output.dir)),
     }
     folder = RunFolder(run_id, run_dir, RunWriter(run_dir), meta)
     folder.writer.write_meta(meta)
@@ -173,7 +176,22 @@ def _run_one(
             outcome.error,
             outcome.events,
         )
-    return trial_rows(folder.run_id, trial, status, code, error, events, _train_flops(trial))
+    rows = trial_rows(folder.run_id, trial, status, code, error, events, _train_flops(trial))
+    row = rows["trials.csv"][0]
+    settings = {s.key: s.value for s in rows["settings.csv"]}
+    for name, value in mfu_fields(
+        flops_per_sample=row.flops_per_sample,
+        samples_per_epoch=row.samples_per_epoch,
+        steady_epoch_s=row.steady_epoch_s,
+        framework=trial.framework,
+        device=trial.device,
+        device_kind=trial.device_kind,
+        device_name=trial.device_name,
+        settings=settings,
+        calibration=folder.meta.get("calibration"),
+    ).items():
+        setattr(row, name, value)
+    return rows
 
 
 def _host() -> dict:

@@ -20,21 +20,47 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 
+def _with_nvml_peak(event: dict[str, Any], samples: list[dict[str, Any]]) -> None:
+    """Add the epoch's peak NVML per-process memory (from the sampler) to its memory sources."""
+    used = [s["gpu_process_memory_bytes"] for s in samples]
+    used = [u for u in used if u is not None]
+    if used:
+        event["memory"]["nvml_process_used"] = max(used)
+
+
 def run(trial_path: str, events_path: str, spawn_t: float) -> int:
     from bench.clock import Clock
+    from bench.energy import EnergyMeter
     from bench.memory import host_peak_probe
+    from bench.monitor import Sampler
+    from bench.nvml import Nvml
     from bench.plan import Trial
     from bench.runners.base import is_oom, make_runner
 
     trial = Trial.from_json(json.loads(Path(trial_path).read_text()))
+    runner = make_runner(trial)
+    virtual = runner.time_fn is not None
+    gpu = trial.device_index if trial.device_kind == "cuda" else None
+    nvml = Nvml.load() if gpu is not None else None
+    energy = EnergyMeter.detect(nvml, gpu)
+    sampler = None
+    if trial.monitor_interval_s and not virtual:
+        sampler = Sampler(trial.monitor_interval_s, nvml, gpu, origin=spawn_t, on_tick=energy.poll)
+        sampler.start()
     with open(events_path, "a", encoding="utf-8") as sink:
 
-        def emit(event: dict[str, Any]) -> None:
+        def write(event: dict[str, Any]) -> None:
             sink.write(json.dumps(event) + "\n")
+
+        def emit(event: dict[str, Any]) -> None:
+            samples = sampler.drain() if sampler is not None and event["event"] == "epoch" else []
+            if samples:
+                _with_nvml_peak(event, samples)
+            write(event)
+            for row in samples:
+                write({"event": "sample", **row})
             sink.flush()
 
-        runner = make_runner(trial)
-        virtual = runner.time_fn is not None
         clock = Clock(
             origin=0.0 if virtual else spawn_t,
             start=runner.time_fn() if virtual else T0,
@@ -43,6 +69,7 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
             host_peak=host_peak_probe(),
             steps_per_epoch=trial.steps_per_epoch,
             batch_size=trial.batch_size,
+            energy=energy,
             **({"time_fn": runner.time_fn} if virtual else {}),
         )
         try:
@@ -64,15 +91,16 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
         except BaseException as exc:  # recorded, then re-reported through the exit code
             clock.flush()
             traceback.print_exc()
-            message = f"{type(exc).__name__}: {exc}".strip().splitlines()
-            emit(
-                {
-                    "event": "error",
-                    "status": "oom" if is_oom(exc) else "failed",
-                    "error": " ".join(message),
-                }
-            )
+            message = " ".join(f"{type(exc).__name__}: {exc}".strip().splitlines())
+            status = "oom" if is_oom(exc) else "failed"
+            emit({"event": "error", "status": status, "error": message})
             return 1
+        finally:
+            for row in sampler.stop() if sampler is not None else []:
+                write({"event": "sample", **row})
+            sink.flush()
+            if nvml is not None:
+                nvml.shutdown()
         clock.flush()
         emit({"event": "done"})
     return 0

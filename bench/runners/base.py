@@ -1,8 +1,12 @@
-"""The Runner protocol every framework implements, the runner registry, and synthetic data.
+"""The Runner protocol every framework implements, the runner registry, and the trial's data.
 
 A runner trains the way a user of its framework would; the harness (`bench.trial`) calls its
 methods in phase order and owns the clock. Runner modules import their framework lazily, inside
 `import_framework`, so that the import is timed as its own phase.
+
+Data comes from `bench.datasets` (`load_data`); a runner reports what it read through
+`dataset_info()`, which the harness writes as a `dataset` event (`dataset_event`). Validation
+(`evaluates`) runs after an epoch's clock has stopped and is reported as a `validation` event.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bench.clock import Clock, PeakProbe
+    from bench.datasets import Dataset
     from bench.plan import Trial
 
 RUNNER_MODULES = {
@@ -36,6 +41,9 @@ class Runner(Protocol):
 
     def make_data(self) -> None:
         """Build the dataset and place it where the training loop reads it."""
+
+    def dataset_info(self) -> dict[str, Any]:
+        """After `make_data`: the identity of the data read (`dataset_identity`)."""
 
     def build(self) -> tuple[int, int]:
         """Construct the model; return (trainable, non-trainable) parameter counts."""
@@ -82,6 +90,52 @@ def is_oom(exc: BaseException) -> bool:
         k in text
         for k in ("OutOfMemory", "ResourceExhausted", "RESOURCE_EXHAUSTED", "out of memory")
     )
+
+
+def load_data(trial: Trial) -> Dataset:
+    """The trial's training (exactly one epoch's samples) and validation arrays, NHWC float32.
+
+    Synthetic data gets no validation split: its labels are random, so it is never evaluated,
+    and its training arrays stay exactly those of `synthetic_data`.
+    """
+    from bench import datasets
+
+    synthetic = datasets.parse(trial.dataset)[0] == "synthetic"
+    return datasets.load(
+        trial.dataset,
+        trial.input_shape,
+        trial.classes,
+        trial.samples_per_epoch,
+        trial.seed,
+        val_fraction=0.0 if synthetic else trial.val_fraction,
+    )
+
+
+def dataset_identity(data: Dataset) -> dict[str, Any]:
+    """What `dataset_info` reports: where the data came from and how much of it there is."""
+    return {
+        "name": data.name,
+        "spec": data.spec,
+        "path": data.path,
+        "checksum": data.checksum,
+        "files_read": data.files_read,
+        "skipped": data.skipped,
+        "source_samples": data.source_samples,
+        "train_samples": len(data.y_train),
+        "val_samples": len(data.y_val),
+    }
+
+
+def dataset_event(runner: Runner) -> dict[str, Any]:
+    """The `dataset` event for the sink; a runner without data of its own (fake) reports none."""
+    info = getattr(runner, "dataset_info", None)
+    return {"event": "dataset", **(info() if info is not None else {})}
+
+
+def evaluates(trial: Trial, val_samples: int) -> bool:
+    """Whether the trial measures accuracy and validates each epoch: `[data] evaluate`, on
+    real data with a validation split."""
+    return trial.evaluate and val_samples > 0
 
 
 def synthetic_data(trial: Trial) -> tuple[Any, Any]:

@@ -11,13 +11,27 @@ Modes: `graph` is `compile(jit_compile=False)`, a traced `tf.function` without X
 torch backend). Keras's own default, `jit_compile="auto"`, turns XLA on whenever TensorFlow sees
 a GPU; `bench` always passes the mode explicitly. The backend is chosen by the parent through
 `KERAS_BACKEND` before Keras is imported.
+
+Pipelines: `memory` hands the NumPy arrays to `fit(x, y, batch_size, shuffle=False)`; `loader` is
+`tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True)`, with
+`augment` mapped through `RandomFlip("horizontal")` and `RandomRotation(0.1)` in parallel, then
+`.prefetch(AUTOTUNE)` (TensorFlow backend only: the plan skips it on the others). tf.data uses
+its own thread pool, sized by TensorFlow.
+
+When the trial evaluates (real data, `[data] evaluate`), the model is compiled with
+`metrics=["accuracy"]` (a per-step metric update, matched by the torch runner's per-step count of
+correct predictions), and the callback runs `model.evaluate` on the validation arrays after
+`clock.epoch_end` — outside the epoch's time, unlike `fit(validation_data=...)`, which evaluates
+before `on_epoch_end` — and reports it as a `validation` event.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bench.runners.base import model_spec, synthetic_data
+from bench.runners.base import dataset_identity, evaluates, load_data, model_spec
 
 if TYPE_CHECKING:
     from bench.clock import Clock
@@ -39,6 +53,23 @@ class TfGpuPeak:
         return int(self._tf.config.experimental.get_memory_info("GPU:0")["peak"])
 
 
+#: Rotation range of augmentation, a fraction of a full turn (±36°), as in the torch runner.
+ROTATION = 0.1
+
+
+def tf_pipeline(tf: Any, keras: Any, trial: Trial, x: Any, y: Any) -> Any:
+    """The `loader` pipeline: batched (remainder dropped), optionally augmented, prefetched."""
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(trial.batch_size, drop_remainder=True)
+    if trial.augment:
+        flip = keras.layers.RandomFlip("horizontal", seed=trial.seed)
+        rotate = keras.layers.RandomRotation(ROTATION, seed=trial.seed)
+        data = data.map(
+            lambda xb, yb: (rotate(flip(xb, training=True), training=True), yb),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return data.prefetch(tf.data.AUTOTUNE)
+
+
 class KerasRunner:
     time_fn = None
 
@@ -46,6 +77,9 @@ class KerasRunner:
         self.trial = trial
         self.model: Any = None
         self.tf: Any = None
+        self.train_data: Any = None
+        self.evaluate = False
+        self.info: dict[str, Any] = {}
 
     def import_framework(self) -> str:
         import keras
@@ -78,7 +112,17 @@ class KerasRunner:
         self.keras.ops.convert_to_numpy(self.keras.ops.zeros((1,)))
 
     def make_data(self) -> None:
-        self.x, self.y = synthetic_data(self.trial)
+        trial = self.trial
+        data = load_data(trial)
+        self.info = dataset_identity(data)
+        self.evaluate = evaluates(trial, len(data.y_val))
+        self.x, self.y = data.x_train, data.y_train
+        self.x_val, self.y_val = data.x_val, data.y_val
+        if trial.pipeline == "loader":
+            self.train_data = tf_pipeline(self.tf, self.keras, trial, self.x, self.y)
+
+    def dataset_info(self) -> dict[str, Any]:
+        return self.info
 
     def build(self) -> tuple[int, int]:
         from models import keras_build
@@ -95,22 +139,36 @@ class KerasRunner:
         self.model.compile(
             optimizer=optimizer,
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"] if self.evaluate else None,
             run_eagerly=trial.mode == "eager",
             jit_compile=trial.mode == "xla",
         )
 
     def fit(self, clock: Clock) -> None:
-        callback = _clock_callback(self.keras, clock)
+        trial = self.trial
+        callback = _clock_callback(self.keras, clock, self._validation if self.evaluate else None)
+        if self.train_data is not None:
+            data = {"x": self.train_data}
+        else:
+            data = {"x": self.x, "y": self.y, "batch_size": trial.batch_size, "shuffle": False}
         clock.start_training()
-        self.model.fit(
-            self.x,
-            self.y,
-            batch_size=self.trial.batch_size,
-            epochs=self.trial.epochs,
-            shuffle=False,
-            verbose=0,
-            callbacks=[callback],
+        self.model.fit(**data, epochs=trial.epochs, verbose=0, callbacks=[callback])
+
+    def _validation(self, epoch: int, logs: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate on the validation arrays (batches of the trial's size); time it."""
+        start = time.monotonic()
+        result = self.model.evaluate(
+            self.x_val, self.y_val, batch_size=self.trial.batch_size, verbose=0, return_dict=True
         )
+        val_s = time.monotonic() - start
+        return {
+            "event": "validation",
+            "epoch": epoch,
+            "accuracy": _number(logs.get("accuracy")),
+            "val_loss": _number(result.get("loss")),
+            "val_accuracy": _number(result.get("accuracy")),
+            "val_s": round(val_s, 9),
+        }
 
     def sync(self) -> None:
         """Fetch a value that the latest device work wrote to the host."""
@@ -158,7 +216,13 @@ class KerasRunner:
         return {k: str(v) for k, v in values.items()}
 
 
-def _clock_callback(keras: Any, clock: Clock) -> Any:
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _clock_callback(
+    keras: Any, clock: Clock, validate: Callable[[int, dict[str, Any]], dict[str, Any]] | None
+) -> Any:
     class ClockCallback(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             if epoch > 0:
@@ -170,6 +234,8 @@ def _clock_callback(keras: Any, clock: Clock) -> Any:
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             clock.epoch_end((logs or {}).get("loss"))
+            if validate is not None:  # the epoch's clock has stopped
+                clock.note(validate(epoch + 1, logs or {}))
 
     return ClockCallback()
 

@@ -1,9 +1,22 @@
 """PyTorch runner: a plain training loop, written the way a careful user writes it.
 
-The data sits on the device before training; each step is `zero_grad(set_to_none=True)`,
-forward, loss, backward, `step()`, with no host synchronization inside an epoch. The epoch's mean
-loss is accumulated on the device and fetched once, after the clock has stopped. On CUDA the
-clock reads the time only after `torch.cuda.synchronize()` (see `pick_sync`).
+Each step is `zero_grad(set_to_none=True)`, forward, loss, backward, `step()`, with no host
+synchronization inside an epoch. The epoch's mean loss is accumulated on the device and fetched
+once, after the clock has stopped. On CUDA the clock reads the time only after
+`torch.cuda.synchronize()` (see `pick_sync`).
+
+Pipelines: `memory` puts the training tensors on the device before training and slices them per
+step; `loader` is a `DataLoader(TensorDataset)` (batch size, no shuffle, `drop_last`, `workers`
+worker processes kept alive across epochs, pinned memory on CUDA) whose batches are moved with
+`.to(device, non_blocking=True)`; with `augment` its `collate_fn` flips and rotates each batch
+(`FlipRotate`). Both give every epoch the same steps and samples.
+
+When the trial evaluates (real data, `[data] evaluate`), the loop also counts correct
+predictions on the device (an argmax and a sum per step, no sync: the counterpart of Keras's
+per-step accuracy metric), and after each epoch's clock has stopped the model is evaluated on the
+validation tensors (kept on the device in both pipelines) and reported as a `validation` event,
+timed on its own. Evaluation uses the uncompiled model, so that in mode `compile` it neither
+recompiles nor adds to torch.compile's statistics.
 
 Mode `compile` wraps the model in `torch.compile` in the compile phase; the compilation itself
 happens lazily in the first step (forward) and first backward, so both land in `first_step`.
@@ -11,10 +24,18 @@ happens lazily in the first step (forward) and first backward, so both land in `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from bench.runners.base import model_spec, no_sync, synthetic_data
+from bench.runners.base import (
+    dataset_identity,
+    evaluates,
+    load_data,
+    model_spec,
+    no_sync,
+)
 
 if TYPE_CHECKING:
     from bench.clock import Clock
@@ -60,12 +81,72 @@ def dynamo_stats(torch: Any) -> dict[str, float | int | None]:
     }
 
 
+#: Rotation range of augmentation, a fraction of a full turn (Keras `RandomRotation(0.1)`: ±36°).
+ROTATION = 0.1
+
+
+class FlipRotate:
+    """A DataLoader `collate_fn`: stack a batch of NCHW images, flip each left-right with
+    probability 1/2, and rotate each by a uniform angle within ±`factor` of a full turn
+    (bilinear, edges reflected) — what Keras's `RandomFlip("horizontal")` and
+    `RandomRotation(factor)` do. A plain class, so that worker processes can receive it."""
+
+    def __init__(self, factor: float = ROTATION) -> None:
+        self.factor = factor
+
+    def __call__(self, batch: list[Any]) -> tuple[Any, Any]:
+        import torch
+        from torch.nn import functional
+        from torch.utils.data import default_collate
+
+        x, y = default_collate(batch)
+        n = x.shape[0]
+        x = torch.where((torch.rand(n) < 0.5)[:, None, None, None], x.flip(3), x)
+        angle = (torch.rand(n) * 2 - 1) * (self.factor * 2 * math.pi)
+        cos, sin, zero = angle.cos(), angle.sin(), torch.zeros(n)
+        theta = torch.stack(
+            [torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1
+        )
+        grid = functional.affine_grid(theta, list(x.shape), align_corners=False)
+        x = functional.grid_sample(x, grid, padding_mode="reflection", align_corners=False)
+        return x, y
+
+
+def make_loader(torch: Any, trial: Trial, x: Any, y: Any) -> Any:
+    """The `loader` pipeline: a DataLoader over the in-memory training tensors (on the host)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    return DataLoader(
+        TensorDataset(x, y),
+        batch_size=trial.batch_size,
+        shuffle=False,
+        drop_last=True,
+        num_workers=trial.workers,
+        pin_memory=trial.device_kind == "cuda",
+        persistent_workers=trial.workers > 0,
+        collate_fn=FlipRotate() if trial.augment else None,
+    )
+
+
+def nchw(torch: Any, images: Any) -> Any:
+    """NHWC NumPy images → an NCHW tensor on the host, in the standard (contiguous) layout.
+
+    Not `.permute(0, 3, 1, 2).contiguous()`: with one channel that permuted view already counts
+    as contiguous, so it is kept — with channels-last strides, which send the convolutions to
+    other (on CPU, faster) kernels than a DataLoader's batches get, and than 3-channel images get.
+    """
+    return torch.from_numpy(images).permute(0, 3, 1, 2).clone(memory_format=torch.contiguous_format)
+
+
 class TorchRunner:
     time_fn = None
 
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
         self.sync: Callable[[], None] = no_sync
+        self.loader: Any = None
+        self.evaluate = False
+        self.info: dict[str, Any] = {}
 
     def import_framework(self) -> str:
         import torch
@@ -86,10 +167,21 @@ class TorchRunner:
             torch.zeros(1, device=self.device)  # creates the CUDA context now, not in step 1
 
     def make_data(self) -> None:
-        x, y = synthetic_data(self.trial)
-        torch = self.torch
-        self.x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(self.device)
-        self.y = torch.from_numpy(y).to(self.device)
+        torch, trial, device = self.torch, self.trial, self.device
+        data = load_data(trial)
+        self.info = dataset_identity(data)
+        self.evaluate = evaluates(trial, len(data.y_val))
+        x, y = nchw(torch, data.x_train), torch.from_numpy(data.y_train)
+        if trial.pipeline == "loader":
+            self.loader = make_loader(torch, trial, x, y)
+        else:
+            self.x, self.y = x.to(device), y.to(device)
+        if self.evaluate:
+            self.x_val = nchw(torch, data.x_val).to(device)
+            self.y_val = torch.from_numpy(data.y_val).to(device)
+
+    def dataset_info(self) -> dict[str, Any]:
+        return self.info
 
     def build(self) -> tuple[int, int]:
         from models import torch_build
@@ -108,24 +200,69 @@ class TorchRunner:
         self.step_model = torch.compile(self.model) if trial.mode == "compile" else self.model
 
     def fit(self, clock: Clock) -> None:
-        torch, model, opt, loss_fn = self.torch, self.step_model, self.optimizer, self.loss_fn
-        x, y, bs, steps = self.x, self.y, self.trial.batch_size, self.trial.steps_per_epoch
-        model.train()
+        steps = self.trial.steps_per_epoch
+        self.step_model.train()
         clock.start_training()
-        for epoch in range(self.trial.epochs):
-            if epoch:
+        for epoch in range(1, self.trial.epochs + 1):
+            if epoch > 1:
                 clock.epoch_begin()
-            total = torch.zeros((), device=self.device)
-            for i in range(steps):
-                xb, yb = x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(xb), yb)
-                loss.backward()
-                opt.step()
-                total += loss.detach()
-                if epoch == 0 and i == 0:
-                    clock.first_step_done()
+            total, correct = self._train_epoch(clock, first=epoch == 1)
             clock.epoch_end(lambda total=total: (total / steps).item())
+            if self.evaluate:  # the epoch's clock has stopped; the next epoch_begin restarts it
+                clock.note(self._validation(epoch, correct))
+
+    def _batches(self) -> Iterator[tuple[Any, Any]]:
+        """One epoch's (inputs, labels) batches on the device, from either pipeline."""
+        if self.loader is not None:
+            device = self.device
+            for xb, yb in self.loader:
+                yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            return
+        x, y, bs = self.x, self.y, self.trial.batch_size
+        for i in range(self.trial.steps_per_epoch):
+            yield x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
+
+    def _train_epoch(self, clock: Clock, first: bool) -> tuple[Any, Any]:
+        torch, model, opt, loss_fn = self.torch, self.step_model, self.optimizer, self.loss_fn
+        total = torch.zeros((), device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device) if self.evaluate else None
+        for i, (xb, yb) in enumerate(self._batches()):
+            opt.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            total += loss.detach()
+            if correct is not None:
+                correct += (out.detach().argmax(1) == yb).sum()
+            if first and i == 0:
+                clock.first_step_done()
+        return total, correct
+
+    def _validation(self, epoch: int, correct: Any) -> dict[str, Any]:
+        """Evaluate on the validation tensors (batches of the trial's size); time it."""
+        torch, model, bs = self.torch, self.model, self.trial.batch_size
+        accuracy = correct.item() / self.trial.samples_per_epoch
+        start = time.monotonic()
+        model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        hits = torch.zeros((), dtype=torch.int64, device=self.device)
+        n = len(self.y_val)
+        with torch.no_grad():
+            for i in range(0, n, bs):
+                out, yb = model(self.x_val[i : i + bs]), self.y_val[i : i + bs]
+                loss_sum += torch.nn.functional.cross_entropy(out, yb, reduction="sum")
+                hits += (out.argmax(1) == yb).sum()
+        val_loss, val_hits = loss_sum.item() / n, hits.item()  # .item() waits for the device
+        model.train()
+        return {
+            "event": "validation",
+            "epoch": epoch,
+            "accuracy": accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_hits / n,
+            "val_s": round(time.monotonic() - start, 9),
+        }
 
     def device_peaks(self) -> list[CudaPeak]:
         return cuda_peaks(self.torch, self.device) if self.trial.device_kind == "cuda" else []

@@ -1,0 +1,35 @@
+"""One pass from loaded runs to every derived table the figures and reports use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis import findings, summary
+from analysis.load import Runs
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Loaded runs and what was derived from them (see `summary` and `findings`)."""
+
+    runs: Runs
+    trials: pd.DataFrame  # one row per trial, every status; figures from raw rows for ok ones
+    configs: pd.DataFrame  # one row per configuration of ok trials, with CIs and flags
+    memory: pd.DataFrame  # run_id, trial_id, source, peak_bytes
+    break_even: pd.DataFrame
+    warnings: list[str]
+
+
+def analyze(runs: Runs) -> Analysis:
+    trials = summary.trial_table(runs)
+    configs = summary.config_table(trials, runs.epochs)
+    return Analysis(
+        runs=runs,
+        trials=trials,
+        configs=configs,
+        memory=findings.memory_table(runs, trials),
+        break_even=findings.break_even_table(configs),
+        warnings=findings.warnings(trials, configs),
+    )

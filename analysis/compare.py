@@ -1,0 +1,165 @@
+"""`compare_runs`: align trials across runs (and machines) and test each difference.
+
+Trials are aligned by identity — framework, backend, mode, cache, model, model options, input
+shape, batch size and device kind — plus threads, precision, dataset or device index only
+where a run holds several configurations under one identity. The first run is the baseline;
+for each other run and aligned configuration the table gives the ratio of medians
+(other / baseline; above 1 = slower) with a bootstrap 95% CI and a two-sided Mann–Whitney
+p-value, for the steady epoch time and the cold start (spawn to the end of epoch 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import doc, fingerprint, stats
+from analysis.analyze import Analysis, analyze
+from analysis.labels import fmt, fmt_ci
+from analysis.load import AnalysisError, load_runs
+from analysis.summary import REPEAT_UNIT_MIN, steady_epochs
+
+ALPHA = 0.05
+MIN_EFFECT = 0.02  # |ratio − 1| below this is never marked, however small p is
+BASE_KEY = ["framework", "backend", "mode", "cache", "model", "model_options"]
+BASE_KEY += ["input_shape", "batch_size", "device_kind"]
+EXTRA_KEY = ["threads", "precision", "dataset", "device"]
+METRICS = {"steady_epoch_s": "steady epoch", "cold_s": "cold start"}
+
+
+def compare_runs(run_dirs: list[Path], out_dir: Path) -> tuple[str, list[Path]]:
+    """Compare runs against the first; write compare.md, compare.html and the heatmap PNG into
+    `out_dir`. Returns the text table (for the terminal) and the files written."""
+    if len(run_dirs) < 2:
+        raise AnalysisError("compare needs at least two run folders (baseline first).")
+    a = analyze(load_runs(run_dirs))
+    table = compare_table(a)
+    diffs = fingerprint.differences(a.runs)
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    from analysis import compare_render
+
+    return compare_render.write(a, table, diffs, out)
+
+
+def alignment_key(trials: pd.DataFrame) -> list[str]:
+    """BASE_KEY (columns present), extended until no run has two configurations per key."""
+    key = [c for c in BASE_KEY if c in trials]
+    ok = trials[trials["status"] == "ok"]
+    for column in EXTRA_KEY:
+        if ok.groupby(["run_id", *key])[column].nunique().max() > 1:
+            key.append(column)
+    return key
+
+
+def samples(a: Analysis, trials: pd.DataFrame, metric: str, by_repeat: bool) -> pd.Series:
+    """The values a metric is compared on: one per repeat, or (steady time with too few
+    repeats) every steady epoch of the trials."""
+    if by_repeat or metric != "steady_epoch_s":
+        return trials[metric].dropna()
+    epochs = steady_epochs(a.runs.epochs)
+    mine = epochs.merge(trials[["run_id", "trial_id"]], on=["run_id", "trial_id"])
+    return mine["wall_s"]
+
+
+def compare_table(a: Analysis) -> pd.DataFrame:
+    """One row per (metric, aligned configuration, other run): medians, ratio with CI, p,
+    n and unit, and the verdict ('slower', 'faster' or 'same')."""
+    ok = a.trials[a.trials["status"] == "ok"]
+    key = alignment_key(a.trials)
+    base_id, others = a.runs.run_ids[0], a.runs.run_ids[1:]
+    groups = {k: g for k, g in ok.groupby(key, sort=False)}
+    rows = []
+    for k, group in groups.items():
+        base = group[group["run_id"] == base_id]
+        for other_id in others:
+            other = group[group["run_id"] == other_id]
+            if base.empty or other.empty:
+                continue
+            for metric, name in METRICS.items():
+                row = _compare(a, base, other, metric)
+                rows.append(
+                    dict(zip(key, k, strict=True)) | {"metric": name, "run": other_id} | row
+                )
+    table = pd.DataFrame(rows)
+    if len(table):
+        table.insert(0, "configuration", _labels(table, key))
+        order = table["metric"].map(list(METRICS.values()).index)
+        table = table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+    return table
+
+
+def _compare(a: Analysis, base: pd.DataFrame, other: pd.DataFrame, metric: str) -> dict:
+    by_repeat = min(len(base), len(other)) >= REPEAT_UNIT_MIN or metric != "steady_epoch_s"
+    x, y = samples(a, base, metric, by_repeat), samples(a, other, metric, by_repeat)
+    est = stats.ratio_ci(x, y)
+    _, p = stats.mann_whitney(x, y)
+    significant = (
+        p < ALPHA and not est.contains(1.0, rel_tol=0) and abs(est.value - 1) >= MIN_EFFECT
+    )
+    verdict = ("slower" if est.value > 1 else "faster") if significant else "same"
+    return {
+        "base_median": float(x.median()),
+        "other_median": float(y.median()),
+        "ratio": est.value,
+        "ratio_low": est.low,
+        "ratio_high": est.high,
+        "p": p,
+        "n_base": len(x),
+        "n_other": len(y),
+        "unit": "repeats" if by_repeat else "epochs",
+        "significant": bool(significant),
+        "verdict": verdict,
+    }
+
+
+def _labels(table: pd.DataFrame, key: list[str]) -> pd.Series:
+    from analysis.labels import variant
+
+    def label(r: pd.Series) -> str:
+        parts = [r["model"], r["device_kind"], variant(r["framework"], r["backend"], r["mode"])]
+        parts += [str(r["input_shape"]), f"b{r['batch_size']}"]
+        parts += [f"{c}={r[c]}" for c in key if c in EXTRA_KEY or c == "model_options"]
+        parts += [f"{r['cache']} cache"] if "cache" in key and r["cache"] != "cold" else []
+        return " · ".join(p for p in parts if p and not p.endswith("="))
+
+    return table.apply(label, axis=1)
+
+
+def text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    headers = ["metric", "configuration", "run", "base s", "other s", "ratio [95% CI]", "p"]
+    headers += ["n (unit)", ""]
+    rows = [
+        [
+            r.metric,
+            r.configuration,
+            r.run,
+            fmt(r.base_median),
+            fmt(r.other_median),
+            fmt_ci(r.ratio, r.ratio_low, r.ratio_high),
+            fmt(r.p),
+            f"{r.n_base}/{r.n_other} {r.unit}",
+            f"* {r.verdict}" if r.significant else "",
+        ]
+        for r in table.itertuples(index=False)
+    ]
+    return headers, rows
+
+
+def unmatched(a: Analysis) -> list[str]:
+    """Aligned configurations that only some runs have."""
+    ok = a.trials[a.trials["status"] == "ok"]
+    key = alignment_key(a.trials)
+    runs_per_key = ok.groupby(key, sort=False)["run_id"].unique().reset_index()
+    missing = runs_per_key[runs_per_key["run_id"].map(len) < len(a.runs.run_ids)]
+    labels = _labels(missing, key) if len(missing) else []
+    return [
+        f"{label}: only in {', '.join(ids)}"
+        for label, ids in zip(labels, missing["run_id"], strict=True)
+    ]
+
+
+def doc_table(table: pd.DataFrame) -> doc.Table:
+    headers, rows = text_rows(table)
+    return doc.Table(headers, rows, right={3, 4, 5, 6})

@@ -1,0 +1,139 @@
+"""Writing a comparison: the terminal text, compare.md, compare.html and the ratio heatmap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from analysis import compare, doc, figkit
+from analysis.analyze import Analysis
+from analysis.labels import fmt
+
+MAX_HEAT_ROWS = 60
+LEGEND = (
+    "ratio = median(run) / median(baseline): above 1 the run is slower. * marks a significant "
+    f"difference: Mann–Whitney p < {compare.ALPHA}, the 95% bootstrap CI excludes 1 and the "
+    f"ratio differs from 1 by at least {compare.MIN_EFFECT:.0%}. The unit is the repeat "
+    "(a fresh process) when both sides have enough repeats, else the steady epoch."
+)
+
+
+def write(a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, out: Path):
+    """Write compare.md, compare.html and figures/compare_ratios.png; return (text, files)."""
+    base, others = a.runs.run_ids[0], a.runs.run_ids[1:]
+    blocks: list[doc.Block] = [
+        doc.Heading(1, f"bench compare: {', '.join(others)} against {base}"),
+        doc.Para(f"Baseline {base}. {LEGEND}"),
+    ]
+    written = []
+    if table.empty:
+        blocks.append(doc.Para("No configuration finished ok in the baseline and another run."))
+    else:
+        fig = heatmap(table)
+        png = figkit.png_bytes(fig)
+        path = out / "figures" / "compare_ratios.png"
+        path.write_bytes(png)
+        written.append(path)
+        caption = "log2 of each ratio, coloured: red slower than the baseline, blue faster."
+        blocks += [
+            doc.Image("figures/compare_ratios.png", png, "ratio heatmap", caption),
+            doc.Heading(2, "Aligned configurations"),
+            compare.doc_table(table),
+        ]
+    blocks += fingerprint_blocks(diffs) + unmatched_blocks(a)
+    md, page = out / "compare.md", out / "compare.html"
+    md.write_text(doc.to_markdown(blocks), encoding="utf-8")
+    page.write_text(doc.to_html(f"bench compare against {base}", blocks), encoding="utf-8")
+    return text(a, table, diffs), [md, page, *written]
+
+
+def fingerprint_blocks(diffs: pd.DataFrame) -> list[doc.Block]:
+    blocks: list[doc.Block] = [doc.Heading(2, "What differs between the runs")]
+    if diffs.empty:
+        return [*blocks, doc.Para("Nothing: same host fingerprint, config and settings.")]
+    rows = diffs.astype(str).to_numpy().tolist()
+    return [*blocks, doc.Table(list(diffs.columns), rows)]
+
+
+def unmatched_blocks(a: Analysis) -> list[doc.Block]:
+    missing = compare.unmatched(a)
+    if not missing:
+        return []
+    return [doc.Heading(2, "Not in every run"), doc.Bullets(missing)]
+
+
+def text(a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame) -> str:
+    """The comparison as plain text for the terminal."""
+    lines = [f"baseline: {a.runs.run_ids[0]}"]
+    if table.empty:
+        lines.append("no configuration finished ok in the baseline and another run.")
+    else:
+        headers, rows = compare.text_rows(table)
+        lines += [doc.to_text(headers, rows, right={3, 4, 5, 6}), "", LEGEND]
+    if not diffs.empty:
+        rows = diffs.astype(str).to_numpy().tolist()
+        lines += ["", "what differs between the runs:", doc.to_text(list(diffs.columns), rows)]
+    missing = compare.unmatched(a)
+    if missing:
+        lines += ["", "not in every run:", *(f"  {m}" for m in missing)]
+    return "\n".join(lines)
+
+
+def heatmap(table: pd.DataFrame) -> Figure:
+    """Ratio heatmap: one row per configuration, one column per (metric, other run)."""
+    keep = _largest(table)
+    sub = table[table["configuration"].isin(keep)]
+    sub = sub.assign(
+        column=sub["metric"] + "\n" + sub["run"],
+        note=[_cell(r) for r in sub.itertuples(index=False)],
+    )
+    columns = list(dict.fromkeys(sub["column"]))
+    values = sub.pivot(index="configuration", columns="column", values="ratio")
+    values = values.reindex(index=keep, columns=columns)
+    notes = sub.pivot(index="configuration", columns="column", values="note")
+    limit = max(float(np.nanmax(np.abs(np.log2(table["ratio"])))), 0.05)
+    with figkit.style():
+        width = 1.5 + 1.6 * len(columns)
+        left = figkit.label_room(keep)
+        fig, (ax,) = figkit.grid(1, width, 0.4 + 0.35 * len(keep), left=left)
+        sns.heatmap(
+            np.log2(values),
+            annot=notes.reindex(index=keep, columns=columns),
+            fmt="",
+            cmap="vlag",
+            center=0,
+            vmin=-limit,
+            vmax=limit,
+            linewidths=0.5,
+            ax=ax,
+            cbar_kws={"label": "log2(run / baseline)"},
+        )
+        ax.tick_params(axis="y", rotation=0)
+        ax.tick_params(axis="x", rotation=0)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        note = f" ({MAX_HEAT_ROWS} largest differences)" if len(keep) < _n(table) else ""
+        figkit.finish(fig, f"Ratio of medians, run / baseline{note}; * significant", [])
+    return fig
+
+
+def _cell(r) -> str:
+    return f"{fmt(r.ratio)}{'*' if r.significant else ''}"
+
+
+def _n(table: pd.DataFrame) -> int:
+    return table["configuration"].nunique()
+
+
+def _largest(table: pd.DataFrame) -> list[str]:
+    """Configurations in table order, at most MAX_HEAT_ROWS: those with the largest |log2|."""
+    order = list(dict.fromkeys(table["configuration"]))
+    if len(order) <= MAX_HEAT_ROWS:
+        return order
+    size = np.abs(np.log2(table["ratio"])).groupby(table["configuration"]).max()
+    top = set(size.nlargest(MAX_HEAT_ROWS).index)
+    return [c for c in order if c in top]

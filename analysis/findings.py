@@ -1,0 +1,98 @@
+"""What the tables imply: compile break-even, memory peaks by source, and the warnings list.
+
+- `break_even_table`: for each configuration run in `eager` and another mode, after how many
+  epochs the other mode has finished no later than eager, counting its costlier start.
+- `memory_table`: per trial and memory source, the largest per-epoch peak (memory.csv where the
+  schema has it, else epochs.csv's peak_rss_bytes / peak_device_bytes + device_mem_source).
+- `warnings`: not-yet-steady epochs, a first epoch that is not slower, outliers, failed trials.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import stats
+from analysis.labels import fmt
+from analysis.load import Runs
+from analysis.summary import CONFIG, REPEAT_UNIT_MIN
+
+BASELINE_MODE = "eager"
+HOST_SOURCE = "host_vmhwm"
+
+
+def break_even_table(configs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (configuration, non-eager mode) that has an eager twin in the same run."""
+    key = [c for c in CONFIG if c != "mode"]
+    rows = []
+    for _, group in configs.groupby(key, sort=False):
+        base = group[group["mode"] == BASELINE_MODE]
+        if base.empty:
+            continue
+        b = base.iloc[0]
+        for _, other in group[group["mode"] != BASELINE_MODE].iterrows():
+            n = stats.break_even_epochs(b.cold_s, b.steady_s, other.cold_s, other.steady_s)
+            rows.append(
+                {
+                    "configuration": other["label"],
+                    "eager cold start (s)": b.cold_s,
+                    "eager steady (s)": b.steady_s,
+                    "mode cold start (s)": other.cold_s,
+                    "mode steady (s)": other.steady_s,
+                    "break-even epoch": n,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def memory_table(runs: Runs, trials: pd.DataFrame) -> pd.DataFrame:
+    """Long table: run_id, trial_id, source, peak_bytes (max over the trial's epochs), ok only."""
+    keys = ["run_id", "trial_id"]
+    if "memory.csv" in runs.extra:
+        long = runs.extra["memory.csv"][[*keys, "source", "peak_bytes"]]
+    else:
+        ep = runs.epochs
+        host = ep[keys].assign(source=HOST_SOURCE, peak_bytes=ep["peak_rss_bytes"])
+        dev = ep[keys].assign(source=ep["device_mem_source"], peak_bytes=ep["peak_device_bytes"])
+        long = pd.concat([host, dev[dev["source"] != ""]], ignore_index=True)
+    long = long.dropna(subset=["peak_bytes"])
+    ok = trials.loc[trials["status"] == "ok", keys]
+    peaks = long.merge(ok, on=keys).groupby([*keys, "source"], as_index=False)["peak_bytes"].max()
+    peaks["peak_bytes"] = peaks["peak_bytes"].astype(float)
+    return peaks
+
+
+def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
+    """Plain-language warnings, most important first."""
+    out = []
+    bad = trials[trials["status"] != "ok"]
+    if len(bad):
+        out.append(
+            f"{len(bad)} of {len(trials)} trials did not finish ok "
+            f"({', '.join(f'{n} {s}' for s, n in bad['status'].value_counts().items())}); "
+            "they are listed under Trials and left out of every statistic."
+        )
+    for row in configs.itertuples(index=False):
+        if row.not_steady:
+            out.append(
+                f"{row.label}: not yet steady — epochs 2..{row.epochs} still drift by "
+                f"{row.trend_drift:+.0%} (Theil–Sen); train more epochs before trusting "
+                "the steady time."
+            )
+        if row.first_not_slower:
+            out.append(
+                f"{row.label}: the first epoch ({fmt(row.first_epoch_s)} s) is not slower than "
+                f"the steady median ({fmt(row.steady_s)} s); the start-up cost lies elsewhere "
+                "(set-up phases) or the epochs are noisy."
+            )
+        if row.outlier_repeats:
+            out.append(f"{row.label}: outlier repeat(s) by MAD: {row.outlier_repeats}.")
+    flagged = trials[trials["outlier_epochs"].notna() & (trials["outlier_epochs"] != "")]
+    for row in flagged.itertuples(index=False):
+        out.append(f"trial {row.trial_id}: outlier steady epoch(s) by MAD: {row.outlier_epochs}.")
+    few = configs[configs["n_ok"] < REPEAT_UNIT_MIN]
+    if len(few):
+        out.append(
+            f"{len(few)} configuration(s) have fewer than {REPEAT_UNIT_MIN} ok repeats: their "
+            "CIs resample epochs, which ignores process-to-process variation (add repeats)."
+        )
+    return out

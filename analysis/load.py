@@ -1,0 +1,153 @@
+"""Read run folders into DataFrames, validated against `bench.schema`.
+
+`load_runs` reads `run.json`, `trials.csv`, `phases.csv` and `epochs.csv` of each folder and
+concatenates the runs, keyed by `run_id`. Anything a reader could trip over — a missing or
+truncated file, a header that is not exactly the schema's, a wrong `schema_version`, a value of
+the wrong type, an empty run — raises `AnalysisError` with a message naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.tables import AnalysisError, read_table
+from bench.schema import PHASES, SCHEMA_VERSION, STATUSES, TABLES
+
+__all__ = ["AnalysisError", "Runs", "load_runs", "read_meta", "read_table"]
+
+
+@dataclass(frozen=True, slots=True)
+class Runs:
+    """Every table of one or more runs, concatenated; `runs` has one row per run folder,
+    `meta` each run's run.json by run id, `extra` the schema's other tables (memory.csv,
+    settings.csv, ...) by file name."""
+
+    trials: pd.DataFrame
+    phases: pd.DataFrame
+    epochs: pd.DataFrame
+    runs: pd.DataFrame
+    meta: dict[str, dict[str, Any]]
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def run_ids(self) -> list[str]:
+        return list(self.runs["run_id"])
+
+
+def load_runs(run_dirs: Iterable[Path | str]) -> Runs:
+    """Load and validate run folders; raise `AnalysisError` naming the file on bad input."""
+    dirs = [Path(d) for d in run_dirs]
+    if not dirs:
+        raise AnalysisError("no run folder given.")
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    metas: dict[str, dict[str, Any]] = {}
+    rows, seen = [], set()
+    for run_dir in dirs:
+        if run_dir.resolve() in seen:
+            raise AnalysisError(f"{run_dir}: the same run folder was given twice.")
+        seen.add(run_dir.resolve())
+        meta = read_meta(run_dir)
+        run_id = str(meta["run_id"])
+        tables = {name: read_table(run_dir / name, row_type) for name, row_type in TABLES.items()}
+        check_run(run_dir, run_id, tables)
+        unique = _unique_id(run_id, metas)
+        if unique != run_id:  # another folder, same id (runs started in the same second)
+            tables = {name: frame.assign(run_id=unique) for name, frame in tables.items()}
+            meta = meta | {"run_id": unique}
+        metas[unique] = meta
+        rows.append(meta_row(run_dir, meta))
+        for name, frame in tables.items():
+            parts[name].append(frame)
+    joined = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+    main = ("trials.csv", "phases.csv", "epochs.csv")
+    return Runs(
+        *(joined[name] for name in main),
+        runs=pd.DataFrame(rows),
+        meta=metas,
+        extra={name: frame for name, frame in joined.items() if name not in main},
+    )
+
+
+def _unique_id(run_id: str, taken: dict[str, Any]) -> str:
+    """`run_id`, or `run_id#2`, `#3`... when an earlier folder already had that id."""
+    n, unique = 1, run_id
+    while unique in taken:
+        n += 1
+        unique = f"{run_id}#{n}"
+    return unique
+
+
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    """run.json, checked for a matching `schema_version` and a `run_id`."""
+    if not run_dir.is_dir():
+        raise AnalysisError(f"{run_dir}: no such folder; give a run folder such as results/<id>.")
+    path = run_dir / "run.json"
+    if not path.is_file():
+        raise AnalysisError(f"{path}: missing; is {run_dir} a bench result folder?")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AnalysisError(f"{path}: not valid JSON ({exc}); the file looks truncated.") from None
+    if not isinstance(meta, dict) or "run_id" not in meta:
+        raise AnalysisError(f"{path}: expected an object with 'run_id' and 'schema_version'.")
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise AnalysisError(
+            f"{path}: schema_version is {version!r}, this analysis reads version "
+            f"{SCHEMA_VERSION}; use the bench version that wrote the run."
+        )
+    return meta
+
+
+def check_run(run_dir: Path, run_id: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Cross-table checks: a non-empty run, one run id, known trials, statuses and phases."""
+    trials = tables["trials.csv"]
+    if trials.empty:
+        raise AnalysisError(
+            f"{run_dir / 'trials.csv'}: no trials — the run is empty "
+            "(interrupted before its first trial finished?)."
+        )
+    known = set(trials["trial_id"])
+    for name, frame in tables.items():
+        path = run_dir / name
+        other = set(frame["run_id"]) - {run_id}
+        if other:
+            raise AnalysisError(f"{path}: rows of run {sorted(other)[0]!r}, not {run_id!r}.")
+        stray = set(frame["trial_id"]) - known
+        if stray:
+            raise AnalysisError(f"{path}: trial {sorted(stray)[0]!r} is not in trials.csv.")
+    _check_values(run_dir / "trials.csv", trials["status"], STATUSES)
+    _check_values(run_dir / "phases.csv", tables["phases.csv"]["phase"], PHASES)
+
+
+def _check_values(path: Path, values: pd.Series, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise AnalysisError(
+            f"{path}: column {values.name}: unknown value {unknown[0]!r}; "
+            f"expected one of {', '.join(allowed)}."
+        )
+
+
+def meta_row(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """One flat row of `Runs.runs`: the run's identity and host fingerprint."""
+    host = meta.get("host") or {}
+    gpus = host.get("gpus") or []
+    return {
+        "run_id": str(meta["run_id"]),
+        "path": str(run_dir),
+        "started_utc": meta.get("started_utc", ""),
+        "finished_utc": meta.get("finished_utc", ""),
+        "git_commit": meta.get("git_commit") or "",
+        "interrupted": bool(meta.get("interrupted", False)),
+        "hostname": host.get("hostname", ""),
+        "cpu_model": host.get("cpu_model", ""),
+        "cpu_physical_cores": host.get("cpu_physical_cores"),
+        "gpus": ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus),
+    }

@@ -1,0 +1,276 @@
+"""Figures 1–3: where the first epoch's time goes, steady epoch times, every epoch's wall time.
+
+Each `fig_*` takes an `Analysis` and returns a matplotlib `Figure`, or None when the runs hold
+nothing it could draw (no ok trial). `FIGURES` lists all six figures, in report order, with
+the caption the report prints and the reason it gives when a figure is absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from analysis import figkit
+from analysis.analyze import Analysis
+from analysis.labels import (
+    SETUP_PHASES,
+    device_key,
+    order_devices,
+    order_models,
+    order_variants,
+    variant_key,
+)
+from analysis.summary import CONFIG, setting_labels
+from bench.schema import PHASES
+
+KEYS = ["run_id", "trial_id"]
+
+
+def facet_order(frame: pd.DataFrame, models: list[str]) -> list[tuple[str, str]]:
+    """(model, device) facets in model order, CPU before GPUs."""
+    present = set(zip(frame["model"], frame["device"], strict=True))
+    return [(m, d) for m in models for d in order_devices(frame["device"]) if (m, d) in present]
+
+
+def bar_labels(frame: pd.DataFrame) -> pd.Series:
+    setting = setting_labels(frame)
+    return frame["variant"].where(setting == "", frame["variant"] + " · " + setting)
+
+
+def _sorted_bars(frame: pd.DataFrame) -> pd.DataFrame:
+    key = frame["variant"].map(variant_key).astype(str) + "|" + frame["bar"]
+    return frame.assign(_key=key).sort_values("_key")
+
+
+def stacked_hbars(ax, y: np.ndarray, widths: np.ndarray, colours: list, height=0.7) -> None:
+    """Stacked horizontal bars as one collection (row i at y[i], segment j coloured j)."""
+    right = np.cumsum(widths, axis=1)
+    left = right - widths
+    y0, y1 = (y - height / 2)[:, None], (y + height / 2)[:, None]
+    corners = [left, y0, right, y0, right, y1, left, y1]
+    boxes = np.stack([np.broadcast_to(c, widths.shape) for c in corners], axis=-1)
+    faces = np.broadcast_to(np.arange(widths.shape[1]), widths.shape)
+    ax.add_collection(
+        PolyCollection(
+            boxes.reshape(-1, 4, 2), facecolors=[colours[j] for j in faces.ravel()], lw=0
+        )
+    )
+    ax.set_ylim(len(y) - 0.5, -0.5)
+
+
+def phase_colours() -> dict[str, tuple]:
+    setup = sns.color_palette("Blues", n_colors=len(SETUP_PHASES) + 2)[2:]
+    colours = dict(zip(SETUP_PHASES, setup, strict=True))
+    return colours | {"first_step": (0.90, 0.45, 0.10), "first_epoch_rest": (0.98, 0.75, 0.40)}
+
+
+def fig_phases(a: Analysis) -> Figure | None:
+    """1. First-epoch decomposition: stacked phase medians per variant, facets model × device."""
+    if a.configs.empty:
+        return None
+    ok = a.trials.loc[a.trials["status"] == "ok", [*KEYS, *CONFIG[1:]]]
+    phases = a.runs.phases.merge(ok, on=KEYS)
+    wide = phases.pivot_table(
+        index=CONFIG, columns="phase", values="duration_s", aggfunc="median"
+    ).reset_index()
+    data = a.configs[[*CONFIG, "variant", "setup_s", "steady_s"]].merge(wide, on=CONFIG)
+    data, note = figkit.reference_subset(data, data["model"] + "|" + data["device"])
+    data = data.assign(bar=bar_labels(data))
+    facets = facet_order(data, order_models(a.trials))
+    most = max(((data["model"] == m) & (data["device"] == d)).sum() for m, d in facets)
+    colours = phase_colours()
+    with figkit.style():
+        left = figkit.label_room(data["bar"])
+        fig, axes = figkit.grid(len(facets), 4.5, 0.3 + 0.3 * most, ncols=3, left=left)
+        for ax, (model, device) in zip(axes, facets, strict=True):
+            sub = _sorted_bars(data[(data["model"] == model) & (data["device"] == device)])
+            y = np.arange(len(sub))
+            widths = sub.reindex(columns=list(PHASES)).fillna(0).to_numpy()
+            stacked_hbars(ax, y, widths, [colours[p] for p in PHASES])
+            ticks = (sub["setup_s"] + sub["steady_s"]).to_numpy()
+            ax.scatter(ticks, y, marker="|", s=260, c="black", zorder=3)
+            ax.set_xlim(0, 1.04 * np.nanmax([widths.sum(axis=1).max(), np.nanmax(ticks)]))
+            ax.set_yticks(y, sub["bar"])
+            ax.set_title(f"{model} on {device}")
+            ax.set_xlabel("seconds since spawn")
+        handles = [Patch(color=colours[p], label=p) for p in PHASES]
+        tick = "end of epoch 1 had it cost a steady epoch"
+        handles.append(Line2D([], [], color="black", marker="|", ls="", ms=14, label=tick))
+        title = _title("First epoch, phase by phase (median of ok repeats)", note)
+        figkit.finish(fig, title, handles)
+    return fig
+
+
+def fig_steady(a: Analysis) -> Figure | None:
+    """2. Steady epoch time, median with 95% CI: x device, hue variant, one facet per model."""
+    if a.configs.empty:
+        return None
+    data = a.configs.copy()
+    data, note = figkit.reference_subset(data, data["model"] + "|" + data["device"])
+    setting = setting_labels(data, sep="\n")
+    data = data.assign(x=data["device"].where(setting == "", data["device"] + "\n" + setting))
+    variants = order_variants(a.configs["variant"])
+    colours = figkit.palette(variants)
+    models = [m for m in order_models(a.trials) if m in set(data["model"])]
+    width = 0.8 / len(variants)
+    with figkit.style():
+        fig, axes = figkit.grid(len(models), 4.2, 3.0, ncols=3)
+        for ax, model in zip(axes, models, strict=True):
+            sub = data[data["model"] == model]
+            xs = sorted(set(sub["x"]), key=lambda x: (device_key(x.split(chr(10))[0]), x))
+            for i, v in enumerate(variants):
+                rows = sub[sub["variant"] == v].set_index("x").reindex(xs)
+                pos = np.arange(len(xs)) - 0.4 + width * (i + 0.5)
+                err = [
+                    rows["steady_s"] - rows["steady_low"],
+                    rows["steady_high"] - rows["steady_s"],
+                ]
+                ax.bar(pos, rows["steady_s"], width * 0.95, color=colours[v], label=v)
+                ax.errorbar(pos, rows["steady_s"], yerr=np.nan_to_num(err), fmt="none", c="black")
+            ax.set_xticks(np.arange(len(xs)), xs)
+            figkit.maybe_log(ax, sub[["steady_low", "steady_s", "steady_high"]].to_numpy())
+            ax.set_title(model)
+            ax.set_ylabel("steady epoch time (s)")
+        handles = [Patch(color=colours[v], label=v) for v in variants]
+        title = _title("Steady epoch time (epochs 2..E): median and 95% bootstrap CI", note)
+        figkit.finish(fig, title, handles, "framework / mode")
+    return fig
+
+
+def fig_epochs(a: Analysis) -> Figure | None:
+    """3. Wall time of every epoch: one line per ok trial, or — in a facet of more than
+    MAX_LINES trials — each configuration's median line and 10–90% band."""
+    ok = a.trials[a.trials["status"] == "ok"]
+    if ok.empty:
+        return None
+    ok = ok.assign(config=setting_labels(ok))
+    cols = [*KEYS, "model", "device", "variant", "config", "repeat"]
+    epochs = a.runs.epochs[[*KEYS, "epoch", "wall_s"]].merge(ok[cols], on=KEYS)
+    epochs = epochs.sort_values([*KEYS, "epoch"])
+    facets = facet_order(ok, order_models(a.trials))
+    variants = order_variants(ok["variant"])
+    colours = figkit.palette(order_variants(a.configs["variant"]))
+    parts = dict(tuple(epochs.groupby(["model", "device"], sort=False)))
+    with figkit.style():
+        fig, axes = figkit.grid(len(facets), 4.2, 2.6, ncols=3)
+        for ax, (model, device) in zip(axes, facets, strict=True):
+            sub = parts[(model, device)]
+            if sub["trial_id"].nunique() <= MAX_LINES:
+                _trial_lines(ax, sub, colours)
+            else:
+                _config_bands(ax, sub, colours)
+            figkit.maybe_log(ax, sub["wall_s"])
+            ax.set_title(f"{model} on {device}")
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_ylabel("epoch wall time (s)")
+        handles = [Line2D([], [], color=colours[v], label=v) for v in variants]
+        title = "Every epoch's wall time (epoch 1 includes its first step)"
+        figkit.finish(fig, title, handles, "framework / mode")
+    return fig
+
+
+MAX_LINES = 40
+
+
+def _trial_lines(ax, sub: pd.DataFrame, colours: dict) -> None:
+    for v, group in sub.groupby("variant"):
+        lines = [g[["epoch", "wall_s"]].to_numpy() for _, g in group.groupby(KEYS)]
+        ax.add_collection(LineCollection(lines, colors=[colours[v]], alpha=0.6, lw=1.2))
+        ax.scatter(group["epoch"], group["wall_s"], s=6, color=colours[v])
+    ax.autoscale()
+
+
+def _config_bands(ax, sub: pd.DataFrame, colours: dict) -> None:
+    """Per configuration: the median epoch time and its 10–90% band across repeats."""
+    wall = sub.pivot_table(index=["variant", "config", "epoch"], columns="repeat", values="wall_s")
+    q = row_quantiles(wall.to_numpy(), (0.1, 0.5, 0.9))
+    variant = wall.index.get_level_values(0).to_numpy()
+    config = wall.index.get_level_values(1).to_numpy()
+    x = wall.index.get_level_values(2).to_numpy(dtype=float)
+    same = (variant[1:] == variant[:-1]) & (config[1:] == config[:-1])
+    lines: dict[str, list] = {}
+    bands: dict[str, list] = {}
+    for seg in np.split(np.arange(len(x)), np.flatnonzero(~same) + 1):
+        v = variant[seg[0]]
+        lines.setdefault(v, []).append(np.column_stack([x[seg], q[seg, 1]]))
+        low, high = np.column_stack([x[seg], q[seg, 0]]), np.column_stack([x[seg], q[seg, 2]])
+        bands.setdefault(v, []).append(np.vstack([low, high[::-1]]))
+    for v in lines:
+        ax.add_collection(PolyCollection(bands[v], facecolors=[colours[v]], alpha=0.2, lw=0))
+        ax.add_collection(LineCollection(lines[v], colors=[colours[v]], lw=1.2))
+    ax.autoscale()
+
+
+def row_quantiles(arr: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Linear-interpolated quantiles of each row, ignoring NaN (vectorised nanquantile)."""
+    ordered = np.sort(arr, axis=1)  # NaN sort last
+    n = (~np.isnan(arr)).sum(axis=1)
+    rows = np.arange(len(arr))
+    out = np.full((len(arr), len(qs)), np.nan)
+    for j, q in enumerate(qs):
+        pos = np.clip(q * (n - 1), 0, None)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+        frac = pos - lo
+        val = ordered[rows, lo] * (1 - frac) + ordered[rows, hi] * frac
+        out[:, j] = np.where(n > 0, val, np.nan)
+    return out
+
+
+def _title(title: str, note: str) -> str:
+    return f"{title}\n{note}" if note else title
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSpec:
+    name: str
+    title: str
+    draw: Callable[[Analysis], Figure | None]
+    caption: str
+    absent: str
+
+
+def figures() -> list[FigureSpec]:
+    """The report's figures in order (imported lazily to keep the plot modules apart)."""
+    from analysis import plots_resources as res
+
+    return [
+        FigureSpec(
+            "first_epoch_phases", "First-epoch decomposition", fig_phases, CAPTIONS[0], NONE
+        ),
+        FigureSpec("steady_epoch", "Steady epoch time", fig_steady, CAPTIONS[1], NONE),
+        FigureSpec("epoch_wall_times", "Every epoch's wall time", fig_epochs, CAPTIONS[2], NONE),
+        FigureSpec("peak_memory", "Peak memory by source", res.fig_memory, CAPTIONS[3], NO_MEM),
+        FigureSpec(
+            "throughput", "Throughput", res.fig_throughput, CAPTIONS[4], res.THROUGHPUT_ABSENT
+        ),
+        FigureSpec("mfu", "Model FLOPs utilisation", res.fig_mfu, CAPTIONS[5], res.MFU_ABSENT),
+    ]
+
+
+NONE = "no trial finished ok"
+NO_MEM = "no memory peak was recorded"
+CAPTIONS = (
+    "Where the time to the end of epoch 1 goes: the set-up phases (blue) and epoch 1 itself — "
+    "its first step (tracing, compilation, autotuning) and the rest (orange). The black tick "
+    "marks where epoch 1 would have ended had it cost only a steady epoch; everything right "
+    "of it is first-epoch overhead.",
+    "Median steady epoch time (epochs 2..E) with its 95% bootstrap CI; lower is faster. The CI "
+    "resamples repeats when there are at least three ok ones, else epochs.",
+    "Every epoch of every ok trial; epoch 1 stands out by the first-epoch overhead. Lines "
+    "that keep falling or rising after epoch 2 mean the run was not yet steady.",
+    "Largest per-epoch memory peak of each configuration (median over ok repeats), by source: "
+    "host resident set (VmHWM) and each device counter the framework reports.",
+    "Samples per second of the steady epochs against batch size and input size, where swept.",
+    "Model FLOPs utilisation per trial, where a peak was calibrated.",
+)

@@ -1,0 +1,192 @@
+"""Figures 4–6: peak memory by source, throughput against batch and input size, MFU.
+
+Like `plots`, each `fig_*` takes an `Analysis` and returns a `Figure`, or None when there is
+nothing to draw: no memory peaks, no swept batch or input size, no `mfu` column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from analysis import figkit
+from analysis.analyze import Analysis
+from analysis.labels import (
+    MIB,
+    order_devices,
+    order_models,
+    order_variants,
+    pixels,
+)
+from analysis.summary import CONFIG, setting_labels
+
+KEYS = ["run_id", "trial_id"]
+SOURCE_NAMES = {
+    "host_vmhwm": "host RSS high-water mark (VmHWM)",
+    "torch_max_memory_allocated": "torch.cuda.max_memory_allocated",
+    "torch_max_memory_reserved": "torch.cuda.max_memory_reserved",
+    "tf_get_memory_info_peak": "tf get_memory_info()['peak']",
+}
+THROUGHPUT_ABSENT = "neither batch size nor input size was swept"
+MFU_ABSENT = (
+    "no trial has a peak FLOP/s to divide by (run `bench calibrate`, or use a GPU with a "
+    "known spec-sheet peak)"
+)
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def fig_memory(a: Analysis) -> Figure | None:
+    """4. Peak memory (MiB) per model and variant, one facet per memory source and device."""
+    if a.memory.empty:
+        return None
+    per_trial = a.memory.merge(a.trials[[*KEYS, *CONFIG[1:]]], on=KEYS)
+    data = per_trial.groupby([*CONFIG, "source"], as_index=False, dropna=False)["peak_bytes"]
+    data = data.median().merge(a.configs[[*CONFIG, "variant"]], on=CONFIG)
+    data, note = figkit.reference_subset(data, data["source"] + "|" + data["device"])
+    setting = setting_labels(data)
+    data = data.assign(
+        row=data["model"].where(setting == "", data["model"] + " · " + setting),
+        mib=data["peak_bytes"] / MIB,
+        _m=data["model"].map(order_models(a.trials).index),
+    ).sort_values(["_m", "row"])
+    sources = sorted(set(data["source"]), key=lambda s: (s != "host_vmhwm", s))
+    facets = [(s, d) for s in sources for d in order_devices(data["device"]) if _has(data, s, d)]
+    colours = figkit.palette(order_variants(a.configs["variant"]))
+    rows = max(data.groupby(["source", "device"])["row"].nunique().max(), 1)
+    bars = rows * data["variant"].nunique()
+    with figkit.style():
+        left = figkit.label_room(data["row"])
+        fig, axes = figkit.grid(len(facets), 4.0, 0.3 + 0.22 * bars, ncols=3, left=left)
+        for ax, (source, device) in zip(axes, facets, strict=True):
+            sub = data[(data["source"] == source) & (data["device"] == device)]
+            figkit.hbar_groups(ax, sub, "row", "mib", colours)
+            ax.set_title(f"{device}: {SOURCE_NAMES.get(source, source)}", fontsize="medium")
+            ax.set_xlabel("peak memory (MiB)")
+        used = [v for v in colours if v in set(data["variant"])]
+        handles = [Patch(color=colours[v], label=v) for v in used]
+        title = "Peak memory per epoch, by source (largest epoch; median of ok repeats)"
+        figkit.finish(fig, f"{title}\n{note}" if note else title, handles, "framework / mode")
+    return fig
+
+
+def _has(data: pd.DataFrame, source: str, device: str) -> bool:
+    return bool(((data["source"] == source) & (data["device"] == device)).any())
+
+
+def swept(configs: pd.DataFrame, column: str) -> bool:
+    """Does `column` take several values while every other identity column is held fixed?"""
+    others = [c for c in CONFIG if c not in (column, "samples_per_epoch")]
+    return bool(len(configs)) and configs.groupby(others)[column].nunique().max() > 1
+
+
+def fig_throughput(a: Analysis) -> Figure | None:
+    """5. Samples/s against batch size and input size (where swept), one facet per device."""
+    data = a.configs.assign(pixels=a.configs["input_shape"].map(pixels))
+    dims = [d for d in ("batch_size", "input_shape") if swept(data, d)]
+    if not dims:
+        return None
+    devices = order_devices(data["device"])
+    models = order_models(a.trials)
+    colours = figkit.palette(order_variants(data["variant"]))
+    with figkit.style():
+        fig, axes = figkit.grid(len(dims) * len(devices), 4.5, 3.2, ncols=len(dims))
+        for i, device in enumerate(devices):
+            for ax, dim in zip(axes[i * len(dims) :], dims, strict=False):
+                sub = data[data["device"] == device]
+                _throughput_lines(ax, sub, dim, colours, models)
+                figkit.maybe_log(ax, data["samples_per_s"])
+                ax.set_title(f"{device}: samples/s vs {dim.replace('_', ' ')}")
+                ax.set_ylabel("samples / s (steady)")
+        handles = [Line2D([], [], color=c, label=v) for v, c in colours.items()]
+        handles += [
+            Line2D([], [], color="grey", marker=MARKERS[j % len(MARKERS)], label=m)
+            for j, m in enumerate(models)
+        ]
+        figkit.finish(fig, "Throughput of the steady epochs (median, 95% CI)", handles)
+    return fig
+
+
+def _throughput_lines(ax, data: pd.DataFrame, dim: str, colours, models) -> None:
+    """One line per configuration family along `dim`; x ticks at the swept values."""
+    x = "batch_size" if dim == "batch_size" else "pixels"
+    others = [c for c in CONFIG if c not in (dim, "samples_per_epoch")]
+    for _, line in data.groupby(others):
+        line = line.sort_values(x)
+        marker = MARKERS[models.index(line["model"].iloc[0]) % len(MARKERS)]
+        samples = line["samples_per_s"] * line["steady_s"]
+        low, high = samples / line["steady_high"], samples / line["steady_low"]
+        err = np.nan_to_num([line["samples_per_s"] - low, high - line["samples_per_s"]])
+        colour = colours[line["variant"].iloc[0]]
+        ax.errorbar(line[x], line["samples_per_s"], yerr=err, color=colour, marker=marker)
+    ax.set_xscale("log", base=2)
+    ticks = data.drop_duplicates(x).sort_values(x)
+    names = (
+        ticks[x].astype(str)
+        if x == "batch_size"
+        else ticks["input_shape"].str.rsplit("x", n=1).str[0]
+    )
+    ax.set_xticks(ticks[x], names, minor=False)
+    ax.minorticks_off()
+    ax.set_xlabel("batch size" if x == "batch_size" else "input size (H × W)")
+
+
+PEAKS = {
+    "peak_flops_per_s_calibrated": "of the calibrated peak (bench calibrate)",
+    "peak_flops_per_s_spec": "of the spec-sheet peak",
+}
+
+
+def mfu_table(a: Analysis) -> pd.DataFrame:
+    """Long: one row per ok trial and peak source with `mfu_pct`, recomputed from raw figures
+    (flops_per_sample × samples_per_epoch / steady epoch / peak); a bare `mfu` column is taken
+    as it is."""
+    ok = a.trials[a.trials["status"] == "ok"]
+    achieved = (
+        ok["flops_per_sample"].astype(float) * ok["samples_per_epoch"] / ok["steady_epoch_s"]
+        if "flops_per_sample" in ok
+        else None
+    )
+    parts = []
+    for column, name in PEAKS.items():
+        if column in ok and achieved is not None:
+            parts.append(ok.assign(peak=name, mfu_pct=100 * achieved / ok[column].astype(float)))
+    if "mfu" in ok:
+        parts.append(ok.assign(peak="of peak", mfu_pct=100 * ok["mfu"].astype(float)))
+    if not parts:
+        return pd.DataFrame(columns=["peak", "mfu_pct"])
+    long = pd.concat(parts, ignore_index=True)
+    return long[np.isfinite(long["mfu_pct"].astype(float)) & (long["mfu_pct"] > 0)]
+
+
+def fig_mfu(a: Analysis) -> Figure | None:
+    """6. MFU (%) per ok trial: x model, hue variant; one facet per device and peak source."""
+    data = mfu_table(a)
+    if data.empty:
+        return None
+    facets = [
+        (p, d)
+        for p in dict.fromkeys(data["peak"])
+        for d in order_devices(data["device"])
+        if ((data["peak"] == p) & (data["device"] == d)).any()
+    ]
+    models = [m for m in order_models(a.trials) if m in set(data["model"])]
+    variants = order_variants(data["variant"])
+    colours = figkit.palette(order_variants(a.configs["variant"]))
+    with figkit.style():
+        fig, axes = figkit.grid(len(facets), 4.5, 3.2, ncols=3)
+        for ax, (peak, device) in zip(axes, facets, strict=True):
+            sub = data[(data["peak"] == peak) & (data["device"] == device)]
+            common = dict(data=sub, x="model", y="mfu_pct", hue="variant", ax=ax)
+            common |= dict(order=models, hue_order=variants, palette=colours, legend=False)
+            sns.barplot(**common, estimator="median", errorbar=None, alpha=0.45)
+            sns.stripplot(**common, dodge=True, size=4, linewidth=0.5, edgecolor="black")
+            ax.set_title(device, fontsize="medium")
+            ax.set_ylabel(f"MFU (% {peak})", fontsize="small")
+        handles = [Patch(color=colours[v], label=v) for v in variants]
+        title = "Model FLOPs utilisation per trial (bar: median; dots: trials)"
+        figkit.finish(fig, title, handles, "framework / mode")
+    return fig

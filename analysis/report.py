@@ -1,0 +1,202 @@
+"""`write_report`: report.md, a self-contained report.html and figures/*.png for run folders.
+
+The report holds, in order: warnings; one table row per configuration (steady median with 95%
+CI, first epoch, overhead, set-up, samples/s, memory); compile break-even; figures 1–6; every
+trial with its status and error (failed trials included, never averaged); each run's host
+fingerprint and config; and how each number was computed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import doc, figkit, fingerprint, plots
+from analysis.analyze import Analysis, analyze
+from analysis.labels import fmt, fmt_ci, fmt_mib
+from analysis.load import load_runs
+from analysis.summary import REPEAT_UNIT_MIN
+
+ERROR_CHARS = 160
+
+
+def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> list[Path]:
+    """Analyse `run_dirs` together; write report.md, report.html and figures/ into `out_dir`
+    (default: the first run folder). Returns the files written."""
+    a = analyze(load_runs(run_dirs))
+    out = Path(out_dir) if out_dir is not None else Path(run_dirs[0])
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    images, written = draw_figures(a, out)
+    blocks = build(a, images)
+    title = "bench report: " + ", ".join(a.runs.run_ids)
+    md, page = out / "report.md", out / "report.html"
+    md.write_text(doc.to_markdown(blocks), encoding="utf-8")
+    page.write_text(doc.to_html(title, blocks), encoding="utf-8")
+    return [md, page, *written]
+
+
+def draw_figures(a: Analysis, out: Path) -> tuple[list[doc.Block], list[Path]]:
+    """Render every applicable figure to out/figures/NAME.png; blocks for the report."""
+    blocks: list[doc.Block] = []
+    written = []
+    for n, spec in enumerate(plots.figures(), start=1):
+        title = f"{n}. {spec.title}"
+        blocks.append(doc.Heading(3, title))
+        fig = spec.draw(a)
+        if fig is None:
+            blocks.append(doc.Para(f"Not drawn: {spec.absent}."))
+            continue
+        png = figkit.png_bytes(fig)
+        path = out / "figures" / f"{spec.name}.png"
+        path.write_bytes(png)
+        written.append(path)
+        blocks.append(doc.Image(f"figures/{spec.name}.png", png, title, spec.caption))
+    return blocks, written
+
+
+def build(a: Analysis, figures: list[doc.Block]) -> list[doc.Block]:
+    n_ok = int((a.trials["status"] == "ok").sum())
+    blocks: list[doc.Block] = [
+        doc.Heading(1, "bench report: " + ", ".join(a.runs.run_ids)),
+        doc.Para(
+            f"{len(a.runs.run_ids)} run(s), {len(a.trials)} trials ({n_ok} ok), "
+            f"{len(a.configs)} configurations. Every figure below is computed from the raw "
+            "rows of phases.csv and epochs.csv; only trials with status ok enter a statistic."
+        ),
+        doc.Heading(2, "Warnings"),
+        doc.Bullets(a.warnings) if a.warnings else doc.Para("None."),
+        doc.Heading(2, "Configurations"),
+        config_table(a.configs),
+        doc.Heading(2, "Compile break-even"),
+        break_even_block(a.break_even),
+        doc.Heading(2, "Figures"),
+        *figures,
+        doc.Heading(2, "Trials"),
+        trial_table(a.trials),
+        *error_blocks(a.trials),
+        doc.Heading(2, "Runs"),
+        *run_blocks(a),
+        doc.Heading(2, "Method"),
+        doc.Bullets(METHOD),
+    ]
+    return blocks
+
+
+def config_table(configs: pd.DataFrame) -> doc.Table:
+    headers = [
+        "configuration",
+        "n ok",
+        "CI unit",
+        "steady epoch s [95% CI]",
+        "first epoch s",
+        "overhead s",
+        "first / steady",
+        "set-up s",
+        "samples/s",
+        "peak RSS MiB",
+        "peak device MiB",
+    ]
+    rows = [
+        [
+            r.label,
+            str(r.n_ok),
+            f"{r.unit} (n={r.n_unit})",
+            fmt_ci(r.steady_s, r.steady_low, r.steady_high),
+            fmt(r.first_epoch_s),
+            fmt_ci(r.overhead_s, r.overhead_low, r.overhead_high),
+            f"{fmt(r.overhead_ratio)}×",
+            fmt(r.setup_s),
+            fmt(r.samples_per_s),
+            fmt_mib(r.peak_rss_bytes),
+            fmt_mib(r.peak_device_bytes),
+        ]
+        for r in configs.itertuples(index=False)
+    ]
+    return doc.Table(headers, rows, right=set(range(1, len(headers))) - {2})
+
+
+def break_even_block(table: pd.DataFrame) -> doc.Block:
+    if table.empty:
+        return doc.Para(
+            "Not computed: no configuration ran both in eager mode and in a graph/compiled "
+            "mode (sweep [sweep] torch_modes / keras_modes to get it)."
+        )
+    rows = [[r[0]] + [fmt(v) for v in r[1:]] for r in table.itertuples(index=False)]
+    return doc.Table(list(table.columns), rows, right=set(range(1, len(table.columns))))
+
+
+def trial_table(trials: pd.DataFrame) -> doc.Table:
+    headers = ["trial", "run", "status", "steady s", "first epoch s", "set-up s", "error"]
+    rows = [
+        [
+            r.trial_id,
+            r.run_id,
+            r.status,
+            fmt(r.steady_epoch_s),
+            fmt(r.first_epoch_s),
+            fmt(r.setup_s),
+            _first_line(r.error),
+        ]
+        for r in trials.itertuples(index=False)
+    ]
+    return doc.Table(headers, rows, right={3, 4, 5})
+
+
+def _first_line(text: str) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
+
+
+def error_blocks(trials: pd.DataFrame) -> list[doc.Block]:
+    bad = trials[(trials["status"] != "ok") & (trials["error"].str.strip() != "")]
+    blocks: list[doc.Block] = []
+    for r in bad.itertuples(index=False):
+        blocks.append(doc.Code(r.error, summary=f"{r.trial_id} ({r.status}): full error"))
+    return blocks
+
+
+def run_blocks(a: Analysis) -> list[doc.Block]:
+    """Each run's folder, times and command; one host table with a column per run; configs."""
+    blocks: list[doc.Block] = []
+    ids = a.runs.run_ids
+    for row in a.runs.runs.itertuples(index=False):
+        command = " ".join(map(str, a.runs.meta[row.run_id].get("command") or []))
+        blocks.append(
+            doc.Para(
+                f"{row.run_id}: folder {row.path}; started {row.started_utc}, finished "
+                f"{row.finished_utc}{' (interrupted)' if row.interrupted else ''}; "
+                f"command: `{command or '—'}`."
+            )
+        )
+    hosts = {rid: fingerprint.host(a.runs.meta[rid]) for rid in ids}
+    keys = list(dict.fromkeys(k for h in hosts.values() for k in h))
+    rows = [[k, *(hosts[rid].get(k, "—") for rid in ids)] for k in keys]
+    blocks.append(doc.Table(["host", *ids], rows))
+    for rid in ids:
+        text = fingerprint.config_text(a.runs.meta[rid])
+        blocks.append(doc.Code(text, summary=f"resolved config of {rid}"))
+    return blocks
+
+
+METHOD = [
+    "Steady epoch time: the median wall time of epochs 2..E. For a configuration with at least "
+    f"{REPEAT_UNIT_MIN} ok repeats it is the median of the repeats' steady times and its 95% CI "
+    "is a percentile bootstrap over repeats (2000 resamples, numpy default_rng(0)); otherwise "
+    "the median and bootstrap of the epochs 2..E of its ok trials pooled.",
+    "First-epoch overhead: first epoch − steady epoch, in seconds (median over repeats, with a "
+    "bootstrap CI when repeats are the unit) and as the ratio first / steady.",
+    "Set-up: spawn + harness + import + device_init + data + build + compile (phases.csv); "
+    "cold start = set-up + first epoch: the time from spawn to the end of epoch 1.",
+    "Samples/s: samples per epoch / steady epoch time; its CI follows from the steady CI.",
+    "Outliers: modified z-score 0.6745·(x − median)/MAD above 3.5 (Iglewicz–Hoaglin), for a "
+    "trial's steady epochs and for a configuration's repeats.",
+    "Not yet steady: the steady epochs (median over repeats per epoch) move mostly one way "
+    "(|Kendall τ| ≥ 0.6) and the Theil–Sen line changes by more than 5% of the median from "
+    "epoch 2 to epoch E (needs at least 3 steady epochs).",
+    "Compile break-even: the first epoch count N from which a non-eager mode has finished N "
+    "epochs no later than eager, time(N) = cold start + (N − 1) × steady; 'never' when its "
+    "steady epoch is not faster.",
+    "Peak memory: per epoch and source (memory.csv, or epochs.csv's peak_rss_bytes and "
+    "peak_device_bytes by device_mem_source), the largest epoch per trial, median over repeats.",
+]

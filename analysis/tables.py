@@ -1,0 +1,135 @@
+"""Reading one result CSV, strictly: exact header, whole rows, typed columns.
+
+The common case (no quoted field, every value well-formed) is parsed by pandas' C reader with
+the column types taken from the schema dataclass. A file that fails any check is re-read
+slowly, value by value, to name the first bad row and column in the error message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.schema import SCHEMA_VERSION, TABLES, columns
+
+
+class AnalysisError(Exception):
+    """Result files the analysis cannot use; the message names the file. CLI exit code 2."""
+
+    exit_code = 2
+
+
+def column_types(row_type: type) -> dict[str, str]:
+    """Field name → 'str', 'int', 'int?', 'float' or 'float?' from the dataclass annotations
+    (any other type is read as text)."""
+    out = {}
+    for name, note in row_type.__annotations__.items():
+        text = str(note).replace(" ", "")
+        base = text.split("|")[0]
+        out[name] = (
+            "str" if base not in ("int", "float") else base + ("?" if "None" in text else "")
+        )
+    return out
+
+
+def read_table(path: Path, row_type: type) -> pd.DataFrame:
+    """One CSV table, its header exactly the schema's columns, each column typed."""
+    expected = columns(row_type)
+    if not path.is_file():
+        raise AnalysisError(f"{path}: missing; every run folder holds {', '.join(TABLES)}.")
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):
+        raise AnalysisError(f"{path}: the file is truncated (it does not end with a new line).")
+    try:
+        text = data.decode("utf-8")
+        header = next(csv.reader(io.StringIO(text[: text.index("\n") + 1])), [])
+        if header != expected:
+            raise AnalysisError(f"{path}: {header_problem(header, expected)}")
+        check_field_counts(path, text, len(expected))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise AnalysisError(f"{path}: not a readable CSV file ({exc}).") from None
+    kinds = column_types(row_type)
+    try:
+        return _fast(text, kinds)
+    except (ValueError, TypeError):
+        return _slow(text, kinds, path)
+
+
+def check_field_counts(path: Path, text: str, width: int) -> None:
+    """Every row has `width` fields (a cut-off row is how a truncated file shows)."""
+    if '"' in text:
+        counts = [len(r) for r in csv.reader(io.StringIO(text))]
+    else:
+        counts = [line.count(",") + 1 for line in text.split("\n")[:-1]]
+    bad = np.flatnonzero(np.asarray(counts[1:]) != width)
+    if len(bad):
+        n = int(bad[0])
+        raise AnalysisError(
+            f"{path}: row {n + 1} has {counts[n + 1]} fields, expected {width}; "
+            "the file looks truncated or corrupt."
+        )
+
+
+def header_problem(header: list[str], expected: list[str]) -> str:
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    if missing or extra:
+        return (
+            f"columns do not match schema version {SCHEMA_VERSION}: missing {missing or 'none'}, "
+            f"unexpected {extra or 'none'} (truncated header or another bench version?)."
+        )
+    return f"columns are in the wrong order; expected {', '.join(expected)}."
+
+
+def _fast(text: str, kinds: dict[str, str]) -> pd.DataFrame:
+    dtypes = {c: (object if k == "str" else "float64") for c, k in kinds.items()}
+    frame = pd.read_csv(
+        io.StringIO(text), dtype=dtypes, keep_default_na=False, na_values=[""], engine="c"
+    )
+    for name, kind in kinds.items():
+        values = frame[name]
+        if kind == "str":
+            frame[name] = values.fillna("").astype(str)
+        elif kind.startswith("int"):
+            arr = values.to_numpy()
+            present = ~np.isnan(arr)
+            if (kind == "int" and not present.all()) or (arr[present] % 1 != 0).any():
+                raise ValueError(name)
+            frame[name] = values.astype("int64" if kind == "int" else "Int64")
+        elif kind == "float" and values.isna().any():
+            raise ValueError(name)
+    return frame
+
+
+def _slow(text: str, kinds: dict[str, str], path: Path) -> pd.DataFrame:
+    """Value by value, to report the first bad one (row and column) in the error."""
+    body = list(csv.reader(io.StringIO(text)))[1:]
+    frame = pd.DataFrame(body, columns=list(kinds), dtype=object)
+    for name, kind in kinds.items():
+        frame[name] = convert(frame[name], kind, path, name)
+    return frame
+
+
+def convert(values: pd.Series, kind: str, path: Path, field: str) -> pd.Series:
+    """Strings → the column's type; '' is missing (allowed only in optional columns)."""
+    if kind == "str":
+        return values.astype(str)
+    numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
+    bad = numbers.isna() & (values != "" if kind.endswith("?") else True)
+    if kind.startswith("int"):
+        bad |= numbers.notna() & (numbers != numbers.round())
+    if bad.any():
+        n = int(bad.to_numpy().nonzero()[0][0])
+        raise AnalysisError(
+            f"{path}: row {n + 1}, column {field}: {values.iloc[n]!r} is not "
+            f"{'an integer' if kind.startswith('int') else 'a number'}."
+        )
+    if kind == "int":
+        return numbers.astype("int64")
+    if kind == "int?":
+        return numbers.astype("Int64")
+    return numbers.astype("float64")

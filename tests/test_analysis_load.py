@@ -1,0 +1,121 @@
+"""Loading run folders: schema validation and the errors a user sees for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_analysis_support import copy_run, fake_run, run_module
+
+from analysis.load import AnalysisError, load_runs
+from bench.schema import SCHEMA_VERSION, TABLES, columns
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Path:
+    """A writable copy of a small finished fake run (one trial)."""
+    return copy_run(fake_run("load"), tmp_path)
+
+
+def test_loads_every_table_typed(run: Path) -> None:
+    runs = load_runs([run])
+    assert list(runs.trials.columns) == columns(TABLES["trials.csv"])
+    assert list(runs.epochs.columns) == columns(TABLES["epochs.csv"])
+    assert set(runs.extra) == set(TABLES) - {"trials.csv", "phases.csv", "epochs.csv"}
+    assert runs.epochs["wall_s"].dtype == float and runs.epochs["epoch"].dtype == "int64"
+    assert runs.run_ids == [json.loads((run / "run.json").read_text())["run_id"]]
+    assert runs.epochs["peak_device_bytes"].isna().all()  # empty cell: not measured
+
+
+def test_same_run_id_from_two_folders_is_kept_apart(run: Path, tmp_path: Path) -> None:
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    runs = load_runs([run, copy_run(run, twin)])
+    first, second = runs.run_ids
+    assert second == first + "#2"
+    assert set(runs.trials["run_id"]) == {first, second} and len(runs.trials) == 2
+
+
+def expect_error(paths: list[Path], *fragments: str) -> str:
+    with pytest.raises(AnalysisError) as info:
+        load_runs(paths)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_missing_csv(run: Path) -> None:
+    (run / "epochs.csv").unlink()
+    expect_error([run], str(run / "epochs.csv"), "missing")
+
+
+def test_missing_run_json_and_folder(run: Path, tmp_path: Path) -> None:
+    expect_error([tmp_path / "nope"], str(tmp_path / "nope"), "no such folder")
+    (run / "run.json").unlink()
+    expect_error([run], str(run / "run.json"), "missing")
+
+
+def test_truncated_csv_mid_row(run: Path) -> None:
+    path = run / "epochs.csv"
+    path.write_bytes(path.read_bytes()[:-7])
+    expect_error([run], str(path), "truncated")
+
+
+def test_truncated_csv_short_row(run: Path) -> None:
+    path = run / "phases.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:-1], lines[-1].rsplit(",", 2)[0]]) + "\n")
+    expect_error([run], str(path), "fields")
+
+
+def test_truncated_header_and_empty_file(run: Path) -> None:
+    path = run / "trials.csv"
+    path.write_text("run_id,trial_id,ord\n")
+    expect_error([run], str(path), "missing")
+    path.write_text("")
+    expect_error([run], str(path), "truncated")
+
+
+def test_truncated_run_json(run: Path) -> None:
+    path = run / "run.json"
+    path.write_text(path.read_text()[:40])
+    expect_error([run], str(path), "JSON")
+
+
+def test_wrong_schema_version(run: Path) -> None:
+    path = run / "run.json"
+    meta = json.loads(path.read_text())
+    path.write_text(json.dumps(meta | {"schema_version": SCHEMA_VERSION + 1}))
+    expect_error([run], str(path), f"schema_version is {SCHEMA_VERSION + 1}")
+
+
+def test_empty_run(run: Path) -> None:
+    path = run / "trials.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    for name in ("phases.csv", "epochs.csv"):
+        (run / name).write_text((run / name).read_text().splitlines()[0] + "\n")
+    expect_error([run], str(path), "empty")
+
+
+def test_bad_value_and_stray_trial(run: Path) -> None:
+    path = run / "epochs.csv"
+    original = path.read_text()
+    header, first, *rest = original.splitlines()
+    cells = first.split(",")
+    cells[3] = "fast"
+    path.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
+    expect_error([run], str(path), "row 1, column wall_s", "'fast'")
+    cells = first.split(",")
+    cells[1] = "999-ghost"
+    path.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
+    expect_error([run], str(path), "999-ghost")
+
+
+def test_cli_error_is_one_paragraph_exit_2(run: Path) -> None:
+    (run / "epochs.csv").unlink()
+    done = run_module("analysis", str(run))
+    assert done.returncode == 2
+    assert done.stderr.startswith("analysis: error: ") and str(run / "epochs.csv") in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1

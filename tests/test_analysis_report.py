@@ -1,0 +1,145 @@
+"""Figures, reports and comparisons from real fake-runner results."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+from test_analysis_support import fake_run, run_module
+
+from analysis import figkit, plots
+from analysis.analyze import analyze
+from analysis.compare import compare_runs, compare_table
+from analysis.load import load_runs
+from analysis.report import write_report
+from analysis.summary import REPEAT_UNIT_MIN
+
+FACTOR = 1.5
+
+
+@pytest.fixture(scope="module")
+def ok_run() -> Path:
+    """3 repeats × batch sizes 32 and 64: repeats are the unit, batch size is swept."""
+    return fake_run("base", repeats=3, batch_sizes=(32, 64))
+
+
+@pytest.fixture(scope="module")
+def failed_run() -> Path:
+    return fake_run("broken", fail="raise")
+
+
+@pytest.fixture(scope="module")
+def analysis(ok_run: Path, failed_run: Path):
+    return analyze(load_runs([ok_run, failed_run]))
+
+
+def test_statistics_from_raw_rows(analysis) -> None:
+    configs = analysis.configs
+    assert len(configs) == 2 and (configs["n_ok"] == 3).all()
+    assert (configs["unit"] == "repeats").all() and REPEAT_UNIT_MIN == 3
+    row = configs.iloc[0]
+    # steady epochs 1.0 1.1 0.9 1.05 0.95 → median 1.0; first epoch 2.0;
+    # set-up: spawn, import, device_init, data, build, compile 0.1 s each (harness 0)
+    assert row.steady_s == pytest.approx(1.0) and row.first_epoch_s == 2.0
+    assert row.overhead_s == pytest.approx(1.0) and row.overhead_ratio == pytest.approx(2.0)
+    assert row.setup_s == pytest.approx(0.6) and row.cold_s == pytest.approx(2.6)
+    assert row.samples_per_s == pytest.approx(row.samples_per_epoch / 1.0)
+    assert not row.not_steady and not row.first_not_slower and row.outlier_repeats == ""
+    failed = analysis.trials[analysis.trials["status"] == "failed"]
+    assert len(failed) == 1 and math.isnan(failed["steady_epoch_s"].iloc[0])
+    assert any("did not finish ok" in w for w in analysis.warnings)
+
+
+@pytest.mark.parametrize("spec", plots.figures()[:5], ids=lambda s: s.name)
+def test_every_figure_draws(analysis, spec) -> None:
+    fig = spec.draw(analysis)
+    assert isinstance(fig, Figure) and fig.axes
+    assert any(ax.has_data() for ax in fig.axes)
+    assert len(figkit.png_bytes(fig)) > 10_000
+
+
+def test_mfu_figure_only_with_an_mfu_column(analysis) -> None:
+    spec = plots.figures()[5]
+    assert spec.draw(analysis) is None
+    trials = analysis.trials.assign(mfu=0.25)
+    fig = spec.draw(dataclasses.replace(analysis, trials=trials))
+    assert isinstance(fig, Figure) and any(ax.has_data() for ax in fig.axes)
+
+
+def test_figures_without_ok_trials_are_absent(failed_run: Path) -> None:
+    only_failed = analyze(load_runs([failed_run]))
+    assert all(spec.draw(only_failed) is None for spec in plots.figures())
+
+
+def test_report_files_self_contained_and_complete(ok_run, failed_run, tmp_path) -> None:
+    files = write_report([ok_run, failed_run], tmp_path)
+    names = {p.relative_to(tmp_path).as_posix() for p in files}
+    assert {"report.md", "report.html", "figures/steady_epoch.png"} <= names
+    assert all(p.stat().st_size > 0 for p in files)
+    html = (tmp_path / "report.html").read_text()
+    md = (tmp_path / "report.md").read_text()
+    assert 'src="http' not in html and "<link" not in html and "<script" not in html
+    assert not re.search(r"""(src|href)=["'](?!data:)""", html)
+    assert html.count("data:image/png;base64,") == len(files) - 2
+    trial_ids = load_runs([ok_run, failed_run]).trials["trial_id"]
+    for text in (html, md):
+        assert all(t in text for t in trial_ids)
+        assert "scripted failure in epoch 3" in text and "failed" in text
+        assert "AMD" in text or "cpu_model" in text  # host fingerprint
+    assert "Not drawn" in md  # MFU: no column yet
+
+
+def test_report_is_reproducible_and_defaults_to_run_folder(ok_run, tmp_path) -> None:
+    first = write_report([ok_run], tmp_path / "a")
+    second = write_report([ok_run], tmp_path / "b")
+    assert first[0].read_text() == second[0].read_text()
+    assert first[1].read_text() == second[1].read_text()
+
+
+def test_compare_finds_known_ratio_with_epochs_as_unit(tmp_path) -> None:
+    base, slow = fake_run("ep-base"), fake_run("ep-slow", scale=FACTOR)
+    text, files = compare_runs([base, slow], tmp_path)
+    table = compare_table(analyze(load_runs([base, slow])))
+    steady = table[table["metric"] == "steady epoch"].iloc[0]
+    assert steady.unit == "epochs" and steady.n_base == 5
+    assert steady.ratio == pytest.approx(FACTOR)
+    assert steady.ratio_low < FACTOR < steady.ratio_high
+    assert steady.p < 0.05 and steady.significant and steady.verdict == "slower"
+    assert "* slower" in text and "fake.epoch_s" in text  # the config difference is listed
+    assert {p.name for p in files} == {"compare.md", "compare.html", "compare_ratios.png"}
+    html = (tmp_path / "compare.html").read_text()
+    assert "data:image/png;base64," in html and 'src="http' not in html
+
+
+def test_compare_repeats_as_unit_and_identical_runs(ok_run: Path) -> None:
+    slow = fake_run("base-slow", scale=FACTOR, repeats=3, batch_sizes=(32, 64))
+    again = fake_run("base-again", repeats=3, batch_sizes=(32, 64))
+    table = compare_table(analyze(load_runs([ok_run, slow, again])))
+    steady = table[table["metric"] == "steady epoch"]
+    assert len(steady) == 4 and (steady["unit"] == "repeats").all()
+    vs_slow, vs_again = (
+        steady[steady["run"].str.endswith("base-slow")],
+        steady.drop(steady[steady["run"].str.endswith("base-slow")].index),
+    )
+    for row in vs_slow.itertuples():
+        assert row.ratio == pytest.approx(FACTOR)
+        assert row.ratio_low - 1e-9 <= FACTOR <= row.ratio_high + 1e-9
+    assert (vs_again["verdict"] == "same").all() and (vs_again["ratio"] == 1).all()
+
+
+def test_cli_report_and_compare(ok_run: Path, tmp_path: Path) -> None:
+    done = run_module("analysis", str(ok_run), "--out", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r" / "report.html").is_file()
+    slow = fake_run("ep-slow", scale=FACTOR)
+    done = run_module(
+        "analysis", "compare", str(fake_run("ep-base")), str(slow), "--out", str(tmp_path / "c")
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ratio" in done.stdout and (tmp_path / "c" / "compare.md").is_file()
+    done = run_module("analysis", "compare", str(ok_run))
+    assert done.returncode == 2 and "at least two" in done.stderr

@@ -1,0 +1,116 @@
+"""MFU arithmetic against hand-computed values, calibrated peaks, and the spec-sheet table."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.mfu import achieved_flops_per_s, calibrated_peak, mfu
+from bench.peaks import PEAKS, lookup, spec_peak_flops
+
+T = 1e12
+
+
+def test_achieved_flops_by_hand() -> None:
+    # seed_cnn-like: 3 × 1.3 MFLOP forward = 3.9e6 FLOPs per sample, 3200 samples in 0.5 s:
+    # 3.9e6 × 3200 = 1.248e10 FLOPs per epoch → 2.496e10 FLOP/s.
+    assert achieved_flops_per_s(3.9e6, 3200, 0.5) == pytest.approx(2.496e10)
+    # vgg16 at 224 px: 3 × 15.47 GFLOP = 4.641e10 per sample, 1024 samples in 8 s → 5.94e12.
+    assert achieved_flops_per_s(4.641e10, 1024, 8.0) == pytest.approx(5.940_48e12)
+
+
+def test_mfu_by_hand() -> None:
+    assert mfu(5.94048e12, 19.5 * T) == pytest.approx(0.304640)  # A100 FP32: 30.5 %
+    assert mfu(2.496e10, 1.55e11) == pytest.approx(0.161032, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "args", [(None, 3200, 0.5), (3.9e6, None, 0.5), (3.9e6, 3200, None), (3.9e6, 3200, 0.0)]
+)
+def test_achieved_is_none_when_not_measurable(args: tuple) -> None:
+    assert achieved_flops_per_s(*args) is None
+
+
+@pytest.mark.parametrize(("achieved", "peak"), [(None, 1.0), (1.0, None), (1.0, 0.0), (0.0, 1.0)])
+def test_mfu_is_none_when_not_measurable(achieved: float | None, peak: float | None) -> None:
+    assert mfu(achieved, peak) is None
+
+
+def _row(framework: str, device: str, name: str, dtype: str, n: int, best: float | None) -> dict:
+    status = "ok" if best is not None else "failed"
+    keys = ("framework", "device", "device_name", "dtype", "n", "status", "best_flops_per_s")
+    return dict(zip(keys, (framework, device, name, dtype, n, status, best), strict=True))
+
+
+A100 = "NVIDIA A100-SXM4-40GB"
+CALIBRATION = {
+    "kind": "calibration",
+    "rows": [
+        _row("torch", "cpu", "EPYC", "fp32", 1024, 1.2e11),
+        _row("torch", "cpu", "EPYC", "fp32", 2048, 1.5e11),
+        _row("keras", "cpu", "EPYC", "fp32", 2048, 1.4e11),
+        _row("torch", "cuda:0", A100, "fp32", 4096, None),
+        _row("torch", "cuda:0", A100, "tf32", 4096, 1.3e14),
+    ],
+}
+
+
+def test_calibrated_peak_is_the_best_matching_row() -> None:
+    assert calibrated_peak(CALIBRATION, "torch", "cpu") == 1.5e11
+    assert calibrated_peak(CALIBRATION, "keras", "cpu") == 1.4e11
+    assert calibrated_peak(CALIBRATION, "torch", "cuda:0", "tf32") == 1.3e14
+    assert calibrated_peak(CALIBRATION, "torch", "cuda:0", "fp32") is None  # only a failed row
+    assert calibrated_peak(CALIBRATION, "torch", "cpu", device_name="other CPU") is None
+    assert calibrated_peak(None, "torch", "cpu") is None
+    assert calibrated_peak({}, "torch", "cpu") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("NVIDIA H100 80GB HBM3", "H100 SXM"),
+        ("NVIDIA H100 PCIe", "H100 PCIe"),
+        ("NVIDIA H100 NVL", "H100 NVL"),
+        ("NVIDIA H200", "H200 SXM"),
+        ("NVIDIA H200 NVL", "H200 NVL"),
+        ("NVIDIA A100-SXM4-40GB", "A100"),
+        ("NVIDIA A100 80GB PCIe", "A100"),
+        ("Tesla V100-SXM2-16GB", "V100 SXM2"),
+        ("Tesla V100-PCIE-32GB", "V100 PCIe"),
+        ("Tesla V100S-PCIE-32GB", "V100S PCIe"),
+        ("NVIDIA GeForce RTX 4090", "GeForce RTX 4090"),
+        ("NVIDIA GeForce RTX 3090", "GeForce RTX 3090"),
+        ("Tesla T4", "T4"),
+        ("NVIDIA L4", "L4"),
+    ],
+)
+def test_lookup_by_nvml_name(name: str, model: str) -> None:
+    peak = lookup(name)
+    assert peak is not None and peak.model == model
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["NVIDIA L40S", "NVIDIA GeForce RTX 3090 Ti", "NVIDIA GH200 480GB", "AMD EPYC", "NVIDIA A10"],
+)
+def test_lookalikes_are_not_matched(name: str) -> None:
+    assert lookup(name) is None
+
+
+def test_spec_numbers_dense_from_datasheets() -> None:
+    assert spec_peak_flops("NVIDIA H100 80GB HBM3") == 67 * T
+    assert spec_peak_flops("NVIDIA H100 80GB HBM3", "bf16") == 1979 * T / 2  # "1,979*" sparse
+    assert spec_peak_flops("NVIDIA A100-SXM4-80GB", "tf32") == 156 * T
+    assert spec_peak_flops("NVIDIA L4", "bf16") == 242 * T / 2
+    assert spec_peak_flops("Tesla T4", "bf16") is None  # Turing has no BF16 Tensor Cores
+    assert spec_peak_flops("unknown GPU") is None
+    with pytest.raises(ValueError, match="dtype"):
+        spec_peak_flops("NVIDIA L4", "fp8")
+
+
+def test_table_is_consistent() -> None:
+    for peak in PEAKS:
+        assert peak.fp32 > 0 and peak.source
+        for fast in (peak.tf32, peak.bf16):
+            assert fast is None or fast >= peak.fp32
+        if peak.tf32 and peak.bf16:
+            assert peak.bf16 == pytest.approx(2 * peak.tf32, rel=0.02)
