@@ -61,8 +61,11 @@ def memory_table(runs: Runs, trials: pd.DataFrame) -> pd.DataFrame:
     return peaks
 
 
+MAX_LISTED = 8  # per kind of warning; the rest are counted
+
+
 def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
-    """Plain-language warnings, most important first."""
+    """Plain-language warnings, most important first; each kind lists at most MAX_LISTED."""
     out = []
     bad = trials[trials["status"] != "ok"]
     if len(bad):
@@ -71,24 +74,39 @@ def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
             f"({', '.join(f'{n} {s}' for s, n in bad['status'].value_counts().items())}); "
             "they are listed under Trials and left out of every statistic."
         )
-    for row in configs.itertuples(index=False):
-        if row.not_steady:
-            out.append(
-                f"{row.label}: not yet steady — epochs 2..{row.epochs} still drift by "
-                f"{row.trend_drift:+.0%} (Theil–Sen); train more epochs before trusting "
-                "the steady time."
-            )
-        if row.first_not_slower:
-            out.append(
-                f"{row.label}: the first epoch ({fmt(row.first_epoch_s)} s) is not slower than "
-                f"the steady median ({fmt(row.steady_s)} s); the start-up cost lies elsewhere "
-                "(set-up phases) or the epochs are noisy."
-            )
-        if row.outlier_repeats:
-            out.append(f"{row.label}: outlier repeat(s) by MAD: {row.outlier_repeats}.")
-    flagged = trials[trials["outlier_epochs"].notna() & (trials["outlier_epochs"] != "")]
-    for row in flagged.itertuples(index=False):
-        out.append(f"trial {row.trial_id}: outlier steady epoch(s) by MAD: {row.outlier_epochs}.")
+    drifting = configs[configs["not_steady"].astype(bool)]
+    out += _listed(
+        [
+            f"{r.label}: not yet steady — epochs 2..{r.epochs} still drift by "
+            f"{r.trend_drift:+.0%} (Theil–Sen); train more epochs before trusting the steady time."
+            for r in drifting.itertuples(index=False)
+        ],
+        "more configurations are not yet steady",
+    )
+    flat = configs[configs["first_not_slower"].astype(bool)]
+    out += _listed(
+        [
+            f"{r.label}: the first epoch ({fmt(r.first_epoch_s)} s) is not slower than the "
+            f"steady median ({fmt(r.steady_s)} s); the start-up cost lies elsewhere (set-up "
+            "phases) or the epochs are noisy."
+            for r in flat.itertuples(index=False)
+        ],
+        "more configurations have a first epoch that is not slower",
+    )
+    odd = configs[configs["outlier_repeats"] != ""]
+    out += _listed(
+        [f"{r.label}: outlier repeat(s) by MAD: {r.outlier_repeats}." for r in odd.itertuples()],
+        "more configurations have an outlier repeat",
+    )
+    flagged = trials[trials["outlier_epochs"].fillna("") != ""]
+    if len(flagged):
+        examples = ", ".join(
+            f"{r.trial_id} (epoch {r.outlier_epochs})" for r in flagged.head(3).itertuples()
+        )
+        out.append(
+            f"{len(flagged)} trial(s) have outlier steady epochs by MAD, e.g. {examples}; "
+            "the Trials table lists them. The steady median is robust to them."
+        )
     few = configs[configs["n_ok"] < REPEAT_UNIT_MIN]
     if len(few):
         out.append(
@@ -96,3 +114,9 @@ def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
             "CIs resample epochs, which ignores process-to-process variation (add repeats)."
         )
     return out
+
+
+def _listed(items: list[str], rest: str) -> list[str]:
+    if len(items) <= MAX_LISTED:
+        return items
+    return [*items[:MAX_LISTED], f"… and {len(items) - MAX_LISTED} {rest}."]

@@ -127,7 +127,8 @@ def break_even_block(table: pd.DataFrame) -> doc.Block:
 
 
 def trial_table(trials: pd.DataFrame) -> doc.Table:
-    headers = ["trial", "run", "status", "steady s", "first epoch s", "set-up s", "error"]
+    headers = ["trial", "run", "status", "steady s", "first epoch s", "set-up s"]
+    headers += ["outlier epochs", "error"]
     rows = [
         [
             r.trial_id,
@@ -136,6 +137,7 @@ def trial_table(trials: pd.DataFrame) -> doc.Table:
             fmt(r.steady_epoch_s),
             fmt(r.first_epoch_s),
             fmt(r.setup_s),
+            r.outlier_epochs if isinstance(r.outlier_epochs, str) else "",
             _first_line(r.error),
         ]
         for r in trials.itertuples(index=False)

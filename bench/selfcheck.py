@@ -1,19 +1,22 @@
 """`python -m bench selfcheck`: does the harness change what it measures?
 
 For each framework, the same trial (model, data, batch size, threads, optimizer) runs as a bare
-hand-written loop (`bench.bare`) and through the harness (`bench.trial`), each in a fresh
-process, alternating which goes first, for several rounds. It prints the steady-state epoch time
-(median of epochs 2..E) of both and their ratio; the target is ≤ 1.02.
+hand-written loop (`bench.bare`), through the harness (`bench.trial`) with its background
+sampler, and through the harness without the sampler — each in a fresh process, rotating which
+goes first, for several rounds. It prints the steady-state epoch times (median of epochs 2..E)
+and two ratios: harness / bare (target ≤ 1.02) and sampler on / off (the sampler's overhead).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import config as config_mod
@@ -30,6 +33,7 @@ def _steady(epoch_s: list[float]) -> float:
 
 
 def _bare(trial: Trial, work: Path) -> float:
+    work.mkdir(parents=True, exist_ok=True)
     trial_json, out = work / "bare-trial.json", work / "bare-out.json"
     trial_json.write_text(json.dumps(trial.to_json()))
     with open(work / "bare.log", "wb") as log:
@@ -45,6 +49,7 @@ def _bare(trial: Trial, work: Path) -> float:
 
 
 def _harness(trial: Trial, work: Path) -> float:
+    work.mkdir(parents=True, exist_ok=True)
     outcome = run_trial(trial, work / "harness", work / "harness.log")
     if outcome.status != "ok":
         raise RuntimeError(f"harness trial {outcome.status}: {outcome.error}")
@@ -66,6 +71,29 @@ def _trial(args: argparse.Namespace, framework: str) -> Trial:
     return plan(cfg, [cpu_device()], default_threads())[0]
 
 
+def _arms(trial: Trial) -> dict[str, Callable[[Path], float]]:
+    quiet = dataclasses.replace(trial, monitor_interval_s=None)
+    return {
+        "bare": lambda work: _bare(trial, work),
+        "harness": lambda work: _harness(trial, work),
+        "no sampler": lambda work: _harness(quiet, work),
+    }
+
+
+def _rounds(trial: Trial, rounds: int) -> dict[str, list[float]]:
+    arms = _arms(trial)
+    names = list(arms)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
+        with tempfile.TemporaryDirectory(prefix="bench-selfcheck-") as tmp:
+            for name in order:
+                times[name].append(arms[name](Path(tmp) / name.replace(" ", "_")))
+        line = ", ".join(f"{n} {times[n][-1]:.4f} s" for n in names)
+        print(f"{trial.framework} round {r + 1}: {line}", flush=True)
+    return times
+
+
 def selfcheck(args: argparse.Namespace) -> int:
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     verdicts = []
@@ -74,23 +102,15 @@ def selfcheck(args: argparse.Namespace) -> int:
             print(f"{framework}: skipped — {why}")
             continue
         trial = _trial(args, framework)
-        bare, harness = [], []
-        for r in range(args.rounds):
-            with tempfile.TemporaryDirectory(prefix="bench-selfcheck-") as tmp:
-                work = Path(tmp)
-                first, second = (_bare, _harness) if r % 2 == 0 else (_harness, _bare)
-                for fn in (first, second):
-                    (bare if fn is _bare else harness).append(fn(trial, work))
-            print(
-                f"{framework} round {r + 1}: bare {bare[-1]:.4f} s, harness {harness[-1]:.4f} s",
-                flush=True,
-            )
-        ratio = statistics.median(harness) / statistics.median(bare)
+        med = {k: statistics.median(v) for k, v in _rounds(trial, args.rounds).items()}
+        ratio = med["harness"] / med["bare"]
+        sampler = med["harness"] / med["no sampler"]
         verdicts.append(ratio <= TARGET)
         print(
             f"{framework}: {trial.model}, batch {trial.batch_size}, {trial.threads} threads, "
-            f"{trial.steps_per_epoch} steps/epoch — steady epoch bare "
-            f"{statistics.median(bare):.4f} s, harness {statistics.median(harness):.4f} s, "
-            f"ratio {ratio:.3f} ({'within' if ratio <= TARGET else 'ABOVE'} target {TARGET})"
+            f"{trial.steps_per_epoch} steps/epoch — steady epoch bare {med['bare']:.4f} s, "
+            f"harness {med['harness']:.4f} s, without sampler {med['no sampler']:.4f} s; "
+            f"harness/bare {ratio:.3f} ({'within' if ratio <= TARGET else 'ABOVE'} target "
+            f"{TARGET}), sampler on/off {sampler:.3f}"
         )
     return 0 if all(verdicts) else 1
