@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except AnalysisError as exc:
         print(f"analysis: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # an output folder that cannot be written
+        print(f"analysis: error: {exc.filename or ''}: {exc.strerror}.", file=sys.stderr)
+        return 2
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import doc, fingerprint, stats
 from analysis.analyze import Analysis, analyze
 from analysis.labels import fmt, fmt_ci
 from analysis.load import AnalysisError, load_runs
-from analysis.summary import REPEAT_UNIT_MIN, steady_epochs
+from analysis.summary import REPEAT_UNIT_MIN, trial_walls
 
 ALPHA = 0.05
 MIN_EFFECT = 0.02  # |ratio − 1| below this is never marked, however small p is
@@ -48,28 +49,30 @@ def alignment_key(trials: pd.DataFrame) -> list[str]:
     key = [c for c in BASE_KEY if c in trials]
     ok = trials[trials["status"] == "ok"]
     for column in EXTRA_KEY:
-        if ok.groupby(["run_id", *key])[column].nunique().max() > 1:
+        if ok.groupby(["run_id", *key], dropna=False)[column].nunique().max() > 1:
             key.append(column)
     return key
 
 
-def samples(a: Analysis, trials: pd.DataFrame, metric: str, by_repeat: bool) -> pd.Series:
+def samples(trials: pd.DataFrame, metric: str, by_repeat: bool, walls: dict) -> np.ndarray:
     """The values a metric is compared on: one per repeat, or (steady time with too few
     repeats) every steady epoch of the trials."""
     if by_repeat or metric != "steady_epoch_s":
-        return trials[metric].dropna()
-    epochs = steady_epochs(a.runs.epochs)
-    mine = epochs.merge(trials[["run_id", "trial_id"]], on=["run_id", "trial_id"])
-    return mine["wall_s"]
+        return trials[metric].dropna().to_numpy(dtype=float)
+    keys = zip(trials["run_id"], trials["trial_id"], strict=True)
+    return np.concatenate([walls[k] for k in keys])
 
 
 def compare_table(a: Analysis) -> pd.DataFrame:
     """One row per (metric, aligned configuration, other run): medians, ratio with CI, p,
-    n and unit, and the verdict ('slower', 'faster' or 'same')."""
+    n and unit, and the verdict: 'slower' or 'faster' when significant, 'n.s.' when not,
+    'too few' when the samples are too small for the test ever to reach p < ALPHA."""
     ok = a.trials[a.trials["status"] == "ok"]
     key = alignment_key(a.trials)
     base_id, others = a.runs.run_ids[0], a.runs.run_ids[1:]
-    groups = {k: g for k, g in ok.groupby(key, sort=False)}
+    groups = {k: g for k, g in ok.groupby(key, sort=False, dropna=False)}
+    trial_keys = zip(ok["run_id"], ok["trial_id"], strict=True)
+    walls = dict(zip(trial_keys, trial_walls(ok, a.runs.epochs), strict=True))
     rows = []
     for k, group in groups.items():
         base = group[group["run_id"] == base_id]
@@ -78,7 +81,7 @@ def compare_table(a: Analysis) -> pd.DataFrame:
             if base.empty or other.empty:
                 continue
             for metric, name in METRICS.items():
-                row = _compare(a, base, other, metric)
+                row = _compare(base, other, metric, walls)
                 rows.append(
                     dict(zip(key, k, strict=True)) | {"metric": name, "run": other_id} | row
                 )
@@ -90,18 +93,24 @@ def compare_table(a: Analysis) -> pd.DataFrame:
     return table
 
 
-def _compare(a: Analysis, base: pd.DataFrame, other: pd.DataFrame, metric: str) -> dict:
+def _compare(base: pd.DataFrame, other: pd.DataFrame, metric: str, walls: dict) -> dict:
     by_repeat = min(len(base), len(other)) >= REPEAT_UNIT_MIN or metric != "steady_epoch_s"
-    x, y = samples(a, base, metric, by_repeat), samples(a, other, metric, by_repeat)
+    x = samples(base, metric, by_repeat, walls)
+    y = samples(other, metric, by_repeat, walls)
     est = stats.ratio_ci(x, y)
     _, p = stats.mann_whitney(x, y)
     significant = (
         p < ALPHA and not est.contains(1.0, rel_tol=0) and abs(est.value - 1) >= MIN_EFFECT
     )
-    verdict = ("slower" if est.value > 1 else "faster") if significant else "same"
+    if significant:
+        verdict = "slower" if est.value > 1 else "faster"
+    elif stats.smallest_p(len(x), len(y)) >= ALPHA:
+        verdict = "too few"  # no untied outcome of the test could reach p < ALPHA
+    else:
+        verdict = "n.s."
     return {
-        "base_median": float(x.median()),
-        "other_median": float(y.median()),
+        "base_median": float(np.median(x)) if len(x) else np.nan,
+        "other_median": float(np.median(y)) if len(y) else np.nan,
         "ratio": est.value,
         "ratio_low": est.low,
         "ratio_high": est.high,
@@ -140,7 +149,7 @@ def text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             fmt_ci(r.ratio, r.ratio_low, r.ratio_high),
             fmt(r.p),
             f"{r.n_base}/{r.n_other} {r.unit}",
-            f"* {r.verdict}" if r.significant else "",
+            f"* {r.verdict}" if r.significant else ("too few" if r.verdict == "too few" else ""),
         ]
         for r in table.itertuples(index=False)
     ]
@@ -151,7 +160,7 @@ def unmatched(a: Analysis) -> list[str]:
     """Aligned configurations that only some runs have."""
     ok = a.trials[a.trials["status"] == "ok"]
     key = alignment_key(a.trials)
-    runs_per_key = ok.groupby(key, sort=False)["run_id"].unique().reset_index()
+    runs_per_key = ok.groupby(key, sort=False, dropna=False)["run_id"].unique().reset_index()
     missing = runs_per_key[runs_per_key["run_id"].map(len) < len(a.runs.run_ids)]
     labels = _labels(missing, key) if len(missing) else []
     return [

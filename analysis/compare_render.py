@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,15 @@ LEGEND = (
     "ratio = median(run) / median(baseline): above 1 the run is slower. * marks a significant "
     f"difference: Mann–Whitney p < {compare.ALPHA}, the 95% bootstrap CI excludes 1 and the "
     f"ratio differs from 1 by at least {compare.MIN_EFFECT:.0%}. The unit is the repeat "
-    "(a fresh process) when both sides have enough repeats, else the steady epoch."
+    "(a fresh process) when both sides have enough repeats, else the steady epoch. 'too few': "
+    "with so few values (3 against 3 repeats, say) no untied outcome reaches p < 0.05 — add "
+    "repeats."
 )
 
 
-def write(a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, out: Path):
+def write(
+    a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, out: Path
+) -> tuple[str, list[Path]]:
     """Write compare.md, compare.html and figures/compare_ratios.png; return (text, files)."""
     base, others = a.runs.run_ids[0], a.runs.run_ids[1:]
     blocks: list[doc.Block] = [
@@ -100,18 +105,9 @@ def heatmap(table: pd.DataFrame) -> Figure:
         width = 1.5 + 1.6 * len(columns)
         left = figkit.label_room(keep)
         fig, (ax,) = figkit.grid(1, width, 0.4 + 0.35 * len(keep), left=left)
-        sns.heatmap(
-            np.log2(values),
-            annot=notes.reindex(index=keep, columns=columns),
-            fmt="",
-            cmap="vlag",
-            center=0,
-            vmin=-limit,
-            vmax=limit,
-            linewidths=0.5,
-            ax=ax,
-            cbar_kws={"label": "log2(run / baseline)"},
-        )
+        with warnings.catch_warnings():  # seaborn 0.13 calls the deprecated Colormap.set_bad
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            _heatmap(ax, np.log2(values), notes.reindex(index=keep, columns=columns), limit)
         ax.tick_params(axis="y", rotation=0)
         ax.tick_params(axis="x", rotation=0)
         ax.set_xlabel("")
@@ -119,6 +115,21 @@ def heatmap(table: pd.DataFrame) -> Figure:
         note = f" ({MAX_HEAT_ROWS} largest differences)" if len(keep) < _n(table) else ""
         figkit.finish(fig, f"Ratio of medians, run / baseline{note}; * significant", [])
     return fig
+
+
+def _heatmap(ax, values: pd.DataFrame, notes: pd.DataFrame, limit: float) -> None:
+    sns.heatmap(
+        values,
+        annot=notes,
+        fmt="",
+        cmap="vlag",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        linewidths=0.5,
+        ax=ax,
+        cbar_kws={"label": "log2(run / baseline)"},
+    )
 
 
 def _cell(r) -> str:

@@ -24,7 +24,7 @@ from analysis.summary import SETTINGS
 MAX_BARS = 30  # bars per facet above which figures keep only the most common settings
 MAX_TOTAL_BARS = 120  # and bars per figure
 MAX_COLS = 4
-LOG_RATIO = 30.0  # a facet whose values span more than this factor gets a log scale
+LOG_RATIO = 10.0  # a facet whose values span more than this factor gets a log scale
 DPI = 100
 MIN_WIDTH = 9.0  # inches: room for the title and the legend
 PAD_TOP, PAD_BOTTOM, PAD_RIGHT = 0.4, 0.65, 0.25  # inches around each facet

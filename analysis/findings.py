@@ -74,8 +74,29 @@ def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
             f"({', '.join(f'{n} {s}' for s, n in bad['status'].value_counts().items())}); "
             "they are listed under Trials and left out of every statistic."
         )
+    out += config_warnings(configs)
+    flagged = trials[trials["outlier_epochs"] != ""]
+    if len(flagged):
+        examples = ", ".join(
+            f"{r.trial_id} (epoch {r.outlier_epochs})" for r in flagged.head(3).itertuples()
+        )
+        out.append(
+            f"{len(flagged)} trial(s) have outlier steady epochs by MAD, e.g. {examples}; "
+            "the Trials table lists them. The steady median is robust to them."
+        )
+    few = configs[configs["n_ok"] < REPEAT_UNIT_MIN]
+    if len(few):
+        out.append(
+            f"{len(few)} configuration(s) have fewer than {REPEAT_UNIT_MIN} ok repeats: their "
+            "CIs resample epochs, which ignores process-to-process variation (add repeats)."
+        )
+    return out
+
+
+def config_warnings(configs: pd.DataFrame) -> list[str]:
+    """Not yet steady, first epoch not slower, outlier repeats: per configuration."""
     drifting = configs[configs["not_steady"].astype(bool)]
-    out += _listed(
+    out = _listed(
         [
             f"{r.label}: not yet steady — epochs 2..{r.epochs} still drift by "
             f"{r.trend_drift:+.0%} (Theil–Sen); train more epochs before trusting the steady time."
@@ -94,26 +115,10 @@ def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
         "more configurations have a first epoch that is not slower",
     )
     odd = configs[configs["outlier_repeats"] != ""]
-    out += _listed(
+    return out + _listed(
         [f"{r.label}: outlier repeat(s) by MAD: {r.outlier_repeats}." for r in odd.itertuples()],
         "more configurations have an outlier repeat",
     )
-    flagged = trials[trials["outlier_epochs"].fillna("") != ""]
-    if len(flagged):
-        examples = ", ".join(
-            f"{r.trial_id} (epoch {r.outlier_epochs})" for r in flagged.head(3).itertuples()
-        )
-        out.append(
-            f"{len(flagged)} trial(s) have outlier steady epochs by MAD, e.g. {examples}; "
-            "the Trials table lists them. The steady median is robust to them."
-        )
-    few = configs[configs["n_ok"] < REPEAT_UNIT_MIN]
-    if len(few):
-        out.append(
-            f"{len(few)} configuration(s) have fewer than {REPEAT_UNIT_MIN} ok repeats: their "
-            "CIs resample epochs, which ignores process-to-process variation (add repeats)."
-        )
-    return out
 
 
 def _listed(items: list[str], rest: str) -> list[str]:

@@ -137,7 +137,7 @@ def trial_table(trials: pd.DataFrame) -> doc.Table:
             fmt(r.steady_epoch_s),
             fmt(r.first_epoch_s),
             fmt(r.setup_s),
-            r.outlier_epochs if isinstance(r.outlier_epochs, str) else "",
+            r.outlier_epochs,
             _first_line(r.error),
         ]
         for r in trials.itertuples(index=False)

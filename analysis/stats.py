@@ -172,6 +172,15 @@ def mann_whitney(a: object, b: object) -> tuple[float, float]:
     return u1, min(1.0, math.erfc(z / math.sqrt(2)))
 
 
+def smallest_p(n1: int, n2: int) -> float:
+    """The smallest p-value `mann_whitney` can return for samples of these sizes (complete
+    separation, no ties): at or above 0.05 the test cannot detect any difference."""
+    if n1 < 1 or n2 < 1 or n1 + n2 < 3:
+        return 1.0
+    z = (n1 * n2 / 2 - 0.5) / math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
+    return min(1.0, math.erfc(z / math.sqrt(2)))
+
+
 def break_even_epochs(
     cold_base: float, steady_base: float, cold_other: float, steady_other: float
 ) -> float:

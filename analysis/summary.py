@@ -1,4 +1,4 @@
-"""Derived tables, recomputed from raw rows: per trial, per configuration, compile break-even.
+"""Derived tables, recomputed from raw rows: one row per trial, one per configuration.
 
 A *configuration* is one run's trials that differ only in `repeat`. Only trials with status `ok`
 enter a statistic; the others are listed, never averaged. The steady epoch time of a
@@ -8,8 +8,6 @@ else the median of the steady epochs of its ok trials pooled (the epoch is the u
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
@@ -102,6 +100,8 @@ def trial_table(runs: Runs) -> pd.DataFrame:
     derived = [c for c in table.columns if c not in trials.columns]
     table.loc[not_ok, derived] = np.nan
     table["cold_s"] = table["setup_s"] + table["first_epoch_s"]
+    flags = table["outlier_epochs"].astype(object)
+    table["outlier_epochs"] = flags.where(flags.notna(), "")
     return table.sort_values(["run_id", "order"], ignore_index=True)
 
 
@@ -258,8 +258,3 @@ def _per_epoch_median(arrays: list[np.ndarray]) -> np.ndarray:
     for i, a in enumerate(arrays):
         padded[i, : len(a)] = a
     return np.nanmedian(padded, axis=0)
-
-
-def _median(values: pd.Series) -> float:
-    arr = pd.to_numeric(values, errors="coerce").dropna()
-    return float(arr.median()) if len(arr) else math.nan

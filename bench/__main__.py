@@ -99,7 +99,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     if failed:
         display.console.print(f"{len(failed)} trial(s) did not finish: {', '.join(failed)}")
     display.console.print(f"results: {result.run_dir}")
+    if not args.no_report:
+        display.console.print(write_report(result.run_dir))
     return result.exit_code
+
+
+def write_report(run_dir: Path) -> str:
+    """The run's report (analysis package); a line saying where it is, or why there is none."""
+    from analysis import missing_dependencies
+
+    if missing := missing_dependencies():
+        return (
+            f"report: skipped ({', '.join(missing)} not installed: pip install -e '.[analysis]'); "
+            f"later: python -m bench report {run_dir}"
+        )
+    from analysis.load import AnalysisError
+    from analysis.report import write_report as write
+
+    try:
+        files = write([run_dir])
+    except AnalysisError as exc:
+        return f"report: not written: {exc}"
+    html = [f for f in files if f.name == "report.html"]
+    return f"report: {html[0] if html else run_dir}"
+
+
+def cmd_analysis(args: argparse.Namespace) -> int:
+    """`bench report` / `bench compare`: the analysis package's own command line."""
+    from analysis.__main__ import main as analysis_main
+
+    prefix = ["compare"] if args.command == "compare" else []
+    return analysis_main([*prefix, *args.rest])
 
 
 def dry_run_text(trials: list) -> str:
@@ -171,12 +201,23 @@ def parser() -> argparse.ArgumentParser:
         run.add_argument(dashed, metavar=meta, help=f"override [{section}] {key}")
     run.add_argument("--dry-run", action="store_true", help="print the planned trials and exit")
     run.add_argument(
+        "--no-report", action="store_true", help="do not write report.md/.html at the end"
+    )
+    run.add_argument(
         "--resume",
         type=Path,
         metavar="RUN_DIR",
         help="finish an interrupted run: run its missing and interrupted trials, same config",
     )
     run.set_defaults(func=cmd_run)
+
+    for name, text in (
+        ("report", "write report.md, report.html and figures for run folders"),
+        ("compare", "compare runs (ratio of medians, CI, Mann-Whitney) against the first"),
+    ):
+        rep = sub.add_parser(name, help=text, add_help=False)
+        rep.add_argument("rest", nargs=argparse.REMAINDER, help="RUN_DIR... [--out DIR]")
+        rep.set_defaults(func=cmd_analysis)
 
     dev = sub.add_parser("devices", help="list the devices that devices = ['auto'] would use")
     dev.set_defaults(func=cmd_devices)
@@ -217,6 +258,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["report"], ["compare"]):  # the analysis package's own command line
+        return cmd_analysis(argparse.Namespace(command=argv[0], rest=argv[1:]))
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -94,21 +94,7 @@ def synthesise(run_dir: Path, run_id: str, repeats: int, scale: float) -> int:
             rows["phases.csv"].append(dict(run_id=run_id, trial_id=tid, phase=phase,
                                            start_s=start, duration_s=durations[phase]))  # fmt: skip
             start += durations[phase]
-        for epoch, wall in enumerate(walls, start=1):
-            rss = int(5e8 + rng.integers(0, 1e7))
-            dev = int(2e9) if gpu else None
-            rows["epochs.csv"].append(
-                dict(run_id=run_id, trial_id=tid, epoch=epoch, wall_s=float(wall),
-                     steps=trial["steps_per_epoch"], samples=trial["samples_per_epoch"],
-                     loss=1.0 / epoch, peak_rss_bytes=rss, peak_device_bytes=dev,
-                     device_mem_source="torch_max_memory_allocated" if gpu else "")
-            )  # fmt: skip
-            rows["memory.csv"].append(dict(run_id=run_id, trial_id=tid, epoch=epoch,
-                                           source="host_vmhwm", peak_bytes=rss))  # fmt: skip
-            if gpu:
-                rows["memory.csv"].append(dict(run_id=run_id, trial_id=tid, epoch=epoch,
-                                               source="torch_max_memory_allocated",
-                                               peak_bytes=dev))  # fmt: skip
+        add_epochs(rows, run_id, trial, walls, rng)
         rows["settings.csv"].append(dict(run_id=run_id, trial_id=tid, key="threads",
                                          value=str(trial["threads"])))  # fmt: skip
     for name, row_type in TABLES.items():
@@ -118,6 +104,27 @@ def synthesise(run_dir: Path, run_id: str, repeats: int, scale: float) -> int:
             "started_utc": "", "finished_utc": "", "interrupted": False}  # fmt: skip
     (run_dir / "run.json").write_text(json.dumps(meta))
     return len(rows["epochs.csv"])
+
+
+def add_epochs(rows: dict, run_id: str, trial: dict, walls: np.ndarray, rng) -> None:
+    """epochs.csv and memory.csv rows of one trial."""
+    keys = {"run_id": run_id, "trial_id": trial["trial_id"]}
+    gpu = trial["device"] != "cpu"
+    for epoch, wall in enumerate(walls, start=1):
+        rss = int(5e8 + rng.integers(0, 1e7))
+        dev = int(2e9) if gpu else None
+        source = "torch_max_memory_allocated" if gpu else ""
+        rows["epochs.csv"].append(
+            keys
+            | {"epoch": epoch, "wall_s": float(wall), "loss": 1.0 / epoch}
+            | {"steps": trial["steps_per_epoch"], "samples": trial["samples_per_epoch"]}
+            | {"peak_rss_bytes": rss, "peak_device_bytes": dev, "device_mem_source": source}
+        )
+        rows["memory.csv"].append(
+            keys | {"epoch": epoch, "source": "host_vmhwm", "peak_bytes": rss}
+        )
+        if gpu:
+            rows["memory.csv"].append(keys | {"epoch": epoch, "source": source, "peak_bytes": dev})
 
 
 def write_table(path: Path, row_type: type, rows: list[dict]) -> None:

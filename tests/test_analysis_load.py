@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_analysis_support import copy_run, fake_run, run_module
+from test_analysis_support import copy_run, fake_run, run_module, run_module_code
 
 from analysis.load import AnalysisError, load_runs
 from bench.schema import SCHEMA_VERSION, TABLES, columns
@@ -119,3 +119,14 @@ def test_cli_error_is_one_paragraph_exit_2(run: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("analysis: error: ") and str(run / "epochs.csv") in done.stderr
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_analysis_imports_no_framework_and_only_the_schema_from_bench() -> None:
+    code = (
+        "import sys, analysis.report, analysis.compare, analysis.__main__; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'tensorflow', 'keras')]; "
+        "extra = [m for m in sys.modules if m.startswith('bench') and m not in "
+        "('bench', 'bench.schema')]; print(bad + extra)"
+    )
+    done = run_module_code(code)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -77,6 +77,13 @@ def test_mann_whitney_hand_computed() -> None:
     assert stats.mann_whitney([1, 2], [2, 1])[1] == 1.0
 
 
+def test_smallest_attainable_p() -> None:
+    assert stats.smallest_p(3, 3) == pytest.approx(stats.mann_whitney([1, 2, 3], [4, 5, 6])[1])
+    assert stats.smallest_p(3, 3) > 0.05 > stats.smallest_p(4, 4)
+    assert stats.smallest_p(4, 4) == pytest.approx(math.erfc(7.5 / math.sqrt(12) / math.sqrt(2)))
+    assert stats.smallest_p(1, 1) == 1.0
+
+
 def test_mann_whitney_matches_scipy() -> None:
     scipy_stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(1)

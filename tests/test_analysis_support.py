@@ -56,6 +56,14 @@ def run_module(module: str, *args: str, timeout: float = 120) -> subprocess.Comp
     )
 
 
+def run_module_code(code: str) -> subprocess.CompletedProcess:
+    """`python -c CODE` in a fresh process from the repository root."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
 @functools.cache
 def fake_run(
     name: str,
