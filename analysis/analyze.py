@@ -31,5 +31,5 @@ def analyze(runs: Runs) -> Analysis:
         configs=configs,
         memory=findings.memory_table(runs, trials),
         break_even=findings.break_even_table(configs),
-        warnings=findings.warnings(trials, configs),
+        warnings=findings.warnings(trials, configs) + findings.loss_warnings(trials, runs.epochs),
     )

@@ -4,7 +4,8 @@
   epochs the other mode has finished no later than eager, counting its costlier start.
 - `memory_table`: per trial and memory source, the largest per-epoch peak (memory.csv where the
   schema has it, else epochs.csv's peak_rss_bytes / peak_device_bytes + device_mem_source).
-- `warnings`: not-yet-steady epochs, a first epoch that is not slower, outliers, failed trials.
+- `warnings`: not-yet-steady epochs, a first epoch that is not slower, outliers, failed trials;
+  `loss_warnings`: real data whose training loss did not fall.
 """
 
 from __future__ import annotations
@@ -91,6 +92,22 @@ def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
             "CIs resample epochs, which ignores process-to-process variation (add repeats)."
         )
     return out
+
+
+def loss_warnings(trials: pd.DataFrame, epochs: pd.DataFrame) -> list[str]:
+    """Real data whose training loss did not fall from the first epoch to the last: a broken
+    training loop (or a learning rate that does nothing) times the wrong work."""
+    real = trials[(trials["status"] == "ok") & (trials["dataset"] != "synthetic")]
+    stuck = []
+    for trial_id in real["trial_id"]:
+        losses = epochs[epochs["trial_id"] == trial_id].sort_values("epoch")["loss"].dropna()
+        if len(losses) >= 2 and not losses.iloc[-1] < losses.iloc[0]:
+            stuck.append(
+                f"{trial_id}: the training loss did not fall on real data "
+                f"({losses.iloc[0]:.4g} in epoch 1, {losses.iloc[-1]:.4g} in the last); check "
+                "the training loop and the learning rate before trusting its timings."
+            )
+    return _listed(stuck, "more trials whose loss did not fall")
 
 
 def config_warnings(configs: pd.DataFrame) -> list[str]:

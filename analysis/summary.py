@@ -220,8 +220,12 @@ def trial_walls(ok: pd.DataFrame, epochs: pd.DataFrame) -> list[np.ndarray]:
     steady = steady.assign(k=steady["run_id"] + "\x00" + steady["trial_id"])
     steady = steady.sort_values(["k", "epoch"])
     keys, starts = np.unique(steady["k"].to_numpy(), return_index=True)
-    arrays = dict(zip(keys, np.split(steady["wall_s"].to_numpy(), starts[1:]), strict=True))
     empty = np.array([], dtype=float)
+    arrays = (
+        dict(zip(keys, np.split(steady["wall_s"].to_numpy(), starts[1:]), strict=True))
+        if len(keys)
+        else {}
+    )
     return [arrays.get(k, empty) for k in ok["run_id"] + "\x00" + ok["trial_id"]]
 
 

@@ -120,6 +120,8 @@ def write_report(run_dir: Path) -> str:
         files = write([run_dir])
     except AnalysisError as exc:
         return f"report: not written: {exc}"
+    except Exception as exc:  # a report bug must not cost the run its exit code or its rows
+        return f"report: failed ({type(exc).__name__}: {exc}); the results are complete"
     html = [f for f in files if f.name == "report.html"]
     return f"report: {html[0] if html else run_dir}"
 

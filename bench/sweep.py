@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import devices as devices_mod
+from bench.calibrate import load_latest
 from bench.config import Config
 from bench.errors import UsageError
 from bench.fingerprint import git_commit, host_fingerprint
-from bench.calibrate import load_latest
 from bench.launch import PROJECT_ROOT, run_trial
 from bench.mfu import mfu_fields
 from bench.plan import Trial, plan

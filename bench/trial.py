@@ -35,7 +35,7 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
     from bench.monitor import Sampler
     from bench.nvml import Nvml
     from bench.plan import Trial
-    from bench.runners.base import is_oom, make_runner
+    from bench.runners.base import dataset_event, is_oom, make_runner
 
     trial = Trial.from_json(json.loads(Path(trial_path).read_text()))
     runner = make_runner(trial)
@@ -81,6 +81,7 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
             clock.set_device_peaks(runner.device_peaks())
             runner.make_data()
             clock.mark("data")
+            clock.note(dataset_event(runner))
             trainable, non_trainable = runner.build()
             clock.mark("build")
             clock.note({"event": "params", "trainable": trainable, "non_trainable": non_trainable})

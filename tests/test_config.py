@@ -45,6 +45,11 @@ timeout_s = 60
 [data]
 dataset = "synthetic"
 seed = 7
+pipeline = ["memory", "loader"]
+workers = 2
+augment = false
+val_fraction = 0.1
+evaluate = true
 
 [output]
 dir = "out/here"
