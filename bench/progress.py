@@ -19,7 +19,7 @@ from bench.schema import TrialRow
 
 
 def _s(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}"
+    return "" if value is None else f"{value:.4g}"
 
 
 def _mib(value: int | None) -> str:
@@ -96,8 +96,10 @@ def summary_table(rows: list[TrialRow]) -> Table:
         "trial",
         "status",
         "setup",
+        "first step",
+        "steady step",
         "first epoch",
-        "steady",
+        "steady epoch",
         "overhead",
         "samples/s",
         "peak RSS",
@@ -108,6 +110,8 @@ def summary_table(rows: list[TrialRow]) -> Table:
             row.trial_id,
             row.status if row.status == "ok" else f"[red]{row.status}[/red]",
             _s(row.setup_s),
+            _s(row.first_step_s),
+            _s(row.steady_epoch_s / row.steps_per_epoch if row.steady_epoch_s else None),
             _s(row.first_epoch_s),
             _s(row.steady_epoch_s),
             _s(row.first_epoch_overhead_s),

@@ -48,6 +48,7 @@ def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float 
     samples = epochs[0].samples if epochs else 0
     figures = {
         "setup_s": setup,
+        "first_step_s": durations.get("first_step"),
         "first_epoch_s": first,
         "steady_epoch_s": steady,
         "first_epoch_overhead_s": (

@@ -69,6 +69,7 @@ class TrialRow:
     error: str = ""
     framework_version: str = ""
     setup_s: float | None = None
+    first_step_s: float | None = None
     first_epoch_s: float | None = None
     steady_epoch_s: float | None = None
     first_epoch_overhead_s: float | None = None
