@@ -237,6 +237,9 @@ def run_trial(
             except KeyboardInterrupt:  # Ctrl-C in the parent: stop the child, keep what it wrote
                 interrupted = True
                 _stop(proc)
+        # Whatever the trial left running (compile workers, loader workers) goes with it, so
+        # that it cannot compete with the next trial for the CPU.
+        _signal_group(proc, signal.SIGKILL)
         new, offset = _read_new(events_path, offset)
         events.extend(new)
         if interrupted:
