@@ -27,6 +27,7 @@ OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
     "repeats": ("sweep", "repeats", int, False),
     "epochs": ("train", "epochs", int, False),
     "samples": ("train", "samples", int, False),
+    "dataset": ("data", "dataset", str, False),
     "out": ("output", "dir", str, False),
     "name": ("output", "name", str, False),
 }

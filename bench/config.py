@@ -84,9 +84,8 @@ def resolve_data(config: Config) -> Config:
         datasets.validate_spec(data.dataset)
     except datasets.DatasetError as exc:
         raise UsageError(
-            f"{where}: [data] dataset = {data.dataset!r} is invalid: {exc}. Expected synthetic, "
-            "mnist5k, mnist:PATH, cifar10:PATH or folder:PATH (PATH relative to the current "
-            "folder, or absolute)."
+            f"{where}: [data] dataset = {data.dataset!r} is invalid: {str(exc).rstrip('.')}. "
+            "Data sets: synthetic, mnist5k, mnist:PATH, cifar10:PATH, folder:PATH."
         ) from None
     if data.val_fraction >= 1.0:
         raise _fail(where, "data", "val_fraction", data.val_fraction, "a number ≥ 0 and < 1")
