@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.devices import Device
+from bench.devices import Device, default_threads
 from bench.errors import UsageError
+from bench.launch import device_env
 
 SCHEMA_VERSION = 1
 FRAMEWORKS = ("torch", "keras")
@@ -38,7 +39,6 @@ DTYPES = ("fp32", "tf32", "bf16")
 DEFAULT_SIZES = {"cpu": (1024, 2048), "cuda": (4096, 8192)}
 DEFAULT_DTYPES = {"cpu": ("fp32",), "cuda": DTYPES}
 DEFAULT_OUT = Path("results") / "calibration"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_TAIL = 400  # characters of a failed child's output kept in its rows
 
 
@@ -47,27 +47,9 @@ def _missing(framework: str) -> str:
     return f"{framework} is not installed (missing {', '.join(absent)})" if absent else ""
 
 
-def _threads_default() -> int:
-    import psutil
-
-    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
-
-
 def _env(device: Device, threads: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
-            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
-            "CUDA_VISIBLE_DEVICES": "" if device.kind == "cpu" else str(device.index),
-            "OMP_NUM_THREADS": str(threads),
-            "MKL_NUM_THREADS": str(threads),
-            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "KERAS_BACKEND": "tensorflow",
-        }
-    )
+    env = device_env(device.kind, device.index, threads)
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"})
     return env
 
 
@@ -158,7 +140,7 @@ def calibrate(
     measured. `echo(str)` is told each child's outcome.
     """
     _validate(frameworks, sizes, dtypes)
-    threads = settings.threads or _threads_default()
+    threads = settings.threads or default_threads()
     started = datetime.now(UTC)
     path = out / f"{_safe(socket.gethostname())}-{started:%Y%m%d-%H%M%S}.json"
     meta = {**asdict(settings), "threads": threads, "flops_per_matmul": "2*n^3"}

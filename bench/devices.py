@@ -64,6 +64,12 @@ def cpu_cores() -> tuple[int, int]:
     return physical, logical
 
 
+def default_threads() -> int:
+    """Threads a CPU trial gets unless the sweep says otherwise: the physical core count."""
+    physical, logical = cpu_cores()
+    return physical or logical or 1
+
+
 def cpu_device() -> Device:
     """The host CPU as a `Device`, with system RAM as its memory."""
     physical, logical = cpu_cores()

@@ -90,20 +90,31 @@ def inherited_env(environ: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k in PASS_NAMES or k.startswith(PASS_PREFIXES)}
 
 
-def child_env(trial: Trial, cache_root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The child's environment: device visibility, threads, backend, fresh per-trial caches."""
-    env = inherited_env(dict(os.environ if base is None else base))
-    threads = str(trial.threads)
+def device_env(device_kind: str, device_index: int | None, threads: int) -> dict[str, str]:
+    """A framework child's environment for one device: only the variables it needs from ours,
+    its one visible GPU (none for the CPU), its thread count, memory growth instead of grabbing
+    the whole GPU, and this project on the import path."""
+    env = inherited_env(dict(os.environ))
     env.update(
         {
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
             "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
-            "CUDA_VISIBLE_DEVICES": "" if trial.device_kind == "cpu" else str(trial.device_index),
-            "OMP_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
+            "CUDA_VISIBLE_DEVICES": "" if device_kind == "cpu" else str(device_index),
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
             "TF_FORCE_GPU_ALLOW_GROWTH": "true",
             "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+        }
+    )
+    return env
+
+
+def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
+    """A trial's environment: its device and threads, its backend, its compiler caches."""
+    env = device_env(trial.device_kind, trial.device_index, trial.threads)
+    env.update(
+        {
             "TORCHINDUCTOR_CACHE_DIR": str(cache_root / "inductor"),
             "TRITON_CACHE_DIR": str(cache_root / "triton"),
             "CUDA_CACHE_PATH": str(cache_root / "cuda"),

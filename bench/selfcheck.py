@@ -20,10 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import config as config_mod
-from bench.devices import cpu_device
+from bench.devices import cpu_device, default_threads
 from bench.launch import child_env, run_trial
 from bench.plan import Trial, plan
-from bench.sweep import default_threads, missing_framework
+from bench.sweep import missing_framework
 
 TARGET = 1.02
 

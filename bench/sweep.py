@@ -67,12 +67,6 @@ def missing_framework(framework: str, backend: str = "") -> str:
     return f"{framework} is not installed (missing {', '.join(absent)}; {INSTALL_HINT[framework]})"
 
 
-def default_threads() -> int:
-    import psutil
-
-    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
-
-
 def planned_trials(config: Config, nvml: object = devices_mod.LOAD_NVML) -> list[Trial]:
     """Resolve the config's devices on this machine and expand the sweep."""
     available = devices_mod.discover(nvml)
@@ -80,7 +74,7 @@ def planned_trials(config: Config, nvml: object = devices_mod.LOAD_NVML) -> list
         chosen = devices_mod.resolve(list(config.sweep.devices), available)
     except ValueError as exc:
         raise UsageError(f"{config.source}: [sweep] devices: {exc}.") from None
-    return plan(config, chosen, default_threads())
+    return plan(config, chosen, devices_mod.default_threads())
 
 
 def warm_cache_dir(config: Config, trial: Trial) -> Path | None:
