@@ -189,7 +189,7 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
     return selfcheck(args)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
         description="Time the first and the steady epochs of CNNs in PyTorch and Keras.",
@@ -241,7 +241,8 @@ def parser() -> argparse.ArgumentParser:
     cal = sub.add_parser(
         "calibrate", help="measure achievable matmul FLOP/s per framework and device (for MFU)"
     )
-    calibrate_args(cal)
+    if argv is None or argv[:1] == ["calibrate"]:  # its flags cost an import; only when used
+        calibrate_args(cal)
     cal.set_defaults(func=cmd_calibrate)
 
     chk = sub.add_parser("selfcheck", help="harness vs bare loop: steady-epoch ratio per framework")
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["report"], ["compare"]):  # the analysis package's own command line
         return cmd_analysis(argparse.Namespace(command=argv[0], rest=argv[1:]))
-    args = parser().parse_args(argv)
+    args = parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except UsageError as exc:
