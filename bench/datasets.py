@@ -14,7 +14,7 @@ What `load` returns, and the rules it follows:
 
 - Images are NHWC float32. Real data is scaled to [0, 1] (pixel / 255, no mean/std
   standardisation). `synthetic` is standard normal and its training arrays are exactly those of
-  `bench.runners.base.synthetic_data` for the same seed and sample count.
+  earlier versions' `synthetic_data` for the same seed and sample count.
 - Labels are int64 in `0 .. classes-1`; a label ≥ the model's `classes` is a `DatasetError`.
 - Shapes must match the model's `input_shape` (H, W, C). MNIST (28×28×1) and CIFAR-10 (32×32×3)
   are never resized: a mismatch is a `DatasetError`. Folder images are resized with Pillow
@@ -293,7 +293,7 @@ def _synthetic(
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    # Same draws, in the same order, as bench.runners.base.synthetic_data.
+    # Training draws first, then validation: the training arrays depend only on the seed.
     x = rng.standard_normal((samples, *shape), dtype=np.float32)
     y = rng.integers(0, classes, size=samples, dtype=np.int64)
     n_val = _val_count(samples, val_fraction)

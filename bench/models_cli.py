@@ -39,7 +39,7 @@ def describe(name: str) -> str:
     trainable, frozen = flops.param_counts(spec)
     lines = [
         f"{name}: {info.description}",
-        f"source: {info.source}" if info.source else "",
+        *([f"source: {info.source}"] if info.source else []),
         f"input {_shape(spec.input_shape)}, {spec.classes} classes",
         "",
         f"{'#':>3} {'layer':<14} {'output':>14} {'params':>13} {'fwd FLOPs':>15}",
@@ -55,4 +55,4 @@ def describe(name: str) -> str:
         f"forward FLOPs/sample: {flops.forward_flops(spec):,};"
         f" training ≈ {flops.train_flops(spec):,}",
     ]
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(lines)

@@ -182,13 +182,15 @@ def test_synthetic_data_is_not_evaluated_and_trains_on_the_runners_draws() -> No
     from bench.config import load
     from bench.devices import cpu_device
     from bench.plan import plan
-    from bench.runners.base import evaluates, load_data, synthetic_data
+    from bench.runners.base import evaluates, load_data
 
     cfg = load(None, {"sweep": {"frameworks": ["torch"], "models": ["seed_cnn"]}}, ["test"])
     trial = plan(cfg, [cpu_device()], 1)[0]
     assert (trial.dataset, trial.pipeline, trial.evaluate) == ("synthetic", "memory", True)
     data = load_data(trial)
-    x, y = synthetic_data(trial)
+    rng = np.random.default_rng(trial.seed)  # seeded standard-normal images, then labels
+    x = rng.standard_normal((trial.samples_per_epoch, *trial.input_shape), dtype=np.float32)
+    y = rng.integers(0, trial.classes, size=trial.samples_per_epoch, dtype=np.int64)
     assert np.array_equal(data.x_train, x) and np.array_equal(data.y_train, y)
     assert len(data.y_val) == 0 and not evaluates(trial, len(data.y_val))
 

@@ -96,7 +96,7 @@ def load_data(trial: Trial) -> Dataset:
     """The trial's training (exactly one epoch's samples) and validation arrays, NHWC float32.
 
     Synthetic data gets no validation split: its labels are random, so it is never evaluated,
-    and its training arrays stay exactly those of `synthetic_data`.
+    and its training arrays are exactly the seeded draws of earlier versions.
     """
     from bench import datasets
 
@@ -136,17 +136,6 @@ def evaluates(trial: Trial, val_samples: int) -> bool:
     """Whether the trial measures accuracy and validates each epoch: `[data] evaluate`, on
     real data with a validation split."""
     return trial.evaluate and val_samples > 0
-
-
-def synthetic_data(trial: Trial) -> tuple[Any, Any]:
-    """Seeded random NHWC float32 images and int64 labels: exactly one epoch's samples."""
-    import numpy as np
-
-    rng = np.random.default_rng(trial.seed)
-    n = trial.samples_per_epoch
-    x = rng.standard_normal((n, *trial.input_shape), dtype=np.float32)
-    y = rng.integers(0, trial.classes, size=n, dtype=np.int64)
-    return x, y
 
 
 def no_sync() -> None:
