@@ -10,7 +10,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from analysis import compare, doc, figkit
+from analysis import compare_stats as compare
+from analysis import doc, figkit
 from analysis.analyze import Analysis
 from analysis.labels import fmt
 

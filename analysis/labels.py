@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from bench.schema import PHASES
+from bench.core.schema import PHASES
 
 FRAMEWORK_ORDER = ("torch", "keras", "fake")
 MODE_ORDER = ("eager", "graph", "compile", "xla", "scripted")

@@ -1,4 +1,4 @@
-"""Read run folders into DataFrames, validated against `bench.schema`.
+"""Read run folders into DataFrames, validated against `bench.core.schema`.
 
 `load_runs` reads `run.json`, `trials.csv`, `phases.csv` and `epochs.csv` of each folder and
 concatenates the runs, keyed by `run_id`. Anything a reader could trip over — a missing or
@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.tables import AnalysisError, read_table
-from bench.schema import PHASES, SCHEMA_VERSION, STATUSES, TABLES
+from bench.core.schema import PHASES, SCHEMA_VERSION, STATUSES, TABLES
 
 __all__ = ["AnalysisError", "Runs", "load_runs", "read_meta", "read_table"]
 

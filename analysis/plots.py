@@ -30,7 +30,7 @@ from analysis.labels import (
     variant_key,
 )
 from analysis.summary import CONFIG, setting_labels
-from bench.schema import PHASES
+from bench.core.schema import PHASES
 
 KEYS = ["run_id", "trial_id"]
 

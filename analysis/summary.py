@@ -15,7 +15,7 @@ import pandas as pd
 from analysis import stats
 from analysis.labels import SETUP_PHASES, device_kind, variant
 from analysis.load import Runs
-from bench.schema import TrialRow, columns
+from bench.core.schema import TrialRow, columns
 
 REPEAT_UNIT_MIN = 3
 IDENTITY = (

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.schema import SCHEMA_VERSION, TABLES, columns
+from bench.core.schema import SCHEMA_VERSION, TABLES, columns
 
 
 class AnalysisError(Exception):

@@ -9,7 +9,7 @@ import pytest
 from test_analysis_support import copy_run, fake_run, run_module, run_module_code
 
 from analysis.load import AnalysisError, load_runs
-from bench.schema import SCHEMA_VERSION, TABLES, columns
+from bench.core.schema import SCHEMA_VERSION, TABLES, columns
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_analysis_imports_no_framework_and_only_the_schema_from_bench() -> None:
         "import sys, analysis.report, analysis.compare, analysis.__main__; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'tensorflow', 'keras')]; "
         "extra = [m for m in sys.modules if m.startswith('bench') and m not in "
-        "('bench', 'bench.schema')]; print(bad + extra)"
+        "('bench', 'bench.core', 'bench.core.schema')]; print(bad + extra)"
     )
     done = run_module_code(code)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr

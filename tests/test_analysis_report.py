@@ -16,7 +16,8 @@ from test_analysis_support import fake_run, run_module
 
 from analysis import figkit, plots
 from analysis.analyze import analyze
-from analysis.compare import compare_runs, compare_table
+from analysis.compare import compare_runs
+from analysis.compare_stats import compare_table
 from analysis.load import load_runs
 from analysis.plots_resources import mfu_table
 from analysis.report import write_report

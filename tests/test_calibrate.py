@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import calibrate as cal
-from bench.calibrate_child import measure
-from bench.devices import cpu_device
+from bench.cli import calibrate as cli_cal
 from bench.errors import UsageError
-from bench.mfu import calibrated_peak
+from bench.hardware import calibrate as cal
+from bench.hardware.calibrate_child import measure
+from bench.hardware.devices import cpu_device
+from bench.hardware.mfu import calibrated_peak
 
 INSTALLED = [f for f in cal.FRAMEWORKS if not cal._missing(f)]
 
@@ -92,11 +93,11 @@ def test_bad_settings_are_a_usage_error(kwargs: dict, message: str) -> None:
 
 def test_main_rejects_unknown_framework_and_device(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
-    cal.add_arguments(parser)
+    cli_cal.add_arguments(parser)
     with pytest.raises(UsageError, match='unknown framework "jax"'):
-        cal.main(parser.parse_args(["--frameworks", "jax", "--devices", "cpu"]))
+        cli_cal.main(parser.parse_args(["--frameworks", "jax", "--devices", "cpu"]))
     with pytest.raises(UsageError, match="--devices"):
-        cal.main(parser.parse_args(["--devices", "cuda:7", "--out", str(tmp_path)]))
+        cli_cal.main(parser.parse_args(["--devices", "cuda:7", "--out", str(tmp_path)]))
 
 
 def test_load_latest_picks_the_newest_for_the_host(tmp_path: Path) -> None:

@@ -205,7 +205,7 @@ def test_bad_flag_exits_2_naming_flag_and_value(
 
 
 def _has_cuda_7() -> bool:
-    from bench import devices
+    from bench.hardware import devices
 
     return any(d.name == "cuda:7" for d in devices.discover())
 

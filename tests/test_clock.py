@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from bench.clock import Clock
-from bench.memory import HighWaterMark, read_vmhwm
+from bench.core.schema import PHASES
 from bench.runners.base import no_sync
 from bench.runners.torch import pick_sync
-from bench.schema import PHASES
+from bench.trial.clock import Clock
+from bench.trial.memory import HighWaterMark, read_vmhwm
 
 
 class FakeTime:
@@ -268,7 +268,7 @@ def test_flush_after_failure_keeps_the_phases_so_far() -> None:
     assert [e["phase"] for e in rig.emitted] == ["spawn", "import"]
 
 
-# --- bench.memory --------------------------------------------------------------------------------
+# --- bench.trial.memory ---------------------------------------------------------------------------
 
 STATUS = """Name:\tpython3
 Umask:\t0022

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench import config
-from bench.config import SECTIONS, Config, load, parse
+from bench.core import config
+from bench.core.config import SECTIONS, Config, load, parse
 from bench.errors import UsageError
 from models import zoo
 

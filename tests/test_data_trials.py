@@ -179,9 +179,9 @@ def test_image_folder_runs_in_both_frameworks_counting_the_corrupt_file(runs) ->
 
 def test_synthetic_data_is_not_evaluated_and_trains_on_the_runners_draws() -> None:
     """Random labels: no validation split, so no accuracy or validation (and no extra work)."""
-    from bench.config import load
-    from bench.devices import cpu_device
-    from bench.plan import plan
+    from bench.core.config import load
+    from bench.core.plan import plan
+    from bench.hardware.devices import cpu_device
     from bench.runners.base import evaluates, load_data
 
     cfg = load(None, {"sweep": {"frameworks": ["torch"], "models": ["seed_cnn"]}}, ["test"])
@@ -196,10 +196,10 @@ def test_synthetic_data_is_not_evaluated_and_trains_on_the_runners_draws() -> No
 
 
 def test_validation_events_fill_the_epoch_rows() -> None:
-    from bench.config import load
-    from bench.devices import cpu_device
-    from bench.plan import plan
-    from bench.rows import trial_rows
+    from bench.core.config import load
+    from bench.core.plan import plan
+    from bench.core.rows import trial_rows
+    from bench.hardware.devices import cpu_device
 
     cfg = load(None, {"sweep": {"frameworks": ["torch"], "models": ["seed_cnn"]}}, ["test"])
     trial = plan(cfg, [cpu_device()], 1)[0]
@@ -265,9 +265,9 @@ def test_bad_data_keys_are_usage_errors(tmp_path: Path, text: str, words: list[s
 
 
 def test_pipeline_is_a_sweep_dimension_of_the_plan() -> None:
-    from bench.config import load
-    from bench.devices import cpu_device
-    from bench.plan import plan
+    from bench.core.config import load
+    from bench.core.plan import plan
+    from bench.hardware.devices import cpu_device
 
     cfg = load(
         None,

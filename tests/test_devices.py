@@ -1,8 +1,9 @@
 """Device discovery, selection, NVML readings and the host fingerprint, tested without a GPU.
 
-`FakeNvmlLib` stands in for the `pynvml` module at the `bench.nvml.Nvml` seam: same function
-names, same return shapes (structs with attributes, bytes or str strings), and a `NVMLError`
-class that chosen calls raise, so every GPU code path runs on a machine with no driver.
+`FakeNvmlLib` stands in for the `pynvml` module at the `bench.hardware.nvml.Nvml` seam: same
+function names, same return shapes (structs with attributes, bytes or str strings), and a
+`NVMLError` class that chosen calls raise, so every GPU code path runs on a machine with no
+driver.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from bench import devices, fingerprint
-from bench.devices import Device, cpu_device, discover, format_table, resolve
-from bench.nvml import GpuInfo, Nvml, cuda_version_string
+from bench.hardware import devices, fingerprint
+from bench.hardware.devices import Device, cpu_device, discover, format_table, resolve
+from bench.hardware.nvml import GpuInfo, Nvml, cuda_version_string
 
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 1024**3
@@ -431,7 +432,7 @@ def test_framework_versions_lists_installed_packages_only() -> None:
 
 def test_fingerprint_imports_no_framework() -> None:
     code = (
-        "import bench.fingerprint as f, sys, json; json.dumps(f.host_fingerprint(None)); "
+        "import bench.hardware.fingerprint as f, sys, json; json.dumps(f.host_fingerprint(None)); "
         "print(any(m in sys.modules for m in ('torch','tensorflow','keras')))"
     )
     done = subprocess.run(

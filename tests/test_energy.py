@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.energy import EnergyMeter, EnergyReading, NvmlEnergy, RaplReader, package_domains
-from bench.nvml import Nvml
+from bench.hardware.nvml import Nvml
+from bench.trial.energy import EnergyMeter, EnergyReading, NvmlEnergy, RaplReader, package_domains
 
 MAX_UJ = 262_143_328_850
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from bench.config import load
-from bench.schema import PHASES, SCHEMA_VERSION, TABLES, columns
-from bench.sweep import planned_trials
+from bench.core.config import load
+from bench.core.schema import PHASES, SCHEMA_VERSION, TABLES, columns
+from bench.core.sweep import planned_trials
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH_S = [3.0, 1.0, 1.5, 1.2]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.mfu import achieved_flops_per_s, calibrated_peak, mfu
-from bench.peaks import PEAKS, lookup, spec_peak_flops
+from bench.hardware.mfu import achieved_flops_per_s, calibrated_peak, mfu
+from bench.hardware.peaks import PEAKS, lookup, spec_peak_flops
 
 T = 1e12
 

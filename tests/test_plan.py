@@ -1,6 +1,7 @@
 """Config + devices → ordered trials: the sweep's expansion, order, identity and per-trial sizes.
 
-Devices are hand-made `bench.devices.Device` values, so GPU trials are planned on any machine.
+Devices are hand-made `bench.hardware.devices.Device` values, so GPU trials are planned on any
+machine.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import json
 
 import pytest
 
-from bench.config import load
-from bench.devices import Device
-from bench.plan import Trial, plan
+from bench.core.config import load
+from bench.core.plan import plan
+from bench.hardware.devices import Device
+from bench.trial.spec import Trial
 
 CPU = Device("cpu", "cpu", "Fake CPU", None, 16 * 2**30, "4 cores / 8 threads")
 GPU0 = Device("cuda:0", "cuda", "Fake GPU A", 0, 24 * 2**30, "driver 1.0")

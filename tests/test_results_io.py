@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from bench import results
+from bench.core import results
 from bench.errors import UsageError
 
 

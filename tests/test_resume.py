@@ -96,7 +96,7 @@ def test_resume_refuses_other_schema_versions_and_flags(tmp_path):
 
 
 def test_child_environment_is_filtered():
-    from bench.launch import inherited_env
+    from bench.hardware.device_env import inherited_env
 
     env = inherited_env(
         {

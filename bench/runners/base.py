@@ -4,7 +4,7 @@ A runner trains the way a user of its framework would; the harness (`bench.trial
 methods in phase order and owns the clock. Runner modules import their framework lazily, inside
 `import_framework`, so that the import is timed as its own phase.
 
-Data comes from `bench.datasets` (`load_data`); a runner reports what it read through
+Data comes from `bench.data.load` (`load_data`); a runner reports what it read through
 `dataset_info()`, which the harness writes as a `dataset` event (`dataset_event`). Validation
 (`evaluates`) runs after an epoch's clock has stopped and is reported as a `validation` event.
 """
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from bench.clock import Clock, PeakProbe
-    from bench.datasets import Dataset
-    from bench.plan import Trial
+    from bench.data.load import Dataset
+    from bench.trial.clock import Clock, PeakProbe
+    from bench.trial.spec import Trial
 
 RUNNER_MODULES = {
     "torch": "bench.runners.torch",
@@ -98,10 +98,10 @@ def load_data(trial: Trial) -> Dataset:
     Synthetic data gets no validation split: its labels are random, so it is never evaluated,
     and its training arrays are exactly the seeded draws of earlier versions.
     """
-    from bench import datasets
+    from bench.data.load import load, parse
 
-    synthetic = datasets.parse(trial.dataset)[0] == "synthetic"
-    return datasets.load(
+    synthetic = parse(trial.dataset)[0] == "synthetic"
+    return load(
         trial.dataset,
         trial.input_shape,
         trial.classes,

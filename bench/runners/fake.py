@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from bench.runners.base import no_sync
 
 if TYPE_CHECKING:
-    from bench.clock import Clock
-    from bench.plan import Trial
+    from bench.trial.clock import Clock
+    from bench.trial.spec import Trial
 
 
 class FakeRunner:

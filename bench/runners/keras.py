@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 from bench.runners.base import dataset_identity, evaluates, load_data, model_spec
 
 if TYPE_CHECKING:
-    from bench.clock import Clock
-    from bench.plan import Trial
+    from bench.trial.clock import Clock
+    from bench.trial.spec import Trial
 
 
 class TfGpuPeak:

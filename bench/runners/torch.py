@@ -38,8 +38,8 @@ from bench.runners.base import (
 )
 
 if TYPE_CHECKING:
-    from bench.clock import Clock
-    from bench.plan import Trial
+    from bench.trial.clock import Clock
+    from bench.trial.spec import Trial
 
 
 def pick_sync(device_kind: str, torch: Any) -> Callable[[], None]:

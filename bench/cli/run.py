@@ -1,0 +1,126 @@
+"""`python -m bench run`: flags → config overrides → plan → sweep → summary and report.
+
+Flags become config overrides, validated by `bench.core.config` exactly like bench.toml keys;
+`--resume` reopens an interrupted run folder instead; `--dry-run` prints the plan. Nothing here
+imports a framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UsageError
+
+DEFAULT_CONFIG = Path("bench.toml")
+
+# flag → (section, key, value type, is a list); list flags take comma-separated values.
+OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
+    "frameworks": ("sweep", "frameworks", str, True),
+    "models": ("sweep", "models", str, True),
+    "devices": ("sweep", "devices", str, True),
+    "batch_sizes": ("sweep", "batch_sizes", int, True),
+    "threads": ("sweep", "threads", int, True),
+    "repeats": ("sweep", "repeats", int, False),
+    "epochs": ("train", "epochs", int, False),
+    "samples": ("train", "samples", int, False),
+    "dataset": ("data", "dataset", str, False),
+    "out": ("output", "dir", str, False),
+    "name": ("output", "name", str, False),
+}
+
+
+def _item(text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        return text  # left for config validation to reject with the key's rule
+
+
+def _overrides(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The flags given, as config overrides by section, and their names for error messages."""
+    out: dict[str, dict[str, Any]] = {}
+    given = []
+    for flag, (section, key, kind, is_list) in OVERRIDES.items():
+        text = getattr(args, flag, None)
+        if text is None:
+            continue
+        if is_list:
+            value: Any = [_item(v.strip(), kind) for v in text.split(",") if v.strip()]
+        else:
+            value = _item(text.strip(), kind)
+        out.setdefault(section, {})[key] = value
+        given.append("--" + flag.replace("_", "-"))
+    return out, given
+
+
+def load_config(args: argparse.Namespace):
+    from bench.core import config
+
+    path = args.config
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    overrides, flags = _overrides(args)
+    return config.load(path, overrides, flags)
+
+
+def _reopen(args: argparse.Namespace, argv: list[str]):
+    """`--resume RUN_DIR`: the recorded config, the trials still to run, the open folder."""
+    from bench.core.resume import reopen
+
+    given = [f for f in [*OVERRIDES, "config"] if getattr(args, f, None) is not None]
+    if given:
+        raise UsageError(
+            "--resume runs the recorded config of the run folder; drop "
+            + ", ".join("--" + f.replace("_", "-") for f in given)
+            + "."
+        )
+    return reopen(args.resume, argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan and run the sweep (or print the plan); 0 ok, 1 a trial failed, 130 interrupted."""
+    from bench.cli.progress import Display, summary_table
+    from bench.cli.report import write_report
+    from bench.core import sweep
+
+    argv = ["python", "-m", "bench", *sys.argv[1:]]
+    if args.resume is not None:
+        cfg, trials, folder = _reopen(args, argv)
+    else:
+        cfg = load_config(args)
+        trials, folder = sweep.planned_trials(cfg), None
+    if args.dry_run:
+        print(dry_run_text(trials))
+        return 0
+    display = Display()
+    folder = folder or sweep.create_run(cfg, argv, trials)
+    result = sweep.run(cfg, trials, folder, display)
+    display.console.print(summary_table(result.trials))
+    if result.interrupted:
+        display.console.print("interrupted: the trials finished so far are saved.")
+    failed = [t.trial_id for t in result.trials if t.status not in ("ok", "skipped")]
+    if failed:
+        display.console.print(f"{len(failed)} trial(s) did not finish: {', '.join(failed)}")
+    display.console.print(f"results: {result.run_dir}")
+    if not args.no_report:
+        display.console.print(write_report(result.run_dir))
+    return result.exit_code
+
+
+def dry_run_text(trials: list) -> str:
+    from bench.core.sweep import missing_framework
+
+    lines = [f"{len(trials)} trials planned (each in a fresh process):"]
+    for t in trials:
+        why = t.skip or missing_framework(t.framework, t.backend)
+        lines.append(
+            f"  {t.trial_id}: {t.framework}/{t.backend}/{t.mode} {t.model}"
+            f" {'x'.join(map(str, t.input_shape))}"
+            f" on {t.device} ({t.device_name}), batch {t.batch_size}, {t.threads} threads,"
+            f" {t.epochs} epochs × {t.steps_per_epoch} steps"
+            + (f"  [skipped: {why}]" if why else "")
+        )
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""`python -m bench selfcheck`: does the harness change what it measures?
+
+For each framework, the same trial (model, data, batch size, threads, optimizer) runs as a bare
+hand-written loop (`bench.trial.bare`), through the harness (`bench.trial`) with its background
+sampler, and through the harness without the sampler — each in a fresh process, rotating which
+goes first, for several rounds. It prints the steady-state epoch times (median of epochs 2..E)
+and two ratios: harness / bare (target ≤ 1.02) and sampler on / off (the sampler's overhead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.core import config as config_mod
+from bench.core.plan import plan
+from bench.core.sweep import missing_framework
+from bench.hardware.devices import cpu_device, default_threads
+from bench.launchers.local import child_env, run_trial
+from bench.trial.spec import Trial
+
+TARGET = 1.02
+
+
+def _steady(epoch_s: list[float]) -> float:
+    return statistics.median(epoch_s[1:])
+
+
+def _bare(trial: Trial, work: Path) -> float:
+    work.mkdir(parents=True, exist_ok=True)
+    trial_json, out = work / "bare-trial.json", work / "bare-out.json"
+    trial_json.write_text(json.dumps(trial.to_json()))
+    with open(work / "bare.log", "wb") as log:
+        subprocess.run(
+            [sys.executable, "-m", "bench.trial.bare", str(trial_json), str(out)],
+            env=child_env(trial, work / "cache"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=trial.timeout_s,
+        )
+    return _steady(json.loads(out.read_text())["epoch_s"])
+
+
+def _harness(trial: Trial, work: Path) -> float:
+    work.mkdir(parents=True, exist_ok=True)
+    outcome = run_trial(trial, work / "harness", work / "harness.log")
+    if outcome.status != "ok":
+        raise RuntimeError(f"harness trial {outcome.status}: {outcome.error}")
+    return _steady([e["wall_s"] for e in outcome.events if e["event"] == "epoch"])
+
+
+def _trial(args: argparse.Namespace, framework: str) -> Trial:
+    overrides = {
+        "sweep": {
+            "frameworks": [framework],
+            "models": [args.model],
+            "devices": ["cpu"],
+            "batch_sizes": [args.batch_size],
+            "threads": [args.threads or default_threads()],
+        },
+        "train": {"epochs": args.epochs, "samples": args.samples},
+    }
+    cfg = config_mod.load(None, overrides, ["selfcheck flags"])
+    return plan(cfg, [cpu_device()], default_threads())[0]
+
+
+def _arms(trial: Trial) -> dict[str, Callable[[Path], float]]:
+    quiet = dataclasses.replace(trial, monitor_interval_s=None)
+    return {
+        "bare": lambda work: _bare(trial, work),
+        "harness": lambda work: _harness(trial, work),
+        "no sampler": lambda work: _harness(quiet, work),
+    }
+
+
+def _rounds(trial: Trial, rounds: int) -> dict[str, list[float]]:
+    arms = _arms(trial)
+    names = list(arms)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
+        with tempfile.TemporaryDirectory(prefix="bench-selfcheck-") as tmp:
+            for name in order:
+                times[name].append(arms[name](Path(tmp) / name.replace(" ", "_")))
+        line = ", ".join(f"{n} {times[n][-1]:.4f} s" for n in names)
+        print(f"{trial.framework} round {r + 1}: {line}", flush=True)
+    return times
+
+
+def selfcheck(args: argparse.Namespace) -> int:
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    verdicts = []
+    for framework in frameworks:
+        if why := missing_framework(framework):
+            print(f"{framework}: skipped — {why}")
+            continue
+        trial = _trial(args, framework)
+        med = {k: statistics.median(v) for k, v in _rounds(trial, args.rounds).items()}
+        ratio = med["harness"] / med["bare"]
+        sampler = med["harness"] / med["no sampler"]
+        verdicts.append(ratio <= TARGET)
+        print(
+            f"{framework}: {trial.model}, batch {trial.batch_size}, {trial.threads} threads, "
+            f"{trial.steps_per_epoch} steps/epoch — steady epoch bare {med['bare']:.4f} s, "
+            f"harness {med['harness']:.4f} s, without sampler {med['no sampler']:.4f} s; "
+            f"harness/bare {ratio:.3f} ({'within' if ratio <= TARGET else 'ABOVE'} target "
+            f"{TARGET}), sampler on/off {sampler:.3f}"
+        )
+    return 0 if all(verdicts) else 1

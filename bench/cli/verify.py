@@ -1,0 +1,142 @@
+"""`python -m bench models --verify [NAME...]`: prove each model is the same network in every
+installed framework.
+
+The parent plans the cases (each model with its default options and each non-default option
+value) and hands them to one child process (`python -m bench.cli.verify CASES.json OUT.json`),
+which builds every case in torch and keras with `models.verify.check`: parameter counts against
+the analytic count, output shapes, FlopCounterMode's conv/dense FLOPs against the analytic ones
+(1 %), and forward outputs with the torch weights copied into the keras model (relative
+tolerance 1e-4). Large models are checked at a reduced input size unless `--full-size`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UsageError
+
+COLUMNS = (
+    "model",
+    "options",
+    "input_shape",
+    "classes",
+    "params_analytic",
+    "params_torch",
+    "params_keras",
+    "output_shape_torch",
+    "output_shape_keras",
+    "flops_analytic",
+    "flops_counted",
+    "rel_output_diff",
+    "ok",
+    "problems",
+)
+
+
+def plan_cases(names: list[str], full_size: bool) -> list[dict[str, Any]]:
+    from models import verify, zoo
+
+    unknown = [n for n in names if n not in zoo.names()]
+    if unknown:
+        raise UsageError(
+            f"models --verify: unknown model(s) {', '.join(unknown)}; "
+            f"choose from: {', '.join(zoo.names())}."
+        )
+    cases = []
+    for name in names or zoo.names():
+        shape = zoo.info(name).input_shape if full_size else verify.reduced_input_shape(name)
+        cases += [{"name": name, "options": o, "shape": list(shape)} for o in verify.variants(name)]
+    return cases
+
+
+def _fmt(pair: Any) -> str:
+    return "" if pair is None else "/".join(f"{v:,}" for v in pair)
+
+
+def _row(case: dict[str, Any], check: dict[str, Any]) -> dict[str, str]:
+    counts, shapes = check["counts"], check["output_shapes"]
+    return {
+        "model": case["name"],
+        "options": ",".join(f"{k}={v}" for k, v in case["options"].items()),
+        "input_shape": "x".join(map(str, check["input_shape"])),
+        "classes": str(check["classes"]),
+        "params_analytic": _fmt(check["analytic"]),
+        "params_torch": _fmt(counts.get("torch")),
+        "params_keras": _fmt(counts.get("keras")),
+        "output_shape_torch": "x".join(map(str, shapes.get("torch", []))),
+        "output_shape_keras": "x".join(map(str, shapes.get("keras", []))),
+        "flops_analytic": f"{check['matmul_flops']:,}",
+        "flops_counted": "" if check["counted_flops"] is None else f"{check['counted_flops']:,}",
+        "rel_output_diff": "" if check["rel_diff"] is None else f"{check['rel_diff']:.1e}",
+        "ok": "ok" if not check["problems"] else "MISMATCH",
+        "problems": "; ".join(check["problems"]),
+    }
+
+
+def render(rows: list[dict[str, str]], fmt: str) -> str:
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue().rstrip("\n")
+    shown = (
+        "model",
+        "options",
+        "input_shape",
+        "params_analytic",
+        "params_torch",
+        "params_keras",
+        "output_shape_torch",
+        "flops_counted",
+        "rel_output_diff",
+        "ok",
+    )
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in shown}
+    lines = ["  ".join(c.ljust(widths[c]) for c in shown)]
+    lines += ["  ".join(r[c].ljust(widths[c]) for c in shown) for r in rows]
+    lines += [f"{r['model']}: {r['problems']}" for r in rows if r["problems"]]
+    return "\n".join(lines)
+
+
+def verify(names: list[str], full_size: bool, fmt: str) -> int:
+    """Run the checks in a child process; print the table; 1 if anything differs."""
+    cases = plan_cases(names, full_size)
+    with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
+        cases_path, out_path = Path(tmp) / "cases.json", Path(tmp) / "out.json"
+        cases_path.write_text(json.dumps(cases))
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.cli.verify", str(cases_path), str(out_path)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0 or not out_path.exists():
+            tail = " | ".join(proc.stderr.strip().splitlines()[-5:])
+            print(f"bench: models --verify: the checking process failed: {tail}", file=sys.stderr)
+            return 1
+        checks = json.loads(out_path.read_text())
+    rows = [_row(c, k) for c, k in zip(cases, checks, strict=True)]
+    print(render(rows, fmt))
+    return 0 if all(r["ok"] == "ok" for r in rows) else 1
+
+
+def _child(cases_path: str, out_path: str) -> None:
+    from models import verify, zoo
+
+    checks = []
+    for case in json.loads(Path(cases_path).read_text()):
+        spec = zoo.get(case["name"], tuple(case["shape"]), **case["options"])
+        checks.append(asdict(verify.check(spec)))
+    Path(out_path).write_text(json.dumps(checks))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1], sys.argv[2])

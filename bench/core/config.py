@@ -1,0 +1,277 @@
+"""bench.toml → validated, frozen configuration.
+
+The file is read with `tomllib`; every section is a frozen dataclass whose fields carry their
+own rule (type, minimum, choices). CLI flags are applied as overrides through the same checks, so
+a bad value gets the same one-paragraph `UsageError` naming the file (or flag), the key, the value
+and what was expected, whichever way it came in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.core.rules import build_section, fail, setting
+from bench.errors import UsageError
+
+FRAMEWORKS = ("torch", "keras", "fake")
+TORCH_MODES = ("eager", "compile")
+KERAS_MODES = ("graph", "eager", "xla")
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+CACHES = ("cold", "warm")
+OPTIMIZERS = ("sgd", "adam")
+PIPELINES = ("memory", "loader")
+FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda|cuda:\d+")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    frameworks: tuple[str, ...] = setting(("torch", "keras"), "str_list", choices=FRAMEWORKS)
+    models: tuple[str, ...] = setting(("seed_cnn", "seed_ffnn"), "str_list")
+    devices: tuple[str, ...] = setting(("auto",), "str_list")
+    batch_sizes: tuple[int, ...] = setting((64,), "int_list", minimum=1)
+    input_sizes: tuple[int, ...] = setting((), "int_list", minimum=1)
+    torch_modes: tuple[str, ...] = setting(("eager",), "str_list", choices=TORCH_MODES)
+    keras_modes: tuple[str, ...] = setting(("graph",), "str_list", choices=KERAS_MODES)
+    keras_backends: tuple[str, ...] = setting(("tensorflow",), "str_list", choices=KERAS_BACKENDS)
+    caches: tuple[str, ...] = setting(("cold",), "str_list", choices=CACHES)
+    threads: tuple[int, ...] = setting((), "int_list", minimum=1)
+    repeats: int = setting(1, "int", minimum=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Train:
+    epochs: int = setting(4, "int", minimum=2)
+    samples: int = setting(4096, "int", minimum=1)
+    optimizer: str = setting("sgd", "str", choices=OPTIMIZERS)
+    learning_rate: float = setting(0.01, "float", minimum=0.0)
+    timeout_s: float = setting(1800.0, "float", minimum=1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    # synthetic | mnist5k | mnist:PATH | cifar10:PATH | folder:PATH, checked by `resolve_data`
+    dataset: str = setting("synthetic", "str")
+    seed: int = setting(0, "int", minimum=0)
+    pipeline: tuple[str, ...] = setting(("memory",), "str_list", choices=PIPELINES)
+    workers: int = setting(2, "int", minimum=0)
+    augment: bool = setting(False, "bool")
+    val_fraction: float = setting(0.1, "float", minimum=0.0)
+    evaluate: bool = setting(True, "bool")
+
+
+def resolve_data(config: Config) -> Config:
+    """Check [data] beyond single-key rules; store the dataset spec with an absolute path, so
+    that trial processes (and --resume from another folder) read the same files."""
+    from bench.data.load import describe, validate_spec
+    from bench.data.source import DatasetError
+
+    where, data = config.source, config.data
+    try:
+        validate_spec(data.dataset)
+    except DatasetError as exc:
+        raise UsageError(
+            f"{where}: [data] dataset = {data.dataset!r} is invalid: {str(exc).rstrip('.')}. "
+            "Data sets: synthetic, mnist5k, mnist:PATH, cifar10:PATH, folder:PATH."
+        ) from None
+    if data.val_fraction >= 1.0:
+        raise fail(where, "data", "val_fraction", data.val_fraction, "a number ≥ 0 and < 1")
+    if data.augment and "loader" not in data.pipeline:
+        raise UsageError(
+            f"{where}: [data] augment = true needs the loader pipeline (augmentation runs in the "
+            f'input pipeline), but [data] pipeline = {list(data.pipeline)!r}; add "loader".'
+        )
+    resolved = dataclasses.replace(data, dataset=describe(data.dataset))
+    return dataclasses.replace(config, data=resolved)
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    enabled: bool = setting(True, "bool")
+    interval_s: float = setting(0.2, "float", minimum=0.01)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    dir: str = setting("results", "str")
+    name: str = setting("", "str")
+
+
+@dataclass(frozen=True, slots=True)
+class Fake:
+    phase_s: float = setting(0.1, "float", minimum=0.0)
+    first_step_s: float = setting(0.5, "float", minimum=0.0)
+    epoch_s: tuple[float, ...] = setting((2.0, 1.0), "float_list", minimum=0.0)
+    sleep: bool = setting(False, "bool")
+    fail: str = setting("none", "str", choices=FAKE_FAILURES)
+    fail_epoch: int = setting(1, "int", minimum=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    sweep: Sweep = field(default_factory=Sweep)
+    train: Train = field(default_factory=Train)
+    data: Data = field(default_factory=Data)
+    output: Output = field(default_factory=Output)
+    monitor: Monitor = field(default_factory=Monitor)
+    fake: Fake = field(default_factory=Fake)
+    #: model name → option → values to sweep (the [options.<model>] tables)
+    options: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
+    source: str = "(defaults)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data (for run.json and --resume)."""
+        sections = {s: _section_dict(getattr(self, s)) for s in SECTIONS}
+        options = {m: {k: list(v) for k, v in o.items()} for m, o in self.options.items()}
+        return sections | {"options": options, "source": self.source}
+
+
+SECTIONS: dict[str, type] = {
+    "sweep": Sweep,
+    "train": Train,
+    "data": Data,
+    "output": Output,
+    "monitor": Monitor,
+    "fake": Fake,
+}
+
+
+def _section_dict(section: Any) -> dict[str, Any]:
+    """A section as TOML-shaped data; an empty list (= "use the default") is left out."""
+    values = {f.name: _plain(getattr(section, f.name)) for f in dataclasses.fields(section)}
+    return {k: v for k, v in values.items() if v != []}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def parse(doc: dict[str, Any], where: str) -> Config:
+    """Validate a parsed TOML document (sections → keys) into a Config."""
+    sections: dict[str, Any] = {}
+    for name, raw in doc.items():
+        if name == "options":
+            sections["options"] = _parse_options(raw, where)
+            continue
+        if name not in SECTIONS:
+            raise UsageError(
+                f"{where}: unknown section [{name}]; valid sections: "
+                + ", ".join([*SECTIONS, "options"])
+                + "."
+            )
+        if not isinstance(raw, dict):
+            raise UsageError(f"{where}: [{name}] must be a table of keys, got {raw!r}.")
+        sections[name] = build_section(SECTIONS[name], raw, where, name)
+    config = Config(**sections, source=where)
+    check_names(config)
+    return resolve_data(config)
+
+
+def _parse_options(raw: Any, where: str) -> dict[str, dict[str, tuple[Any, ...]]]:
+    """[options.<model>] tables: option name → a value or a list of values to sweep."""
+    from models import zoo
+
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: [options] must hold one table per model, got {raw!r}.")
+    parsed: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for model, table in raw.items():
+        if model not in zoo.names():
+            raise UsageError(
+                f"{where}: [options.{model}]: unknown model; choose from: {', '.join(zoo.names())}."
+            )
+        declared = zoo.info(model).options
+        if not isinstance(table, dict):
+            raise UsageError(f"{where}: [options.{model}] must be a table, got {table!r}.")
+        parsed[model] = {}
+        for key, value in table.items():
+            if key not in declared:
+                valid = ", ".join(declared) or "none"
+                raise UsageError(
+                    f"{where}: [options.{model}] unknown option {key!r}; options of {model}: "
+                    f"{valid}."
+                )
+            values = tuple(value) if isinstance(value, list) else (value,)
+            bad = [v for v in values if v not in declared[key].choices] or not values
+            if bad or len(set(values)) != len(values):
+                raise UsageError(
+                    f"{where}: [options.{model}] {key} = {value!r} is invalid: expected distinct "
+                    f"values from: {', '.join(map(repr, declared[key].choices))}."
+                )
+            parsed[model][key] = values
+    return parsed
+
+
+def check_names(config: Config) -> None:
+    """Cross-field checks: model names, device spellings, samples vs batch size."""
+    from models import zoo
+
+    where, sweep = config.source, config.sweep
+    for model in sweep.models:
+        if model not in zoo.names():
+            raise UsageError(
+                f"{where}: [sweep] models: unknown model {model!r}; "
+                f"choose from: {', '.join(zoo.names())}."
+            )
+        channels = zoo.info(model).input_shape[2]
+        for size in sweep.input_sizes:
+            try:
+                zoo.get(model, (size, size, channels))
+            except ValueError as exc:
+                raise UsageError(
+                    f"{where}: [sweep] input_sizes: {model} cannot take {size}x{size} "
+                    f"inputs: {exc}."
+                ) from None
+    for device in sweep.devices:
+        if not DEVICE_PATTERN.fullmatch(device):
+            raise UsageError(
+                f"{where}: [sweep] devices: {device!r} is not a device; "
+                "use auto, cpu, cuda (every GPU) or cuda:N."
+            )
+    if not NAME_PATTERN.fullmatch(config.output.name):
+        raise UsageError(
+            f"{where}: [output] name = {config.output.name!r}: use only letters, digits, "
+            "'.', '_' and '-' (it becomes part of the run folder's name)."
+        )
+    biggest = max(sweep.batch_sizes)
+    if config.train.samples < biggest:
+        raise UsageError(
+            f"{where}: [train] samples = {config.train.samples} is smaller than the largest "
+            f"batch size {biggest}: an epoch needs at least one full batch."
+        )
+
+
+def load(
+    path: Path | None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    flags: list[str] | None = None,
+) -> Config:
+    """Read `path` (None: built-in defaults), apply CLI overrides, validate everything.
+
+    `overrides` maps section → key → value; `flags` names the CLI flags they came from.
+    """
+    doc: dict[str, Any] = {}
+    where = "(defaults)"
+    if path is not None:
+        where = str(path)
+        try:
+            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(f"{where}: config file not found.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{where}: cannot read config file: {exc}.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{where}: not valid TOML: {exc}.") from None
+    base = parse(doc, where)
+    if not overrides:
+        return base
+    merged = {s: dict(doc.get(s, {})) for s in SECTIONS}
+    for section, keys in overrides.items():
+        merged[section].update(keys)
+    named = ", ".join(flags or [k for keys in overrides.values() for k in keys])
+    return parse(merged, f"{where} + command line ({named})")

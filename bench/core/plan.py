@@ -1,0 +1,155 @@
+"""Config + devices → the ordered list of trials to run (pure and deterministic).
+
+Order: repeats outermost, so that every configuration is measured once before any is measured
+again (slow drift of the machine — thermals, other load — spreads over all of them), and the
+framework variants (framework × backend × mode × cache) innermost, so that the variants of one
+configuration run back to back. Combinations that cannot run are planned with a `skip` reason
+and recorded as `skipped`, so the plan shows them instead of silently dropping them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from bench.trial.spec import Trial
+
+if TYPE_CHECKING:
+    from bench.core.config import Config
+    from bench.hardware.devices import Device
+
+LOADER_NEEDS_TF = (
+    "the Keras loader pipeline is tf.data, which needs the TensorFlow backend; use the memory "
+    "pipeline on this backend"
+)
+NO_GRAPH_MODE = {
+    "jax": "Keras on JAX has no separate graph mode: jit_compile=False runs eagerly; use xla",
+    "torch": "Keras on torch has no graph mode (it runs eagerly); use eager, or xla for "
+    "torch.compile",
+}
+
+
+def variants(config: Config) -> list[tuple[str, str, str, str]]:
+    """(framework, backend, mode, skip reason) for every framework the sweep names."""
+    sweep, out = config.sweep, []
+    for framework in sweep.frameworks:
+        if framework == "torch":
+            out += [("torch", "torch", mode, "") for mode in sweep.torch_modes]
+        elif framework == "keras":
+            for backend, mode in itertools.product(sweep.keras_backends, sweep.keras_modes):
+                skip = NO_GRAPH_MODE.get(backend, "") if mode == "graph" else ""
+                out.append(("keras", backend, mode, skip))
+        else:
+            out.append(("fake", "fake", "scripted", ""))
+    return out
+
+
+def option_sets(config: Config, model: str) -> list[dict[str, Any]]:
+    """Every combination of the [options.<model>] values ({} when none are swept)."""
+    table = config.options.get(model, {})
+    keys = sorted(table)
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(table[k] for k in keys))
+    ]
+
+
+def _trial_id(order: int, parts: list[str]) -> str:
+    text = "-".join(p for p in parts if p)
+    return f"{order:03d}-" + text.replace(":", "").replace("=", "-").replace(",", "-")
+
+
+def plan(config: Config, devices: list[Device], default_threads: int) -> list[Trial]:
+    """Expand the sweep over `devices` (already resolved) into ordered trials."""
+    shared = _shared(config)
+    trials: list[Trial] = []
+    for varying, size in _points(config, devices, default_threads):
+        order = len(trials)
+        trial_id = _trial_id(order, _identity(varying, size))
+        trials.append(Trial(trial_id=trial_id, order=order, **varying, **shared))
+    return trials
+
+
+def _shared(config: Config) -> dict[str, Any]:
+    """The Trial fields that every trial of the sweep has in common."""
+    train, data = config.train, config.data
+    return {
+        "dataset": data.dataset,
+        "precision": "fp32",
+        "epochs": train.epochs,
+        "optimizer": train.optimizer,
+        "learning_rate": train.learning_rate,
+        "seed": data.seed,
+        "timeout_s": train.timeout_s,
+        "monitor_interval_s": config.monitor.interval_s if config.monitor.enabled else None,
+        "fake": dataclasses.asdict(config.fake),
+        "workers": data.workers,
+        "val_fraction": data.val_fraction,
+        "evaluate": data.evaluate,
+    }
+
+
+def _points(
+    config: Config, devices: list[Device], default_threads: int
+) -> Iterator[tuple[dict[str, Any], int | None]]:
+    """Every combination the sweep names, in plan order: the Trial fields that vary, and the
+    swept input size (None: the model's own)."""
+    from models import zoo
+
+    sweep = config.sweep
+    thread_counts = sweep.threads or (default_threads,)
+    for repeat, model in itertools.product(range(sweep.repeats), sweep.models):
+        native = zoo.info(model)
+        for options, size, device, batch_size in itertools.product(
+            option_sets(config, model), sweep.input_sizes or (None,), devices, sweep.batch_sizes
+        ):
+            shape = native.input_shape if size is None else (size, size, native.input_shape[2])
+            # Thread count matters to CPU trials; a GPU trial runs once, with the most.
+            counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
+            for threads, pipeline, (framework, backend, mode, skip), cache in itertools.product(
+                counts, config.data.pipeline, variants(config), sweep.caches
+            ):
+                if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
+                    skip = skip or LOADER_NEEDS_TF
+                varying = {
+                    "framework": framework,
+                    "backend": backend,
+                    "mode": mode,
+                    "cache": cache,
+                    "model": model,
+                    "model_options": options,
+                    "input_shape": tuple(shape),
+                    "classes": native.classes,
+                    "device": device.name,
+                    "device_kind": device.kind,
+                    "device_index": device.index,
+                    "device_name": device.label,
+                    "threads": threads,
+                    "batch_size": batch_size,
+                    "repeat": repeat,
+                    "steps_per_epoch": config.train.samples // batch_size,
+                    "skip": skip,
+                    "pipeline": pipeline,
+                    "augment": config.data.augment and pipeline == "loader",
+                }
+                yield varying, size
+
+
+def _identity(t: dict[str, Any], size: int | None) -> list[str]:
+    """The readable parts of a trial's id: what distinguishes it from the sweep's other trials."""
+    framework, backend = t["framework"], t["backend"]
+    label = ",".join(f"{k}={v}" for k, v in t["model_options"].items())
+    return [
+        framework if backend in ("tensorflow", framework) else f"{framework}.{backend}",
+        t["mode"],
+        t["model"] + (f"[{label}]" if label else ""),
+        f"{t['input_shape'][0]}px" if size is not None else "",
+        t["pipeline"] if t["pipeline"] != "memory" else "",
+        t["device"],
+        f"b{t['batch_size']}",
+        f"t{t['threads']}",
+        "warm" if t["cache"] == "warm" else "",
+        f"r{t['repeat']}",
+    ]

@@ -1,0 +1,60 @@
+"""`python -m bench run --resume RUN_DIR`: finish an interrupted run without duplicating rows.
+
+The run's own recorded config (run.json) is planned again on this machine; every planned trial
+whose row is missing from trials.csv, or whose row says `interrupted`, runs now, and the rows of
+interrupted trials are replaced. A folder written by another schema version is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.core import config as config_mod
+from bench.core.results import RunWriter, utc_now
+from bench.core.schema import SCHEMA_VERSION
+from bench.core.sweep import RunFolder, planned_trials
+from bench.errors import UsageError
+from bench.trial.spec import Trial
+
+
+def read_meta(run_dir: Path) -> dict:
+    path = run_dir / "run.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"{path}: not found; --resume needs a run folder made by bench run."
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: unreadable ({exc}); this run cannot be resumed.") from None
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise UsageError(
+            f"{path}: written with result schema version {version}, but this bench writes "
+            f"version {SCHEMA_VERSION}; resume it with the bench version that started it, or "
+            "start a new run."
+        )
+    return meta
+
+
+def reopen(run_dir: Path, argv: list[str]) -> tuple[config_mod.Config, list[Trial], RunFolder]:
+    """The run's config, the trials still to run, and the folder ready to take their rows."""
+    meta = read_meta(run_dir)
+    doc = {k: v for k, v in meta["config"].items() if k != "source"}
+    config = config_mod.parse(doc, f"{run_dir / 'run.json'} (recorded config)")
+    planned = planned_trials(config)
+    writer = RunWriter(run_dir)
+    writer.load()
+    status = {row.trial_id: row.status for row in writer.rows["trials.csv"]}
+    if status and not set(status) & {t.trial_id for t in planned}:
+        raise UsageError(
+            f"{run_dir}: none of its trials is in the plan made here from its config (another "
+            "machine, other devices or thread counts?); it cannot be resumed here."
+        )
+    redo = {tid for tid, s in status.items() if s == "interrupted"}
+    writer.drop(redo)
+    todo = [t for t in planned if t.trial_id not in status or t.trial_id in redo]
+    meta.setdefault("resumed", []).append({"utc": utc_now(), "command": argv, "trials": len(todo)})
+    folder = RunFolder(meta["run_id"], run_dir, writer, meta)
+    return config, todo, folder

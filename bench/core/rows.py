@@ -1,0 +1,194 @@
+"""A finished trial's events → its rows in trials.csv, phases.csv and epochs.csv.
+
+The headline figures in trials.csv are derived here from the same epoch and phase rows that are
+written beside them, so they can be recomputed and audited:
+
+- `first_epoch_s`: wall time of epoch 1 (its first step and the rest);
+- `steady_epoch_s`: median wall time of epochs 2..E;
+- `first_epoch_overhead_s`: first_epoch_s − steady_epoch_s;
+- `setup_s`: every phase before epoch 1 (spawn, harness, import, device_init, data, build,
+  compile);
+- `samples_per_s`: samples per epoch / steady_epoch_s;
+- `peak_rss_bytes` / `peak_device_bytes`: the largest peak of set-up and every epoch.
+
+The child's `dataset` event fills the data identity columns of trials.csv; its `validation`
+events (written after each epoch's clock stopped) fill `accuracy`, `val_loss`, `val_accuracy` and
+`val_s` of the epoch they name.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from bench.core.schema import EpochRow, MemoryRow, PhaseRow, SampleRow, SettingRow, TrialRow
+from bench.trial.spec import Trial
+
+SETUP_PHASES = ("spawn", "harness", "import", "device_init", "data", "build", "compile")
+VALIDATION_FIELDS = ("accuracy", "val_loss", "val_accuracy", "val_s")
+
+
+def _max(values: list[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float | None]:
+    """Derived per-trial figures from raw phase and epoch rows (None where not computable)."""
+    by_epoch = {e.epoch: e for e in epochs}
+    first = by_epoch[1].wall_s if 1 in by_epoch else None
+    later = [e.wall_s for e in epochs if e.epoch >= 2]
+    steady = statistics.median(later) if later else None
+    durations = {p.phase: p.duration_s for p in phases}
+    setup = (
+        sum(durations[p] for p in SETUP_PHASES)
+        if all(p in durations for p in SETUP_PHASES)
+        else None
+    )
+    samples = epochs[0].samples if epochs else 0
+    figures = {
+        "setup_s": setup,
+        "first_step_s": durations.get("first_step"),
+        "first_epoch_s": first,
+        "steady_epoch_s": steady,
+        "first_epoch_overhead_s": (
+            first - steady if first is not None and steady is not None else None
+        ),
+        "samples_per_s": samples / steady if steady else None,
+    }
+    return {k: None if v is None else round(v, 9) for k, v in figures.items()}
+
+
+def epoch_rows(
+    run_id: str, tid: str, epoch_events: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> list[EpochRow]:
+    """One row per epoch event, with the validation event of the same epoch merged in."""
+    validation = {e["epoch"]: e for e in events if e["event"] == "validation"}
+    rows = []
+    for e in epoch_events:
+        fields = {k: v for k, v in e.items() if k not in ("event", "memory")}
+        extra = validation.get(e["epoch"], {})
+        fields |= {k: extra.get(k) for k in VALIDATION_FIELDS}
+        rows.append(EpochRow(run_id, tid, **fields))
+    return rows
+
+
+def data_identity(trial: Trial, info: dict[str, Any]) -> dict[str, Any]:
+    """trials.csv's pipeline and data-identity columns, from the trial and its `dataset` event."""
+    loader = trial.pipeline == "loader"
+    return {
+        "pipeline": trial.pipeline,
+        "workers": trial.workers if loader and trial.framework == "torch" else None,
+        "augment": "flip+rotation" if trial.augment else "none",
+        "dataset_path": info.get("dataset.path", ""),
+        "dataset_checksum": info.get("dataset.checksum", ""),
+        "dataset_files": info.get("dataset.files_read"),
+        "dataset_skipped": info.get("dataset.skipped"),
+        "dataset_samples": info.get("dataset.source_samples"),
+        "val_samples": info.get("dataset.val_samples"),
+    }
+
+
+def trial_rows(
+    run_id: str,
+    trial: Trial,
+    status: str,
+    exit_code: int | None,
+    error: str,
+    events: list[dict[str, Any]],
+    flops_per_sample: int | None,
+) -> dict[str, list[Any]]:
+    """The rows of one trial for every table, whatever its status (a failed trial keeps what it
+    measured)."""
+    tid = trial.trial_id
+    phases = [
+        PhaseRow(run_id, tid, e["phase"], e["start_s"], e["duration_s"])
+        for e in events
+        if e["event"] == "phase"
+    ]
+    epoch_events = [e for e in events if e["event"] == "epoch"]
+    epochs = epoch_rows(run_id, tid, epoch_events, events)
+    info = reported(events)
+    row = TrialRow(
+        run_id=run_id,
+        **trial_identity(trial),
+        **data_identity(trial, info),
+        flops_per_sample=flops_per_sample,
+        status=status,
+        exit_code=exit_code,
+        error=error,
+        **measured(info, epochs),
+        **headline(phases, epochs),
+    )
+    return {
+        "trials.csv": [row],
+        "phases.csv": phases,
+        "epochs.csv": epochs,
+        "memory.csv": [
+            MemoryRow(run_id, tid, e["epoch"], source, peak)
+            for e in epoch_events
+            for source, peak in e.get("memory", {}).items()
+        ],
+        "settings.csv": [
+            SettingRow(run_id, tid, key, value)
+            for e in events
+            if e["event"] == "settings"
+            for key, value in e["values"].items()
+        ],
+        "samples.csv": [
+            SampleRow(run_id, tid, **{k: v for k, v in e.items() if k != "event"})
+            for e in events
+            if e["event"] == "sample"
+        ],
+    }
+
+
+def reported(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every field of every event as `event.field` (a later event of a kind wins)."""
+    info: dict[str, Any] = {}
+    for e in events:
+        info.update({f"{e['event']}.{k}": v for k, v in e.items() if k != "event"})
+    return info
+
+
+def trial_identity(trial: Trial) -> dict[str, Any]:
+    """trials.csv's identity and size columns, from the planned trial alone."""
+    return {
+        "trial_id": trial.trial_id,
+        "order": trial.order,
+        "framework": trial.framework,
+        "backend": trial.backend,
+        "mode": trial.mode,
+        "cache": trial.cache,
+        "model": trial.model,
+        "model_options": ",".join(f"{k}={v}" for k, v in trial.model_options.items()),
+        "dataset": trial.dataset,
+        "input_shape": "x".join(map(str, trial.input_shape)),
+        "classes": trial.classes,
+        "device": trial.device,
+        "device_name": trial.device_name,
+        "threads": trial.threads,
+        "precision": trial.precision,
+        "batch_size": trial.batch_size,
+        "repeat": trial.repeat,
+        "epochs": trial.epochs,
+        "steps_per_epoch": trial.steps_per_epoch,
+        "samples_per_epoch": trial.samples_per_epoch,
+    }
+
+
+def measured(info: dict[str, Any], epochs: list[EpochRow]) -> dict[str, Any]:
+    """trials.csv's columns that the child reported: sizes, version, peaks, compile counters."""
+    return {
+        "params_trainable": info.get("params.trainable"),
+        "params_non_trainable": info.get("params.non_trainable"),
+        "framework_version": info.get("framework.version", ""),
+        "peak_rss_bytes": _max(
+            [info.get("setup_peak.peak_rss_bytes")] + [e.peak_rss_bytes for e in epochs]
+        ),
+        "peak_device_bytes": _max([e.peak_device_bytes for e in epochs]),
+        "compile_time_s": info.get("stats.compile_time_s"),
+        "graph_count": info.get("stats.graph_count"),
+        "graph_breaks": info.get("stats.graph_breaks"),
+        "compiled_frames": info.get("stats.compiled_frames"),
+    }

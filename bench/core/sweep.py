@@ -1,0 +1,215 @@
+"""`bench run` as a plain function: config in, run folder out (the CLI is a thin layer on top).
+
+For each planned trial: skip it if its framework is not installed, else run it in a fresh child;
+turn what it reported into rows; rewrite the tables. run.json is written before the first trial
+(so a crash still leaves the config and host on record) and again at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from bench import PROJECT_ROOT
+from bench.core.config import Config
+from bench.core.plan import plan
+from bench.core.results import RunWriter, new_run_dir, utc_now
+from bench.core.rows import trial_rows
+from bench.core.schema import TrialRow
+from bench.errors import UsageError
+from bench.hardware import devices as devices_mod
+from bench.hardware.calibrate import load_latest
+from bench.hardware.fingerprint import git_commit, host_fingerprint
+from bench.hardware.mfu import mfu_fields
+from bench.launchers.local import run_trial
+from bench.trial.spec import Trial
+
+REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow"), "fake": ()}
+INSTALL_HINT = {"torch": "pip install -e '.[torch]'", "keras": "pip install -e '.[keras]'"}
+
+
+class Display(Protocol):
+    """Whoever watches the sweep (`bench.cli.progress.Display` on a terminal)."""
+
+    def start(self, run_dir: Path, trials: list[Trial]) -> None: ...
+
+    def trial_started(self, trial: Trial) -> None: ...
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """Each event the running trial's child writes, as it arrives."""
+
+    def trial_done(self, row: TrialRow) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(slots=True)
+class RunFolder:
+    """An open run folder: where rows go, and the run.json being kept up to date."""
+
+    run_id: str
+    path: Path
+    writer: RunWriter
+    meta: dict[str, Any]
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: str
+    run_dir: Path
+    trials: list[TrialRow] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 0 if all(t.status in ("ok", "skipped") for t in self.trials) else 1
+
+
+def missing_framework(framework: str, backend: str = "") -> str:
+    """Why `framework` (on `backend`) cannot run here ("" if it can), without importing it."""
+    needed = list(REQUIRED_MODULES[framework])
+    if framework == "keras":
+        needed = ["keras", backend or "tensorflow"]
+    absent = [m for m in needed if importlib.util.find_spec(m) is None]
+    if not absent:
+        return ""
+    if framework == "keras" and absent == [backend]:
+        return f"the Keras backend {backend} is not installed (pip install {backend})"
+    return f"{framework} is not installed (missing {', '.join(absent)}; {INSTALL_HINT[framework]})"
+
+
+def planned_trials(config: Config, nvml: object = devices_mod.LOAD_NVML) -> list[Trial]:
+    """Resolve the config's devices on this machine and expand the sweep."""
+    available = devices_mod.discover(nvml)
+    try:
+        chosen = devices_mod.resolve(list(config.sweep.devices), available)
+    except ValueError as exc:
+        raise UsageError(f"{config.source}: [sweep] devices: {exc}.") from None
+    return plan(config, chosen, devices_mod.default_threads())
+
+
+def warm_cache_dir(config: Config, trial: Trial) -> Path | None:
+    """Persistent compiler caches for `warm` trials, shared by every warm trial of the same
+    framework, backend and mode: `<output dir>/.cache/<framework>.<backend>.<mode>/`."""
+    if trial.cache != "warm":
+        return None
+    path = Path(config.output.dir) / ".cache" / f"{trial.framework}.{trial.backend}.{trial.mode}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _train_flops(trial: Trial) -> int | None:
+    from models import flops, zoo
+
+    try:
+        spec = zoo.get(trial.model, trial.input_shape, trial.classes, **trial.model_options)
+        return flops.train_flops(spec)
+    except ValueError:
+        return None
+
+
+def create_run(config: Config, argv: list[str], trials: list[Trial]) -> RunFolder:
+    """A new run folder with run.json (written before any trial) and empty tables."""
+    run_id, run_dir = new_run_dir(Path(config.output.dir), config.output.name)
+    meta = {
+        "run_id": run_id,
+        "started_utc": utc_now(),
+        "finished_utc": None,
+        "command": argv,
+        "config": config.to_dict(),
+        "host": _host(),
+        "git_commit": git_commit(PROJECT_ROOT),
+        "trials_planned": len(trials),
+        "calibration": load_latest(Path(config.output.dir)),
+    }
+    folder = RunFolder(run_id, run_dir, RunWriter(run_dir), meta)
+    folder.writer.write_meta(meta)
+    folder.writer.flush()
+    return folder
+
+
+def run(config: Config, trials: list[Trial], folder: RunFolder, display: Display) -> RunResult:
+    """Run `trials` into `folder`, rewriting its tables after each; return rows and status."""
+    result = RunResult(folder.run_id, folder.path)
+    writer, meta = folder.writer, folder.meta
+    missing = {(t.framework, t.backend): missing_framework(t.framework, t.backend) for t in trials}
+    display.start(folder.path, trials)
+    try:
+        for trial in trials:
+            rows = _run_one(config, trial, folder, missing, display)
+            for table, table_rows in rows.items():
+                writer.add(table, table_rows)
+            writer.flush()
+            row = rows["trials.csv"][0]
+            result.trials.append(row)
+            display.trial_done(row)
+            if row.status == "interrupted":
+                result.interrupted = True
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        display.stop()
+        meta.update(finished_utc=utc_now(), interrupted=result.interrupted)
+        writer.write_meta(meta)
+        shutil.rmtree(folder.path / "tmp", ignore_errors=True)
+    return result
+
+
+def _run_one(
+    config: Config,
+    trial: Trial,
+    folder: RunFolder,
+    missing: dict[tuple[str, str], str],
+    display: Display,
+) -> dict[str, list]:
+    why = trial.skip or missing[(trial.framework, trial.backend)]
+    if why:
+        status, code, error, events = "skipped", None, why, []
+    else:
+        display.trial_started(trial)
+        outcome = run_trial(
+            trial,
+            folder.path / "tmp" / trial.trial_id,
+            folder.path / "logs" / f"{trial.trial_id}.log",
+            display.on_event,
+            cache_dir=warm_cache_dir(config, trial),
+        )
+        status, code, error, events = (
+            outcome.status,
+            outcome.exit_code,
+            outcome.error,
+            outcome.events,
+        )
+    rows = trial_rows(folder.run_id, trial, status, code, error, events, _train_flops(trial))
+    row = rows["trials.csv"][0]
+    settings = {s.key: s.value for s in rows["settings.csv"]}
+    for name, value in mfu_fields(
+        flops_per_sample=row.flops_per_sample,
+        samples_per_epoch=row.samples_per_epoch,
+        steady_epoch_s=row.steady_epoch_s,
+        framework=trial.framework,
+        device=trial.device,
+        device_kind=trial.device_kind,
+        device_name=trial.device_name,
+        settings=settings,
+        calibration=folder.meta.get("calibration"),
+    ).items():
+        setattr(row, name, value)
+    return rows
+
+
+def _host() -> dict:
+    from bench.hardware.nvml import Nvml
+
+    nvml = Nvml.load()
+    try:
+        return host_fingerprint(nvml)
+    finally:
+        if nvml is not None:
+            nvml.shutdown()

@@ -1,0 +1,248 @@
+"""`python -m bench calibrate`: each device's achievable matmul throughput, per framework.
+
+For every framework × device a fresh child (`bench.hardware.calibrate_child`) times square matmuls —
+FP32 everywhere, TF32 and BF16 too on CUDA — so the parent never imports a framework. The
+result is one JSON document: the host fingerprint, the settings, and one row per framework,
+device, dtype and size with the best and median FLOP/s. It is written to
+`<out>/<host>-<YYYYMMDD-HHMMSS>.json` (UTC) and copied to `<out>/latest.json` (default `out`:
+`results/calibration`); `load_latest` finds the newest document for a host, and
+`bench.hardware.mfu.calibrated_peak` picks a trial's peak from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UsageError
+from bench.hardware.device_env import device_env
+from bench.hardware.devices import Device, default_threads
+
+SCHEMA_VERSION = 1
+FRAMEWORKS = ("torch", "keras")
+REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow")}
+DTYPES = ("fp32", "tf32", "bf16")
+DEFAULT_SIZES = {"cpu": (1024, 2048), "cuda": (4096, 8192)}
+DEFAULT_DTYPES = {"cpu": ("fp32",), "cuda": DTYPES}
+DEFAULT_OUT = Path("results") / "calibration"
+LOG_TAIL = 400  # characters of a failed child's output kept in its rows
+
+
+def _missing(framework: str) -> str:
+    absent = [m for m in REQUIRED_MODULES[framework] if importlib.util.find_spec(m) is None]
+    return f"{framework} is not installed (missing {', '.join(absent)})" if absent else ""
+
+
+def _env(device: Device, threads: int) -> dict[str, str]:
+    env = device_env(device.kind, device.index, threads)
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"})
+    return env
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+def _run_child(spec: dict[str, Any], device: Device, timeout_s: float) -> tuple[dict | None, str]:
+    """Run one child; (its result or None, an error message with the output's tail)."""
+    with tempfile.TemporaryDirectory(prefix="bench-calibrate-") as tmp:
+        spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
+        spec_path.write_text(json.dumps(spec))
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.hardware.calibrate_child",
+            str(spec_path),
+            str(result_path),
+        ]
+        proc = subprocess.Popen(
+            cmd,
+            env=_env(device, spec["threads"]),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            return None, f"timed out after {timeout_s:g} s"
+        except BaseException:  # Ctrl-C: the child is in its own session and would live on
+            _kill(proc)
+            raise
+        tail = " ".join(out.decode("utf-8", errors="replace").split())[-LOG_TAIL:]
+        if proc.returncode != 0 or not result_path.exists():
+            return None, f"child exited with code {proc.returncode}: {tail}"
+        return json.loads(result_path.read_text()), ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How each matmul is timed (see `bench.hardware.calibrate_child`); `threads` None: physical
+    cores."""
+
+    repeats: int = 10
+    warmup: int = 3
+    warmup_s: float = 1.0
+    min_batch_s: float = 0.05
+    threads: int | None = None
+    timeout_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        least = {"repeats": 1, "warmup": 0, "warmup_s": 0, "min_batch_s": 0, "timeout_s": 1}
+        for name, low in {**least, "threads": 1}.items():
+            value = getattr(self, name)
+            if value is not None and value < low:
+                raise UsageError(f"calibrate: {name} must be >= {low}, got {value}")
+
+
+def _validate(frameworks: list[str], sizes: list[int] | None, dtypes: list[str] | None) -> None:
+    choices = ", ".join(FRAMEWORKS)
+    if not frameworks:
+        raise UsageError(f"calibrate: no framework given; choose from: {choices}")
+    for framework in frameworks:
+        if framework not in FRAMEWORKS:
+            raise UsageError(f'calibrate: unknown framework "{framework}"; choose from: {choices}')
+    if sizes is not None and (not sizes or any(int(n) < 1 for n in sizes)):
+        raise UsageError(f"calibrate: sizes must be integers >= 1, got {sizes}")
+    for dtype in dtypes or ():
+        if dtype not in DTYPES:
+            raise UsageError(
+                f'calibrate: unknown dtype "{dtype}"; choose from: {", ".join(DTYPES)}'
+            )
+
+
+def calibrate(
+    frameworks: list[str],
+    devices: list[Device],
+    sizes: list[int] | None = None,
+    out: Path = DEFAULT_OUT,
+    settings: Settings = Settings(),
+    *,
+    dtypes: list[str] | None = None,
+    nvml: Any = None,
+    echo: Callable[[str], object] | None = None,
+) -> list[dict[str, Any]]:
+    """Measure every framework × device in its own child; write the document; return its rows.
+
+    `sizes` / `dtypes` default per device kind (`DEFAULT_SIZES`, `DEFAULT_DTYPES`). The
+    document is rewritten after each child, so an interrupted calibration keeps what it
+    measured. `echo(str)` is told each child's outcome.
+    """
+    _validate(frameworks, sizes, dtypes)
+    threads = settings.threads or default_threads()
+    started = datetime.now(UTC)
+    path = out / f"{_safe(socket.gethostname())}-{started:%Y%m%d-%H%M%S}.json"
+    meta = {**asdict(settings), "threads": threads, "flops_per_matmul": "2*n^3"}
+    rows: list[dict[str, Any]] = []
+    for framework in frameworks:
+        for device in devices:
+            spec = {
+                **meta,
+                "framework": framework,
+                "device_kind": device.kind,
+                "sizes": [int(n) for n in (sizes or DEFAULT_SIZES[device.kind])],
+                "dtypes": list(dtypes or DEFAULT_DTYPES[device.kind]),
+            }
+            new = _calibrate_one(framework, device, spec, settings.timeout_s)
+            rows.extend(new)
+            write(_document(rows, started, nvml, meta), path)
+            if echo is not None:
+                echo(_summary(framework, device, new))
+    return rows
+
+
+def _calibrate_one(
+    framework: str, device: Device, spec: dict[str, Any], timeout_s: float
+) -> list[dict[str, Any]]:
+    base = {"framework": framework, "device": device.name, "device_name": device.label}
+    base["threads"] = spec["threads"]
+    missing = _missing(framework)
+    result, error = (None, missing) if missing else _run_child(spec, device, timeout_s)
+    if result is None:
+        status = "skipped" if missing else "failed"
+        return [
+            {**base, "dtype": d, "n": n, "status": status, "error": error}
+            for d in spec["dtypes"]
+            for n in spec["sizes"]
+        ]
+    extra = {"backend": result["backend"], "framework_version": result["framework_version"]}
+    return [{**base, **extra, **row} for row in result["rows"]]
+
+
+def _summary(framework: str, device: Device, rows: list[dict[str, Any]]) -> str:
+    parts = [
+        f"{r['dtype']} n={r['n']}: "
+        + (f"best {r['best_tflops']:.3f} TFLOP/s" if r["status"] == "ok" else r["status"])
+        for r in rows
+    ]
+    return f"{framework} on {device.name}: " + "; ".join(parts)
+
+
+def _document(
+    rows: list[dict[str, Any]], started: datetime, nvml: Any, settings: dict[str, Any]
+) -> dict[str, Any]:
+    from bench.hardware.fingerprint import host_fingerprint
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "calibration",
+        "started_utc": started.isoformat(timespec="seconds"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": host_fingerprint(nvml),
+        "settings": settings,
+        "rows": rows,
+    }
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "host"
+
+
+def write(document: dict[str, Any], path: Path) -> None:
+    """Write `document` to `path` and to `latest.json` beside it, each atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2) + "\n"
+    for target in (path, path.parent / "latest.json"):
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+
+
+def load_latest(results_dir: Path, host: str | None = None) -> dict[str, Any] | None:
+    """The newest calibration document for `host` (default: this host), or None.
+
+    Looks in `<results_dir>/calibration` (the default layout) and in `results_dir` itself;
+    unreadable or foreign files are ignored.
+    """
+    host = host or socket.gethostname()
+    newest: dict[str, Any] | None = None
+    for folder in (Path(results_dir) / "calibration", Path(results_dir)):
+        for path in sorted(folder.glob("*.json")):
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(doc, dict) or doc.get("kind") != "calibration":
+                continue
+            if doc.get("host", {}).get("hostname") != host:
+                continue
+            if newest is None or doc.get("created_utc", "") > newest.get("created_utc", ""):
+                newest = doc
+    return newest

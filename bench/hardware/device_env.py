@@ -1,0 +1,83 @@
+"""A framework child's environment for one device: what it inherits from ours, which GPU it sees,
+how many threads it may use.
+
+Every child that imports a framework — a trial, a bare loop of `selfcheck`, a calibration child —
+gets its environment from `device_env`: only the allow-listed variables of the parent (the basics
+of a working process and the variables users set to steer their frameworks and devices), one
+visible GPU (none for the CPU), its thread count, memory growth instead of grabbing the whole GPU,
+and this project on the import path.
+"""
+
+from __future__ import annotations
+
+import os
+
+from bench import PROJECT_ROOT
+
+# What a trial inherits from the parent's environment: the basics of a working process, and the
+# variables users set to steer their frameworks and devices. Everything else stays behind.
+PASS_NAMES = {
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "TZ",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "SHELL",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "LD_LIBRARY_PATH",
+    "LD_PRELOAD",
+    "SSL_CERT_FILE",
+    "XDG_CACHE_HOME",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_NUM_THREADS",
+}
+PASS_PREFIXES = (
+    "LC_",
+    "CUDA_",
+    "NVIDIA_",
+    "CUDNN_",
+    "NCCL_",
+    "TF_",
+    "TORCH",
+    "PYTORCH_",
+    "XLA_",
+    "JAX_",
+    "KERAS_",
+    "OMP_",
+    "MKL_",
+    "KMP_",
+    "DNNL_",
+    "ONEDNN_",
+    "TRITON_",
+)
+
+
+def inherited_env(environ: dict[str, str]) -> dict[str, str]:
+    """The part of `environ` a trial needs (see PASS_NAMES and PASS_PREFIXES)."""
+    return {k: v for k, v in environ.items() if k in PASS_NAMES or k.startswith(PASS_PREFIXES)}
+
+
+def device_env(device_kind: str, device_index: int | None, threads: int) -> dict[str, str]:
+    """A framework child's environment for one device: only the variables it needs from ours,
+    its one visible GPU (none for the CPU), its thread count, memory growth instead of grabbing
+    the whole GPU, and this project on the import path."""
+    env = inherited_env(dict(os.environ))
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+            "CUDA_VISIBLE_DEVICES": "" if device_kind == "cpu" else str(device_index),
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+            "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+        }
+    )
+    return env

@@ -1,0 +1,203 @@
+"""Run one trial in a fresh child process: environment, timeout, log, events, status.
+
+Caches: a `cold` trial gets fresh, empty compiler-cache folders (inductor, Triton, CUDA, XLA,
+JAX); a `warm` one gets persistent folders that earlier warm trials filled.
+
+The child is `python -m bench.trial`, started in its own session (so a timeout or Ctrl-C can
+stop it with everything it spawned) with stdout and stderr going to the trial's log. It reports
+through an events file (JSON lines), which is read while it runs to show progress, and once more
+when it has exited. The status comes from what the child wrote and how it ended — never from
+its stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.hardware.device_env import device_env
+from bench.trial.spec import Trial
+
+LOG_TAIL_LINES = 5
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a trial's child ended and everything it reported."""
+
+    status: str
+    exit_code: int | None
+    error: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
+    """A trial's environment: its device and threads, its backend, its compiler caches."""
+    env = device_env(trial.device_kind, trial.device_index, trial.threads)
+    env.update(
+        {
+            "TORCHINDUCTOR_CACHE_DIR": str(cache_root / "inductor"),
+            "TRITON_CACHE_DIR": str(cache_root / "triton"),
+            "CUDA_CACHE_PATH": str(cache_root / "cuda"),
+            "JAX_COMPILATION_CACHE_DIR": str(cache_root / "jax"),
+            "TF_XLA_FLAGS": " ".join(
+                filter(
+                    None,
+                    [
+                        env.get("TF_XLA_FLAGS"),
+                        f"--tf_xla_persistent_cache_directory={cache_root / 'tf_xla'}",
+                    ],
+                )
+            ),
+        }
+    )
+    if trial.framework == "keras":
+        env["KERAS_BACKEND"] = trial.backend
+    return env
+
+
+def _read_new(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Complete JSON lines appended to `path` since `offset`, and the new offset."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    lines = data[:end].decode("utf-8", errors="replace").splitlines()
+    return [json.loads(line) for line in lines if line.strip()], offset + end
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> bool:
+    try:
+        os.killpg(proc.pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate the child's whole process group; kill it if it lingers or on a second Ctrl-C."""
+    try:
+        if _signal_group(proc, signal.SIGTERM):
+            proc.wait(5.0)
+            return
+    except subprocess.TimeoutExpired:
+        pass
+    except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+        _signal_group(proc, signal.SIGKILL)
+        raise
+    if _signal_group(proc, signal.SIGKILL):
+        proc.wait(5.0)
+
+
+def log_tail(log_path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last non-empty lines of a log, joined on one line for a CSV cell."""
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(tail)
+
+
+def _status(rc: int, timed_out: bool, trial: Trial, events: list[dict[str, Any]], log: Path):
+    if timed_out:
+        return "timeout", f"exceeded timeout_s = {trial.timeout_s:g} s"
+    if rc == 0 and any(e["event"] == "done" for e in events):
+        return "ok", ""
+    errors = [e for e in events if e["event"] == "error"]
+    if errors:
+        return errors[-1]["status"], errors[-1]["error"]
+    if rc < 0:
+        name = signal.Signals(-rc).name
+        hint = " (possibly the out-of-memory killer)" if rc == -signal.SIGKILL else ""
+        return "failed", f"killed by {name}{hint}; log: {log_tail(log)}"
+    return "failed", f"exited with code {rc}; log: {log_tail(log)}"
+
+
+def run_trial(
+    trial: Trial,
+    work_dir: Path,
+    log_path: Path,
+    on_event: Callable[[dict[str, Any]], None] = lambda event: None,
+    poll_s: float = 0.2,
+    cache_dir: Path | None = None,
+) -> Outcome:
+    """Run `trial` in a child process and wait for it (or its timeout).
+
+    Compiler caches go to `cache_dir` (kept: a warm cache) or, when None, to a fresh temporary
+    folder removed afterwards (a cold start).
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    trial_json, events_path = work_dir / "trial.json", work_dir / "events.jsonl"
+    trial_json.write_text(json.dumps(trial.to_json()))
+    events_path.write_text("")
+    cache_root = cache_dir or Path(tempfile.mkdtemp(prefix=f"bench-{trial.trial_id}-"))
+    argv = [sys.executable, "-m", "bench.trial", str(trial_json), str(events_path)]
+    try:
+        with open(log_path, "wb") as log:
+            spawn_t = time.monotonic()
+            proc = subprocess.Popen(
+                [*argv, repr(spawn_t)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=child_env(trial, cache_root),
+                start_new_session=True,
+            )
+            events, offset, ended = _watch(
+                proc, events_path, spawn_t + trial.timeout_s, on_event, poll_s
+            )
+        # Whatever the trial left running (compile workers, loader workers) goes with it, so
+        # that it cannot compete with the next trial for the CPU.
+        _signal_group(proc, signal.SIGKILL)
+        events.extend(_read_new(events_path, offset)[0])
+        if ended == "interrupted":
+            status, error = "interrupted", "stopped by Ctrl-C"
+        else:
+            timed_out = ended == "timeout"
+            status, error = _status(proc.returncode, timed_out, trial, events, log_path)
+        return Outcome(status, proc.returncode, error, events)
+    finally:
+        if cache_dir is None:
+            shutil.rmtree(cache_root, ignore_errors=True)
+
+
+def _watch(
+    proc: subprocess.Popen[bytes],
+    events_path: Path,
+    deadline: float,
+    on_event: Callable[[dict[str, Any]], None],
+    poll_s: float,
+) -> tuple[list[dict[str, Any]], int, str]:
+    """Relay the child's events as they come until it exits, its deadline passes (it is stopped)
+    or Ctrl-C (it is stopped, what it wrote is kept). Returns the events, the offset read up to,
+    and how it ended: "", "timeout" or "interrupted"."""
+    events: list[dict[str, Any]] = []
+    offset = 0
+    try:
+        while proc.poll() is None:
+            new, offset = _read_new(events_path, offset)
+            for event in new:
+                events.append(event)
+                on_event(event)
+            if time.monotonic() > deadline:
+                _stop(proc)
+                return events, offset, "timeout"
+            time.sleep(poll_s)
+    except KeyboardInterrupt:  # Ctrl-C in the parent: stop the child, keep what it wrote
+        _stop(proc)
+        return events, offset, "interrupted"
+    return events, offset, ""

@@ -1,0 +1,163 @@
+"""The harness's clock: phase and epoch boundaries, taken after the device is synchronized.
+
+Every framework's runner calls the same four methods at the same points of its own loop:
+
+    clock.mark(phase)        end of a start-up phase (the harness calls it for the first five)
+    clock.start_training()   end of `compile`; epoch 1 and its first step start now
+    clock.first_step_done()  after the first optimizer step of epoch 1
+    clock.epoch_end(loss)    after the last step of an epoch
+    clock.epoch_begin()      before the first step of epochs 2..E
+
+Start-up phases tile the time from the parent's spawn to the end of epoch 1 without gaps. Epochs
+2..E are timed from `epoch_begin` to `epoch_end`; the harness's own bookkeeping (reading and
+resetting memory peaks, writing the result file) happens outside those intervals. Each boundary
+first calls `sync()` — `torch.cuda.synchronize()` on CUDA, a host fetch for Keras — so the
+clock reads the time only when the device has finished the work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class PeakProbe(Protocol):
+    source: str
+
+    def reset(self) -> None: ...
+    def peak(self) -> int | None: ...
+
+
+class EnergyProbe(Protocol):
+    """Energy since `begin()` (bench.trial.energy.EnergyMeter)."""
+
+    sources: str
+
+    def begin(self) -> None: ...
+    def reading(self) -> Any: ...
+
+
+class Clock:
+    def __init__(
+        self,
+        *,
+        origin: float,
+        start: float,
+        sync: Callable[[], None],
+        emit: Callable[[dict[str, Any]], None],
+        host_peak: PeakProbe,
+        steps_per_epoch: int,
+        batch_size: int,
+        time_fn: Callable[[], float] = time.monotonic,
+        energy: EnergyProbe | None = None,
+    ) -> None:
+        self._origin = origin
+        self._last = start
+        self._sync = sync
+        self._emit = emit
+        self._host = host_peak
+        self._devices: list[PeakProbe] = []
+        self._steps = steps_per_epoch
+        self._batch = batch_size
+        self._now = time_fn
+        self._energy = energy
+        self._pending: list[dict[str, Any]] = []
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._first_step_done = False
+        self._record_phase("spawn", origin, start)
+
+    @property
+    def epoch(self) -> int:
+        """The 1-based number of the epoch running now (0 before training starts)."""
+        return self._epoch
+
+    def _record_phase(self, phase: str, start: float, end: float) -> None:
+        self._pending.append(
+            {
+                "event": "phase",
+                "phase": phase,
+                "start_s": round(start - self._origin, 9),
+                "duration_s": round(end - start, 9),
+            }
+        )
+
+    def set_device_peaks(self, probes: list[PeakProbe]) -> None:
+        """Attach device-memory probes, primary first, once the device exists."""
+        self._devices = list(probes)
+
+    def note(self, event: dict[str, Any]) -> None:
+        """Queue an event for the sink; it is written at the next flush, outside timed work."""
+        self._pending.append(event)
+
+    def _reset_peaks(self) -> None:
+        for probe in (self._host, *self._devices):
+            probe.reset()
+        if self._energy is not None:
+            self._energy.begin()
+
+    def mark(self, phase: str) -> float:
+        """End the current start-up phase, naming it `phase`; return the time."""
+        self._sync()
+        now = self._now()
+        self._record_phase(phase, self._last, now)
+        self._last = now
+        return now
+
+    def start_training(self) -> None:
+        """End `compile`; epoch 1, and its first step, start now."""
+        self.note({"event": "setup_peak", "peak_rss_bytes": self._host.peak()})
+        self._reset_peaks()
+        self._epoch = 1
+        self._epoch_start = self.mark("compile")
+
+    def first_step_done(self) -> None:
+        self.mark("first_step")
+        self._first_step_done = True
+
+    def epoch_begin(self) -> None:
+        """Start timing epoch 2..E (epoch 1 starts in `start_training`)."""
+        self._reset_peaks()
+        self._epoch += 1
+        self._sync()
+        self._epoch_start = self._now()
+
+    def epoch_end(self, loss: Callable[[], float | None] | float | None) -> None:
+        """Stop the epoch's clock, then record it (and epoch 1's remaining phase)."""
+        self._sync()
+        now = self._now()
+        if self._epoch == 1:
+            if not self._first_step_done:  # a one-step epoch: its only step is the first
+                self._record_phase("first_step", self._last, now)
+                self._last = now
+            self._record_phase("first_epoch_rest", self._last, now)
+            self._last = now
+        energy = self._energy.reading() if self._energy is not None else None
+        memory = {p.source: p.peak() for p in (self._host, *self._devices)}
+        primary = self._devices[0].source if self._devices else ""
+        self._pending.append(
+            {
+                "event": "epoch",
+                "epoch": self._epoch,
+                "wall_s": round(now - self._epoch_start, 9),
+                "steps": self._steps,
+                "samples": self._steps * self._batch,
+                "loss": loss() if callable(loss) else loss,
+                "peak_rss_bytes": memory[self._host.source],
+                "peak_device_bytes": memory[primary] if primary else None,
+                "device_mem_source": primary,
+                "memory": memory,
+                "energy_j": energy.total_j if energy is not None else None,
+                "energy_cpu_j": energy.cpu_j if energy is not None else None,
+                "energy_gpu_j": energy.gpu_j if energy is not None else None,
+                "energy_source": self._energy.sources if self._energy is not None else "",
+            }
+        )
+        self.flush()
+
+    def flush(self) -> None:
+        """Hand every recorded event to the sink (outside any timed interval)."""
+        for event in self._pending:
+            self._emit(event)
+        self._pending.clear()

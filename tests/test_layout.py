@@ -1,0 +1,106 @@
+"""The folder map is the architecture: every import goes down the rooms of README's "Code map".
+
+Rooms, top to bottom: `bench.__main__` → `bench.cli` → `analysis` → `bench.core` →
+`bench.launchers` → `bench.trial` → `bench.runners` → `bench.data` and `bench.hardware` →
+`models` → the root (`bench`, `bench.errors`). A module may import its own room and the rooms
+below it, lazily (inside a function) or not. Imports under `if TYPE_CHECKING:` are exempt: they
+name a contract a lower room is handed (a runner gets the `Trial` and the `Clock`) and do nothing
+at run time.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOMS = [
+    ("bench.__main__",),
+    ("bench.cli",),
+    ("analysis",),
+    ("bench.core",),
+    ("bench.launchers",),
+    ("bench.trial",),
+    ("bench.runners",),
+    ("bench.data", "bench.hardware"),
+    ("models",),
+    ("bench.errors", "bench"),
+]
+PACKAGES = ("bench", "analysis", "models")
+
+
+def rank(module: str) -> int | None:
+    """The room's depth (0 = top) of a project module; None for anything else."""
+    for depth, prefixes in enumerate(ROOMS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return depth
+    return None
+
+
+@functools.cache
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """ids of every node inside an `if TYPE_CHECKING:` block."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                inside |= {id(n) for n in ast.walk(child)}
+    return inside
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every run-time import of a project module in `path`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    exempt = _type_checking_nodes(tree)
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in exempt:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+            found += [(node.lineno, n if n in modules() else node.module) for n in names]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+    return [(line, m) for line, m in found if m.split(".")[0] in PACKAGES]
+
+
+def test_imports_go_down_the_rooms() -> None:
+    outside = [m for m in modules() if rank(m) is None]
+    assert not outside, f"modules in no room of the code map: {outside}"
+    upward = [
+        f"{module} line {line}: {target}"
+        for module, path in sorted(modules().items())
+        for line, target in imports(path)
+        if (theirs := rank(target)) is not None and theirs < rank(module)
+    ]
+    assert not upward, "imports of a room above the importer's own:\n" + "\n".join(upward)
+
+
+def test_bench_root_holds_only_entry_points_and_errors() -> None:
+    assert sorted(p.name for p in (ROOT / "bench").glob("*.py")) == [
+        "__init__.py",
+        "__main__.py",
+        "errors.py",
+    ]
+
+
+def test_modules_are_short_and_say_what_they_hold() -> None:
+    long, silent = [], []
+    for path in modules().values():
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 350:
+            long.append(str(path.relative_to(ROOT)))
+        if not ast.get_docstring(ast.parse(text)):
+            silent.append(str(path.relative_to(ROOT)))
+    assert not long, f"modules over 350 lines: {long}"
+    assert not silent, f"modules without a docstring at the top: {silent}"
