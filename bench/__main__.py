@@ -1,4 +1,4 @@
-"""Command line: `python -m bench run|report|compare|devices|models|calibrate|selfcheck`.
+"""Command line: `python -m bench run|report|compare|devices|models|calibrate|selfcheck|doctor`.
 
 Argparse only: each subcommand names a plain function `bench.cli.<module>.<function>(args)`,
 imported when it runs, so `--help` imports no framework and nothing heavy. User errors exit with
@@ -93,6 +93,16 @@ def _add_selfcheck(sub: argparse._SubParsersAction) -> None:
     _command(chk, "selfcheck:selfcheck")
 
 
+def _add_doctor(sub: argparse._SubParsersAction) -> None:
+    doc = sub.add_parser(
+        "doctor", help="what works here (framework × device) and the fix for what doesn't"
+    )
+    from bench.cli.doctor import add_arguments
+
+    add_arguments(doc)
+    _command(doc, "doctor:doctor")
+
+
 def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
@@ -106,6 +116,7 @@ def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_models(sub)
     _add_calibrate(sub, argv)
     _add_selfcheck(sub)
+    _add_doctor(sub)
     return p
 
 

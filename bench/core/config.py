@@ -26,7 +26,7 @@ CACHES = ("cold", "warm")
 OPTIMIZERS = ("sgd", "adam")
 PIPELINES = ("memory", "loader")
 FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
-DEVICE_PATTERN = re.compile(r"auto|cpu|cuda|cuda:\d+")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda|cuda:\d+|mps")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]*")
 
 
@@ -231,7 +231,7 @@ def check_names(config: Config) -> None:
         if not DEVICE_PATTERN.fullmatch(device):
             raise UsageError(
                 f"{where}: [sweep] devices: {device!r} is not a device; "
-                "use auto, cpu, cuda (every GPU) or cuda:N."
+                "use auto, cpu, cuda (every GPU), cuda:N or mps (Apple)."
             )
     if not NAME_PATTERN.fullmatch(config.output.name):
         raise UsageError(

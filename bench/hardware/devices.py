@@ -1,4 +1,5 @@
-"""Device discovery and selection: the CPU, and one `cuda:N` per GPU that NVML reports.
+"""Device discovery and selection: the CPU, one `cuda:N` per GPU that NVML reports, and — where
+NVML sees none — the AMD (ROCm) GPUs and Apple `mps` that a torch probe child finds.
 
 Discovery never imports a framework (DESIGN.md, principle 1): the CPU is described from
 `/proc/cpuinfo` and psutil, GPUs from NVML through `bench.hardware.nvml.Nvml`.
@@ -28,8 +29,8 @@ _GIB = 1024**3
 class Device:
     """One place a trial can run."""
 
-    name: str  # "cpu" or "cuda:N"
-    kind: Literal["cpu", "cuda"]
+    name: str  # "cpu", "cuda:N" or "mps"
+    kind: Literal["cpu", "cuda", "mps"]
     label: str  # CPU model or GPU name
     index: int | None  # NVML / CUDA index for GPUs, None for the CPU
     memory_bytes: int  # system RAM for the CPU, total device memory for a GPU
@@ -113,7 +114,19 @@ def discover(nvml: Nvml | None | _Default = LOAD_NVML) -> list[Device]:
     finally:
         if owned and lib is not None:
             lib.shutdown()
+    if not gpus and owned:
+        return [cpu_device(), *_other_gpus()]
     return [cpu_device(), *(gpu_device(g) for g in gpus)]
+
+
+def _other_gpus() -> list[Device]:
+    """ROCm and MPS devices, from a torch probe child, where the machine may hold them."""
+    from bench.hardware.probe import may_hold_other_gpus, run_probe
+
+    if not may_hold_other_gpus():
+        return []
+    facts = run_probe("torch", "torch")
+    return [] if facts.get("error") else probed_devices(facts)
 
 
 def _choices(available: list[Device]) -> str:
@@ -161,3 +174,34 @@ def format_table(devices: list[Device]) -> str:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
+
+
+def probed_devices(facts: dict, system_memory: int | None = None) -> list[Device]:
+    """GPUs that NVML cannot see, from a torch probe (`bench.hardware.probe.torch_facts`): AMD
+    GPUs of a ROCm build (torch calls them `cuda:N`) and Apple's `mps`."""
+    found = []
+    if facts.get("hip"):
+        for gpu in facts.get("gpus", []):
+            found.append(
+                Device(
+                    name=f"cuda:{gpu['index']}",
+                    kind="cuda",
+                    label=gpu["name"],
+                    index=gpu["index"],
+                    memory_bytes=gpu["memory_bytes"],
+                    detail=f"ROCm/HIP {facts['hip']} (through torch; no NVML)",
+                )
+            )
+    if facts.get("mps"):
+        memory = system_memory if system_memory is not None else psutil.virtual_memory().total
+        found.append(
+            Device(
+                name="mps",
+                kind="mps",
+                label=f"Apple MPS ({cpu_model()})",
+                index=None,
+                memory_bytes=memory,
+                detail="unified memory, shared with the CPU",
+            )
+        )
+    return found
