@@ -1,8 +1,10 @@
-"""Command line: `python -m analysis RUN_DIR... [--out DIR]` writes a report;
-`python -m analysis compare RUN_A RUN_B [...] [--out DIR]` compares runs against the first.
+"""Command line: `python -m analysis RUN_DIR... [--dest DIR]` writes a report;
+`python -m analysis compare RUN_A RUN_B [...] [--dest DIR]` compares runs against the first.
+`bench report` and `bench compare` are the same commands, named `bench` in every message.
 
-Bad result files exit with code 2 and one paragraph on stderr (`analysis: error: ...`), never a
-traceback.
+`--dest` is the exact folder the files are written to (`--out`, its old spelling, still works
+with a warning: `bench run --out` names the folder that run folders are created in). Bad result
+files exit with code 2 and one paragraph on stderr (`analysis: error: ...`), never a traceback.
 """
 
 from __future__ import annotations
@@ -14,58 +16,72 @@ from pathlib import Path
 from analysis import missing_dependencies
 
 
-def report_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis",
-        description="Write report.md, report.html and figures/ for bench run folders "
-        "(compare runs with: python -m analysis compare RUN_A RUN_B ...).",
-    )
+def _parser(prog: str, description: str, dest_help: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders")
-    parser.add_argument("--out", type=Path, help="output folder (default: the first run folder)")
+    parser.add_argument("--dest", type=Path, metavar="DIR", help=dest_help)
+    parser.add_argument("--out", type=Path, dest="old_out", help=argparse.SUPPRESS)
     return parser
 
 
-def compare_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis compare",
-        description="Compare runs against the first (the baseline): ratio of medians with a "
+def report_parser(prog: str = "python -m analysis") -> argparse.ArgumentParser:
+    return _parser(
+        prog,
+        "Write report.md, report.html and figures/ for bench run folders "
+        f"(compare runs with: {prog.removesuffix(' report')} compare RUN_A RUN_B ...).",
+        "the folder to write into (default: the first run folder)",
+    )
+
+
+def compare_parser(prog: str = "python -m analysis compare") -> argparse.ArgumentParser:
+    return _parser(
+        prog,
+        "Compare runs against the first (the baseline): ratio of medians with a "
         "95% bootstrap CI and a Mann-Whitney p-value per aligned configuration.",
+        "the folder to write into (default: compare/ in the baseline run folder)",
     )
-    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders")
-    parser.add_argument(
-        "--out", type=Path, help="output folder (default: compare/ in the baseline run folder)"
-    )
-    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _dest(args: argparse.Namespace, name: str) -> argparse.Namespace:
+    """Take the deprecated `--out` as `--dest`, with a warning."""
+    if args.old_out is not None:
+        print(f"{name}: warning: --out is deprecated; use --dest", file=sys.stderr)
+        args.dest = args.dest or args.old_out
+    return args
+
+
+def main(argv: list[str] | None = None, name: str = "analysis") -> int:
+    """`name` is the program in messages: `analysis`, or `bench` for `bench report|compare`."""
     args = list(sys.argv[1:] if argv is None else argv)
     missing = missing_dependencies()
     if missing:
         print(
-            f"analysis: error: missing packages {', '.join(missing)}; "
+            f"{name}: error: missing packages {', '.join(missing)}; "
             "install them with: pip install -e '.[analysis]'",
             file=sys.stderr,
         )
         return 2
     from analysis.load import AnalysisError
 
+    base = "python -m analysis" if name == "analysis" else name
     try:
         if args[:1] == ["compare"]:
-            return run_compare(compare_parser().parse_args(args[1:]))
-        return run_report(report_parser().parse_args(args))
+            parsed = compare_parser(f"{base} compare").parse_args(args[1:])
+            return run_compare(_dest(parsed, name))
+        prog = base if name == "analysis" else f"{base} report"
+        return run_report(_dest(report_parser(prog).parse_args(args), name))
     except AnalysisError as exc:
-        print(f"analysis: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # an output folder that cannot be written
-        print(f"analysis: error: {exc.filename or ''}: {exc.strerror}.", file=sys.stderr)
+        print(f"{name}: error: {exc.filename or ''}: {exc.strerror}.", file=sys.stderr)
         return 2
 
 
 def run_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
 
-    for path in write_report(args.runs, args.out):
+    for path in write_report(args.runs, args.dest):
         print(path)
     return 0
 
@@ -73,7 +89,7 @@ def run_report(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     from analysis.compare import compare_runs
 
-    out = args.out if args.out is not None else args.runs[0] / "compare"
+    out = args.dest if args.dest is not None else args.runs[0] / "compare"
     text, files = compare_runs(args.runs, out)
     print(text)
     print()

@@ -1,19 +1,32 @@
-"""Command line: `python -m bench run|report|compare|devices|models|calibrate|selfcheck|doctor`.
+"""Command line: `bench run|report|compare|devices|models|calibrate|selfcheck|doctor` (also
+`python -m bench ...`; `bench` alone prints the help, `bench --version` the versions).
 
 Argparse only: each subcommand names a plain function `bench.cli.<module>.<function>(args)`,
 imported when it runs, so `--help` imports no framework and nothing heavy. User errors exit with
-code 2 and one paragraph on stderr, never a traceback; Ctrl-C exits with 130.
+code 2 and one paragraph on stderr, never a traceback; Ctrl-C exits with 130. Flags are never
+abbreviated (`--mode` is not `--models`), and `--help` shows each default.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
+from bench.cli.flags import Version, deprecate, parser_options
 from bench.cli.run import OVERRIDES
 from bench.errors import UsageError
+
+HELP = {
+    "frameworks": "torch, keras, fake",
+    "torch_modes": "eager, compile",
+    "keras_modes": "graph, eager, xla",
+    "keras_backends": "tensorflow, jax, torch",
+    "caches": "cold, warm",
+    "pipelines": "memory, loader",
+}
 
 
 def _command(parser: argparse.ArgumentParser, target: str) -> None:
@@ -22,12 +35,29 @@ def _command(parser: argparse.ArgumentParser, target: str) -> None:
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser("run", help="run the sweep in bench.toml (each trial in a fresh process)")
+    run = sub.add_parser(
+        "run",
+        help="run the sweep in bench.toml (each trial in a fresh process)",
+        **parser_options(),
+    )
     run.add_argument("--config", type=Path, help="config file (default: ./bench.toml if present)")
     for flag, (section, key, _kind, is_list) in OVERRIDES.items():
         dashed = "--" + flag.replace("_", "-")
         meta = "A,B,..." if is_list else "VALUE"
-        run.add_argument(dashed, metavar=meta, help=f"override [{section}] {key}")
+        choices = f": {HELP[flag]}" if flag in HELP else ""
+        run.add_argument(dashed, metavar=meta, help=f"override [{section}] {key}{choices}")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override any bench.toml key, e.g. --set train.optimizer=adam or "
+        "--set sweep.batch_sizes=32,64 (repeatable)",
+    )
+    loud = run.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="count", default=0, help="only failures and results")
+    loud.add_argument(
+        "-v", "--verbose", action="count", default=0, help="also each phase and epoch as it ends"
+    )
     run.add_argument("--dry-run", action="store_true", help="print the planned trials and exit")
     run.add_argument(
         "--no-report", action="store_true", help="do not write report.md/.html at the end"
@@ -46,20 +76,24 @@ def _add_analysis(sub: argparse._SubParsersAction) -> None:
         ("report", "write report.md, report.html and figures for run folders"),
         ("compare", "compare runs (ratio of medians, CI, Mann-Whitney) against the first"),
     ):
-        rep = sub.add_parser(name, help=text, add_help=False)
+        rep = sub.add_parser(name, help=text, add_help=False, **parser_options())
         rep.add_argument("rest", nargs=argparse.REMAINDER, help="RUN_DIR... [--out DIR]")
         _command(rep, "report:analysis")
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
-    mod = sub.add_parser("models", help="list models, show one's layer table, or --verify them")
+    mod = sub.add_parser(
+        "models", help="list models, show one's layer table, or --verify them", **parser_options()
+    )
     mod.add_argument("names", nargs="*", metavar="NAME", help="a model (layer table) or models")
     mod.add_argument(
         "--verify",
         action="store_true",
         help="build in every installed framework (child process) and prove they match",
     )
-    mod.add_argument("--format", choices=("table", "csv"), default="table", help="--verify output")
+    mod.add_argument(
+        "--format", choices=("table", "csv"), default="table", help="--verify output format"
+    )
     mod.add_argument(
         "--full-size", action="store_true", help="--verify big models at full input size (slow)"
     )
@@ -68,7 +102,9 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 
 def _add_calibrate(sub: argparse._SubParsersAction, argv: list[str] | None) -> None:
     cal = sub.add_parser(
-        "calibrate", help="measure achievable matmul FLOP/s per framework and device (for MFU)"
+        "calibrate",
+        help="measure achievable matmul FLOP/s per framework and device (for MFU)",
+        **parser_options(),
     )
     if argv is None or argv[:1] == ["calibrate"]:  # its flags cost an import; only when used
         from bench.cli.calibrate import add_arguments
@@ -78,24 +114,28 @@ def _add_calibrate(sub: argparse._SubParsersAction, argv: list[str] | None) -> N
 
 
 def _add_selfcheck(sub: argparse._SubParsersAction) -> None:
-    chk = sub.add_parser("selfcheck", help="harness vs bare loop: steady-epoch ratio per framework")
-    chk.add_argument(
-        "--frameworks", default="torch,keras", metavar="A,B", help="default: %(default)s"
+    chk = sub.add_parser(
+        "selfcheck",
+        help="harness vs bare loop: steady-epoch ratio per framework",
+        **parser_options(),
     )
-    chk.add_argument("--model", default="seed_cnn", help="default: %(default)s")
-    chk.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
-    chk.add_argument("--samples", type=int, default=3200, help="per epoch; default: %(default)s")
-    chk.add_argument("--epochs", type=int, default=6, help="default: %(default)s")
-    chk.add_argument(
-        "--rounds", type=int, default=3, help="bare/harness pairs; default: %(default)s"
-    )
+    chk.add_argument("--frameworks", default="torch,keras", metavar="A,B", help="torch, keras")
+    chk.add_argument("--models", default="seed_cnn", metavar="A,B", help="each is checked")
+    chk.add_argument("--batch-sizes", default="64", metavar="A,B", help="each is checked")
+    chk.add_argument("--samples", type=int, default=3200, help="per epoch")
+    chk.add_argument("--epochs", type=int, default=6, help="per trial")
+    chk.add_argument("--rounds", type=int, default=3, help="bare/harness pairs")
     chk.add_argument("--threads", type=int, default=None, help="default: physical cores")
+    deprecate(chk, "--model", "--models", "models")
+    deprecate(chk, "--batch-size", "--batch-sizes", "batch_sizes")
     _command(chk, "selfcheck:selfcheck")
 
 
 def _add_doctor(sub: argparse._SubParsersAction) -> None:
     doc = sub.add_parser(
-        "doctor", help="what works here (framework × device) and the fix for what doesn't"
+        "doctor",
+        help="what works here (framework × device) and the fix for what doesn't",
+        **parser_options(),
     )
     from bench.cli.doctor import add_arguments
 
@@ -105,13 +145,17 @@ def _add_doctor(sub: argparse._SubParsersAction) -> None:
 
 def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m bench",
+        prog="bench",
         description="Time the first and the steady epochs of CNNs in PyTorch and Keras.",
+        **parser_options(),
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action=Version)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
     _add_analysis(sub)
-    dev = sub.add_parser("devices", help="list the devices that devices = ['auto'] would use")
+    dev = sub.add_parser(
+        "devices", help="list the devices that devices = ['auto'] would use", **parser_options()
+    )
     _command(dev, "devices:devices")
     _add_models(sub)
     _add_calibrate(sub, argv)
@@ -131,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(command=argv[0], rest=argv[1:], target="report:analysis")
     else:
         args = parser(argv).parse_args(argv)
+        if args.command is None:  # bare `bench`: the help, not an error
+            parser(argv).print_help()
+            return 0
     try:
         return _call(args)
     except UsageError as exc:
@@ -139,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `bench ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from bench.cli.flags import deprecate
 from bench.errors import UsageError
 from bench.hardware.calibrate import DEFAULT_OUT, Settings, calibrate
 
@@ -24,6 +25,8 @@ def _csv(text: str | None, kind: type = str) -> list[Any] | None:
         raise UsageError(f"calibrate: bad list {text!r}: {exc}") from None
 
 
+# A flag whose Settings field name means something else elsewhere (run --repeats = processes).
+FLAGS = {"repeats": "--batches"}
 _HELP = {
     "repeats": "timed batches per size",
     "warmup": "untimed matmuls first",
@@ -36,7 +39,7 @@ _HELP = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `calibrate` subcommand's flags."""
-    parser.add_argument("--frameworks", default="torch,keras", metavar="A,B")
+    parser.add_argument("--frameworks", default="torch,keras", metavar="A,B", help="torch, keras")
     parser.add_argument("--devices", default="auto", metavar="A,B", help="auto, cpu, cuda:N")
     parser.add_argument(
         "--sizes", metavar="N,M", help="matrix sizes (default: 1024,2048 CPU; 4096,8192 GPU)"
@@ -46,10 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for field in fields(Settings):
         kind = int if field.default is None else type(field.default)
-        flag = "--" + field.name.replace("_", "-")
-        help_text = f"{_HELP[field.name]} (default: {field.default or 'physical cores'})"
-        parser.add_argument(flag, type=kind, default=field.default, help=help_text)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: %(default)s")
+        flag = FLAGS.get(field.name, "--" + field.name.replace("_", "-"))
+        help_text = _HELP[field.name] + (
+            " (default: physical cores)" if field.default is None else ""
+        )
+        meta = field.name.upper() if flag.endswith(field.name.replace("_", "-")) else "N"
+        parser.add_argument(
+            flag, dest=field.name, type=kind, default=field.default, help=help_text, metavar=meta
+        )
+    deprecate(parser, "--repeats", "--batches", "repeats", type=int)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder of the documents")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -20,14 +20,25 @@ def listing() -> str:
     from models import flops, zoo
 
     header = f"{'model':<16} {'input':>11} {'classes':>7} {'params':>13} {'fwd MFLOP/sample':>17}"
-    lines = [header, "-" * len(header)]
+    lines = [header + "  options (default first)", "-" * (len(header) + 25)]
     for name in zoo.names():
         spec = zoo.get(name)
-        lines.append(
+        row = (
             f"{name:<16} {_shape(spec.input_shape):>11} {spec.classes:>7} "
-            f"{flops.param_count(spec):>13,} {flops.forward_flops(spec) / 1e6:>17,.2f}"
+            f"{flops.param_count(spec):>13,} {flops.forward_flops(spec) / 1e6:>17,.2f}  "
+            + options_text(zoo.info(name).options)
         )
+        lines.append(row.rstrip())
     return "\n".join(lines)
+
+
+def options_text(options: dict) -> str:
+    """`frozen=False|True, classifier=auto|fc4096|fc512`: each option, its default first."""
+    parts = []
+    for key, option in options.items():
+        values = [option.default, *(c for c in option.choices if c != option.default)]
+        parts.append(f"{key}=" + "|".join(str(v) for v in values))
+    return ", ".join(parts)
 
 
 def describe(name: str) -> str:
@@ -68,5 +79,7 @@ def models(args: argparse.Namespace) -> int:
         return verify(args.names, args.full_size, args.format)
     if len(args.names) > 1:
         raise UsageError("models: name one model for its layer table, or use --verify.")
+    if args.format != "table":
+        raise UsageError("models: --format csv is the output of --verify; add --verify.")
     print(describe(args.names[0]) if args.names else listing())
     return 0

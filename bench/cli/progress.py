@@ -29,11 +29,14 @@ def _mib(value: int | None) -> str:
 class Display:
     """Progress during the sweep and the summary after it."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, verbosity: int = 0) -> None:
+        """`verbosity` -1 (`--quiet`): failures only; 0: progress; 1 (`--verbose`): also each
+        phase and epoch as a line."""
         self.console = console or Console()
         if not self.console.is_terminal:  # logs and CI: wide enough for the summary table
             self.console.width = max(self.console.width, 160)
-        self.live = self.console.is_terminal
+        self.verbosity = verbosity
+        self.live = self.console.is_terminal and verbosity == 0
         self._progress: Progress | None = None
         self._task: Any = None
         self._trial: Trial | None = None
@@ -42,7 +45,8 @@ class Display:
 
     def start(self, run_dir: Path, trials: list[Trial]) -> None:
         self._total = len(trials)
-        self.console.print(f"bench: {len(trials)} trials → {run_dir}")
+        if self.verbosity >= 0:
+            self.console.print(f"bench: {len(trials)} trials → {run_dir}")
         if self.live:
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
@@ -65,6 +69,11 @@ class Display:
     def on_event(self, event: dict[str, Any]) -> None:
         if self._trial is None:
             return
+        if self.verbosity > 0 and event["event"] in ("phase", "epoch"):
+            what = event.get("phase") or f"epoch {event['epoch']}"
+            took = event.get("duration_s", event.get("wall_s"))
+            text = f"  {self._trial.trial_id}: {what} {took:.3f} s"
+            self.console.print(text, markup=False, highlight=False)
         if event["event"] == "phase":
             self._describe(f"{event['phase']} done")
         elif event["event"] == "epoch":
@@ -76,6 +85,8 @@ class Display:
         self._done += 1
         if self._progress is not None:
             self._progress.advance(self._task)
+            return
+        if self.verbosity < 0 and row.status in ("ok", "skipped"):
             return
         line = f"[{self._done}/{self._total}] {row.trial_id}: {row.status}"
         if row.status == "ok":

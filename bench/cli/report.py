@@ -35,4 +35,4 @@ def analysis(args: argparse.Namespace) -> int:
     from analysis.__main__ import main as analysis_main
 
     prefix = ["compare"] if args.command == "compare" else []
-    return analysis_main([*prefix, *args.rest])
+    return analysis_main([*prefix, *args.rest], name="bench")

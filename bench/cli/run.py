@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.cli.flags import set_overrides
 from bench.errors import UsageError
 
 DEFAULT_CONFIG = Path("bench.toml")
@@ -24,6 +25,11 @@ OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
     "batch_sizes": ("sweep", "batch_sizes", int, True),
     "threads": ("sweep", "threads", int, True),
     "repeats": ("sweep", "repeats", int, False),
+    "torch_modes": ("sweep", "torch_modes", str, True),
+    "keras_modes": ("sweep", "keras_modes", str, True),
+    "keras_backends": ("sweep", "keras_backends", str, True),
+    "caches": ("sweep", "caches", str, True),
+    "pipelines": ("data", "pipeline", str, True),
     "epochs": ("train", "epochs", int, False),
     "samples": ("train", "samples", int, False),
     "dataset": ("data", "dataset", str, False),
@@ -53,6 +59,9 @@ def _overrides(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], lis
             value = _item(text.strip(), kind)
         out.setdefault(section, {})[key] = value
         given.append("--" + flag.replace("_", "-"))
+    for section, keys in set_overrides(getattr(args, "set", None) or []).items():
+        out.setdefault(section, {}).update(keys)
+        given += [f"--set {section}.{key}" for key in keys]
     return out, given
 
 
@@ -70,7 +79,7 @@ def _reopen(args: argparse.Namespace, argv: list[str]):
     """`--resume RUN_DIR`: the recorded config, the trials still to run, the open folder."""
     from bench.core.resume import reopen
 
-    given = [f for f in [*OVERRIDES, "config"] if getattr(args, f, None) is not None]
+    given = [f for f in [*OVERRIDES, "config", "set"] if getattr(args, f, None) is not None]
     if given:
         raise UsageError(
             "--resume runs the recorded config of the run folder; drop "
@@ -92,13 +101,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = load_config(args)
         trials, folder = sweep.planned_trials(cfg), None
+    if not args.quiet:
+        print(f"config: {config_source(cfg)}")
+        print(f"output: {folder.path if folder else Path(cfg.output.dir).resolve()}")
     if args.dry_run:
         print(dry_run_text(trials))
         return 0
-    display = Display()
+    display = Display(verbosity=args.verbose - args.quiet)
     folder = folder or sweep.create_run(cfg, argv, trials)
     result = sweep.run(cfg, trials, folder, display)
-    display.console.print(summary_table(result.trials))
+    if not args.quiet:
+        display.console.print(summary_table(result.trials))
     if result.interrupted:
         display.console.print("interrupted: the trials finished so far are saved.")
     failed = [t.trial_id for t in result.trials if t.status not in ("ok", "skipped")]
@@ -108,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         display.console.print(write_report(result.run_dir))
     return result.exit_code
+
+
+def config_source(cfg: Any) -> str:
+    """Where the config came from: the file (and the flags), or the built-in defaults."""
+    return cfg.source.replace("(defaults)", "built-in defaults (no ./bench.toml)")
 
 
 def dry_run_text(trials: list) -> str:

@@ -270,7 +270,7 @@ def load(
     base = parse(doc, where)
     if not overrides:
         return base
-    merged = {s: dict(doc.get(s, {})) for s in SECTIONS}
+    merged = {**doc, **{s: dict(doc.get(s, {})) for s in SECTIONS}}  # [options] kept as is
     for section, keys in overrides.items():
         merged[section].update(keys)
     named = ", ".join(flags or [k for keys in overrides.values() for k in keys])

@@ -144,7 +144,7 @@ def _identity(t: dict[str, Any], size: int | None) -> list[str]:
     return [
         framework if backend in ("tensorflow", framework) else f"{framework}.{backend}",
         t["mode"],
-        t["model"] + (f"[{label}]" if label else ""),
+        t["model"] + (f".{label}" if label else ""),
         f"{t['input_shape'][0]}px" if size is not None else "",
         t["pipeline"] if t["pipeline"] != "memory" else "",
         t["device"],
