@@ -98,14 +98,21 @@ def _make(layer: Layer, name: str, trainable: bool) -> keras.Layer:
     return made
 
 
-def build(spec: ModelSpec) -> keras.Model:
-    """Return a functional ``keras.Model`` for ``spec`` with Keras's default initialization."""
+def build(spec: ModelSpec, seed: int | None = None) -> keras.Model:
+    """Return a functional ``keras.Model`` for ``spec``: with the initial weights that
+    ``models.initial`` draws from ``seed`` (the same as the torch build's), or Keras's own
+    default initialization when ``seed`` is None."""
     layer_table(spec)  # validate shapes with a clear error before building
     inputs = keras.Input(shape=tuple(spec.input_shape))
     x = inputs
     for index, layer in enumerate(spec.layers):
         x = _apply(layer, x, index, trainable=index >= spec.frozen_layers)
-    return keras.Model(inputs, x, name=spec.name)
+    model = keras.Model(inputs, x, name=spec.name)
+    if seed is not None:
+        from models.initial import load_keras
+
+        load_keras(model, spec, seed)
+    return model
 
 
 def count_params(model: keras.Model) -> tuple[int, int]:

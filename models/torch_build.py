@@ -166,11 +166,18 @@ def _module(layer: Layer, shape: Shape) -> nn.Module:
     raise TypeError(f"torch builder: unsupported layer {type(layer).__name__}")
 
 
-def build(spec: ModelSpec) -> SpecSequential:
-    """Return the model for ``spec`` (PyTorch default initialization), in training mode."""
+def build(spec: ModelSpec, seed: int | None = None) -> SpecSequential:
+    """Return the model for ``spec``, in training mode: with the initial weights that
+    ``models.initial`` draws from ``seed`` (the same as the Keras build's), or PyTorch's own
+    default initialization when ``seed`` is None."""
     layer_table(spec)  # validate the whole spec first, with a clear error
     modules, _ = _sequential(spec.layers, tuple(spec.input_shape))
-    return SpecSequential(*modules, frozen_layers=spec.frozen_layers)
+    model = SpecSequential(*modules, frozen_layers=spec.frozen_layers)
+    if seed is not None:
+        from models.initial import load_torch
+
+        load_torch(model, spec, seed)
+    return model
 
 
 def count_params(module: nn.Module) -> tuple[int, int]:

@@ -5,9 +5,11 @@
 conv/dense FLOPs counted by ``torch.utils.flop_counter.FlopCounterMode`` against
 ``flops.matmul_flops`` (1% tolerance), and, with the torch weights copied into the keras model
 (``models.transfer``), the largest output difference relative to the output scale
-(``max|torch - keras| / max|torch|``, tolerance 1e-4 by default). BatchNorm statistics are
-randomized before the copy so that they are exercised. Frameworks are imported inside the
-functions that use them; call this in a child process (or a test), never in the harness parent.
+(``max|torch - keras| / max|torch|``, tolerance 1e-4 by default), and whether the two builds
+start from bit-identical initial weights for one seed (``models.initial``). BatchNorm
+statistics are randomized before the copy so that they are exercised. Frameworks are imported
+inside the functions that use them; call this in a child process (or a test), never in the
+harness parent.
 ``cases()`` and ``reduced_input_shape()`` say which variants to check at which size.
 """
 
@@ -40,6 +42,7 @@ class Check:
     max_abs_diff: float | None = None
     rel_diff: float | None = None
     problems: tuple[str, ...] = ()
+    initial_identical: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,6 +109,9 @@ def check(
         _compare_outputs(spec, tmodel, kmodel, x, result)
         if not result["rel_diff"] <= tolerance:
             problems.append(f"outputs differ: relative {result['rel_diff']:.2e} > {tolerance}")
+        result["initial_identical"] = initial_identical(spec, seed)
+        if not result["initial_identical"]:
+            problems.append("initial weights from the same seed differ between torch and keras")
     return Check(
         spec.name,
         tuple(spec.input_shape),
@@ -118,6 +124,23 @@ def check(
         result.get("max_abs_diff"),
         result.get("rel_diff"),
         tuple(problems),
+        result.get("initial_identical"),
+    )
+
+
+def initial_identical(spec: ModelSpec, seed: int) -> bool:
+    """Whether the torch and Keras builds of `spec` from `seed` start bit-identical: the torch
+    build, copied into a fresh Keras build (``models.transfer``), equals the seeded Keras build."""
+    import numpy as np
+
+    from models import keras_build, torch_build
+    from models.transfer import torch_to_keras
+
+    seeded, copied = keras_build.build(spec, seed=seed), keras_build.build(spec)
+    torch_to_keras(torch_build.build(spec, seed=seed), copied, spec)
+    return all(
+        np.array_equal(np.asarray(a), np.asarray(b))
+        for a, b in zip(seeded.weights, copied.weights, strict=True)
     )
 
 

@@ -36,6 +36,7 @@ COLUMNS = (
     "flops_analytic",
     "flops_counted",
     "rel_output_diff",
+    "initial_identical",
     "ok",
     "problems",
 )
@@ -76,6 +77,7 @@ def _row(case: dict[str, Any], check: dict[str, Any]) -> dict[str, str]:
         "flops_analytic": f"{check['matmul_flops']:,}",
         "flops_counted": "" if check["counted_flops"] is None else f"{check['counted_flops']:,}",
         "rel_output_diff": "" if check["rel_diff"] is None else f"{check['rel_diff']:.1e}",
+        "initial_identical": {None: "", True: "yes", False: "NO"}[check["initial_identical"]],
         "ok": "ok" if not check["problems"] else "MISMATCH",
         "problems": "; ".join(check["problems"]),
     }
@@ -98,6 +100,7 @@ def render(rows: list[dict[str, str]], fmt: str) -> str:
         "output_shape_torch",
         "flops_counted",
         "rel_output_diff",
+        "initial_identical",
         "ok",
     )
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in shown}

@@ -49,8 +49,8 @@ class Sweep:
 class Train:
     epochs: int = setting(4, "int", minimum=2)
     samples: int = setting(4096, "int", minimum=1)
-    optimizer: str = setting("sgd", "str", choices=OPTIMIZERS)
-    learning_rate: float = setting(0.01, "float", minimum=0.0)
+    optimizer: str = setting("adam", "str", choices=OPTIMIZERS)
+    learning_rate: float = setting(0.001, "float", minimum=0.0)
     timeout_s: float = setting(1800.0, "float", minimum=1.0)
 
 

@@ -127,7 +127,7 @@ class KerasRunner:
     def build(self) -> tuple[int, int]:
         from models import keras_build
 
-        self.model = keras_build.build(model_spec(self.trial))
+        self.model = keras_build.build(model_spec(self.trial), seed=self.trial.seed)
         return keras_build.count_params(self.model)
 
     def compile(self) -> None:

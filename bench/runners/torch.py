@@ -186,7 +186,8 @@ class TorchRunner:
     def build(self) -> tuple[int, int]:
         from models import torch_build
 
-        self.model = torch_build.build(model_spec(self.trial)).to(self.device)
+        spec = model_spec(self.trial)
+        self.model = torch_build.build(spec, seed=self.trial.seed).to(self.device)
         return torch_build.count_params(self.model)
 
     def compile(self) -> None:

@@ -33,7 +33,7 @@ def torch_loop(trial: Trial) -> list[float]:
     data = load_data(trial)
     x = nchw(torch, data.x_train).to(device)
     y = torch.from_numpy(data.y_train).to(device)
-    model = torch_build.build(model_spec(trial)).to(device)
+    model = torch_build.build(model_spec(trial), seed=trial.seed).to(device)
     if trial.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=trial.learning_rate, eps=1e-7)
     else:
@@ -66,7 +66,7 @@ def keras_loop(trial: Trial) -> list[float]:
     keras.utils.set_random_seed(trial.seed)
     data = load_data(trial)
     x, y = data.x_train, data.y_train
-    model = keras_build.build(model_spec(trial))
+    model = keras_build.build(model_spec(trial), seed=trial.seed)
     if trial.optimizer == "adam":
         opt = keras.optimizers.Adam(learning_rate=trial.learning_rate, epsilon=1e-7)
     else:
