@@ -44,6 +44,7 @@ def _classifier(width: int, classes: int) -> tuple[Layer, ...]:
     "vgg16",
     input_shape=(224, 224, 3),
     classes=1000,
+    fixed_input=True,
     description=(
         "VGG16 configuration D (13 conv 3x3 same + ReLU, 5 max pools), flatten, classifier "
         "fc-relu-dropout0.5 x2 then fc: width 4096 (ImageNet, 138,357,544 params at 224/1000) or "
@@ -82,6 +83,7 @@ def _down(first: int, second: int, relu_first: bool = True) -> Residual:
     "xception",
     input_shape=(299, 299, 3),
     classes=1000,
+    fixed_input=True,
     description=(
         "Xception as in keras.applications: entry flow (2 convs, 3 down-sampling residual "
         "blocks), 8 middle residual blocks of 3 separable convs, exit flow, GAP, fc; "

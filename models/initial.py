@@ -6,9 +6,10 @@ inputs of one output unit: kh·kw·in for a conv, kh·kw for a depthwise kernel,
 pointwise one, in for a dense layer); every bias is zero; BatchNorm starts at γ = 1, β = 0,
 moving mean 0 and variance 1. Kernels are drawn in spec order (a Residual's body, then its
 shortcut), each as float32 from one `numpy.random.default_rng(seed)`, in Keras's layouts
-(conv HWIO, dense (in, out) with Keras's (H, W, C) flatten order); `load_torch` converts each
-array to torch's layout (conv OIHW, dense (out, in) with torch's (C, H, W) flatten order), so
-that the two builds of one spec start bit-identical — `bench models --verify` checks it.
+(conv HWIO, dense (in, out) with Keras's (H, W, C) flatten order), which `keras_build` sets
+as they are; `load_torch` converts each array to torch's layout (conv OIHW, dense (out, in)
+with torch's (C, H, W) flatten order), so that the two builds of one spec start bit-identical —
+`bench models --verify` checks it.
 """
 
 from __future__ import annotations
@@ -79,15 +80,6 @@ def draw(spec: ModelSpec, seed: int) -> Iterator[tuple[Path, Layer, Shape, list[
         else:
             yield (index,), layer, shape, layer_arrays(rng, layer, shape)
         shape = layer_output_shape(layer, shape)
-
-
-def load_keras(model: Any, spec: ModelSpec, seed: int) -> None:
-    """Set a `keras_build.build(spec)` model's weights to the seed's initial weights."""
-    from models.keras_build import layer_name
-
-    for path, _layer, _shape, arrays in draw(spec, seed):
-        if arrays:
-            model.get_layer(layer_name(*path)).set_weights(arrays)
 
 
 def _flatten_order(layer: Layer, shape: Shape, perm: np.ndarray | None) -> np.ndarray | None:

@@ -109,9 +109,11 @@ def build(spec: ModelSpec, seed: int | None = None) -> keras.Model:
         x = _apply(layer, x, index, trainable=index >= spec.frozen_layers)
     model = keras.Model(inputs, x, name=spec.name)
     if seed is not None:
-        from models.initial import load_keras
+        from models.initial import draw
 
-        load_keras(model, spec, seed)
+        for path, _layer, _shape, arrays in draw(spec, seed):
+            if arrays:
+                model.get_layer(layer_name(*path)).set_weights(arrays)
     return model
 
 

@@ -42,6 +42,9 @@ class ModelInfo:
     description: str
     source: str
     options: dict[str, Option] = field(default_factory=dict)
+    #: A fixed-design model (vgg16, xception): it keeps its own input size and channels, and
+    #: real data is resized to them; other models take the data's own shape.
+    fixed_input: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +65,16 @@ def register(
     description: str = "",
     source: str = "",
     options: dict[str, Option] | None = None,
+    fixed_input: bool = False,
 ) -> Callable[[Factory], Factory]:
     """Decorator: register ``fn(input_shape, classes, **options) -> ModelSpec`` under ``name``."""
 
     def decorate(fn: Factory) -> Factory:
         if name in _REGISTRY and _REGISTRY[name].factory is not fn:
             raise ValueError(f"model {name!r} is already registered")
-        info = ModelInfo(name, tuple(input_shape), classes, description, source, options or {})
+        info = ModelInfo(
+            name, tuple(input_shape), classes, description, source, options or {}, fixed_input
+        )
         _REGISTRY[name] = _Entry(info, fn)
         return fn
 

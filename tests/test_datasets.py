@@ -304,11 +304,15 @@ def test_bad_mnist_files_raise_dataset_error_naming_the_file(tmp_path: Path, cas
     assert name in message(exc) and words in message(exc)
 
 
-def test_mnist_is_not_resized_into_another_input_shape(tmp_path: Path) -> None:
+@needs_pil
+def test_mnist_is_resized_and_its_grey_replicated_to_the_shape_the_plan_chose(
+    tmp_path: Path,
+) -> None:
     folder = write_mnist(tmp_path)
-    with pytest.raises(DatasetError) as exc:
-        load(f"mnist:{folder}", (32, 32, 3), 10, 32, seed=0)
-    assert "28×28×1" in message(exc) and "32×32×3" in message(exc) and str(folder) in message(exc)
+    data = load(f"mnist:{folder}", (32, 32, 3), 10, 32, seed=0)
+    assert data.x_train.shape == (32, 32, 32, 3) and data.x_val.shape[1:] == (32, 32, 3)
+    assert np.array_equal(data.x_train[..., 0], data.x_train[..., 2])  # grey in every channel
+    assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
 
 
 def test_labels_beyond_the_models_classes_are_refused(tmp_path: Path) -> None:
@@ -424,14 +428,17 @@ def test_bad_cifar_files_raise_dataset_error_naming_the_file(tmp_path: Path, cas
     assert str(next(tmp_path.iterdir())) in message(exc)
 
 
-def test_cifar10_errors_for_an_empty_folder_and_a_grey_model(tmp_path: Path) -> None:
+def test_cifar10_errors_for_an_empty_folder_and_converts_for_a_grey_model(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as exc:
         load(f"cifar10:{tmp_path}", (32, 32, 3), 10, 8, seed=0)
     assert "no CIFAR-10 batches" in message(exc)
     write_cifar(tmp_path, "bin", n=4)
-    with pytest.raises(DatasetError) as exc:
-        load(f"cifar10:{tmp_path}", (28, 28, 1), 10, 8, seed=0)
-    assert "32×32×3" in message(exc) and "28×28×1" in message(exc)
+    if HAS_PIL:  # a grey model gets grey, resized images
+        assert load(f"cifar10:{tmp_path}", (28, 28, 1), 10, 8, seed=0).x_train.shape[1:] == (
+            28,
+            28,
+            1,
+        )
 
 
 # --- folder:PATH -------------------------------------------------------------------------------

@@ -10,14 +10,17 @@ and recorded as `skipped`, so the plan shows them instead of silently dropping t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from bench.errors import UsageError
 from bench.trial.spec import Trial
 
 if TYPE_CHECKING:
     from bench.core.config import Config
+    from bench.data.header import Header
     from bench.hardware.devices import Device
 
 LOADER_NEEDS_TF = (
@@ -99,13 +102,15 @@ def _points(
     from models import zoo
 
     sweep = config.sweep
+    data = data_header(config)
     thread_counts = sweep.threads or (default_threads,)
     for repeat, model in itertools.product(range(sweep.repeats), sweep.models):
         native = zoo.info(model)
         for options, size, device, batch_size in itertools.product(
             option_sets(config, model), sweep.input_sizes or (None,), devices, sweep.batch_sizes
         ):
-            shape = native.input_shape if size is None else (size, size, native.input_shape[2])
+            shape, classes = model_input(native, data, size)
+            check_fits(config, model, options, shape, classes)
             # Thread count matters to CPU trials; a GPU trial runs once, with the most.
             counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
             for threads, pipeline, (framework, backend, mode, skip), cache in itertools.product(
@@ -120,8 +125,8 @@ def _points(
                     "cache": cache,
                     "model": model,
                     "model_options": options,
-                    "input_shape": tuple(shape),
-                    "classes": native.classes,
+                    "input_shape": shape,
+                    "classes": classes,
                     "device": device.name,
                     "device_kind": device.kind,
                     "device_index": device.index,
@@ -135,6 +140,52 @@ def _points(
                     "augment": config.data.augment and pipeline == "loader",
                 }
                 yield varying, size
+
+
+def data_header(config: Config) -> Header:
+    """The data set's stored shape and classes, from its headers (no pixels)."""
+    from bench.data.header import header
+    from bench.data.source import DatasetError
+
+    try:
+        return header(config.data.dataset)
+    except DatasetError as exc:
+        raise UsageError(f"{config.source}: [data] dataset: {exc}.") from None
+
+
+def model_input(native: Any, data: Header, size: int | None) -> tuple[tuple[int, int, int], int]:
+    """The (H, W, C) and class count a model trains at: the data's own shape (a fixed-design
+    model keeps its own size and channels; real data is resized to it), `input_sizes` when
+    swept, and the data's classes where the data has them."""
+    height, width, channels = native.input_shape
+    if data.shape is not None and not native.fixed_input:
+        height, width, channels = data.shape
+    if size is not None:
+        height = width = size
+    return (height, width, channels), data.classes or native.classes
+
+
+@functools.cache
+def _fits(model: str, options: tuple, shape: tuple[int, ...], classes: int) -> str:
+    from models import flops, zoo
+
+    try:
+        flops.layer_table(zoo.get(model, shape, classes, **dict(options)))
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def check_fits(
+    config: Config, model: str, options: dict[str, Any], shape: tuple[int, ...], classes: int
+) -> None:
+    """Refuse, at plan time, a model that cannot take the data at this shape."""
+    if why := _fits(model, tuple(sorted(options.items())), shape, classes):
+        raise UsageError(
+            f"{config.source}: model {model} cannot train on dataset {config.data.dataset} at "
+            f"{'×'.join(map(str, shape))} (H×W×C) with {classes} classes: {why}. Choose "
+            "another model, or [sweep] input_sizes large enough for it."
+        )
 
 
 def _identity(t: dict[str, Any], size: int | None) -> list[str]:

