@@ -42,3 +42,11 @@ def only_run_dir(out: Path) -> Path:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    """Per-host files (calibrations) go to a temporary data folder, never the user's own."""
+    path = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(path))
+    return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import socket
 import sys
 from pathlib import Path
@@ -154,3 +155,16 @@ def test_a_child_past_its_timeout_is_killed_and_recorded(tmp_path: Path) -> None
     rows = cal.calibrate(["keras"], [cpu_device()], [64], tmp_path, settings)  # TF imports > 1 s
     assert [(r["status"], r["error"]) for r in rows] == [("failed", "timed out after 1 s")]
     assert json.loads((tmp_path / "latest.json").read_text())["rows"] == rows
+
+
+def test_calibration_is_found_by_a_run_with_another_out(tmp_path: Path) -> None:
+    doc = {
+        "kind": "calibration",
+        "created_utc": "2026-12-01T00:00:00+00:00",
+        "host": {"hostname": socket.gethostname()},
+        "rows": [],
+    }
+    cal.write(doc, tmp_path / "here" / "host-20261201-000000.json")
+    assert cal.load_latest(tmp_path / "elsewhere") == doc
+    assert (cal.host_dir() / "latest.json").exists()
+    assert str(cal.host_dir()).startswith(os.environ["XDG_DATA_HOME"])

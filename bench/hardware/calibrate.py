@@ -5,7 +5,8 @@ FP32 everywhere, TF32 and BF16 too on CUDA — so the parent never imports a fra
 result is one JSON document: the host fingerprint, the settings, and one row per framework,
 device, dtype and size with the best and median FLOP/s. It is written to
 `<out>/<host>-<YYYYMMDD-HHMMSS>.json` (UTC) and copied to `<out>/latest.json` (default `out`:
-`results/calibration`); `load_latest` finds the newest document for a host, and
+`results/calibration`) and to this user's per-host folder (`host_dir()`, platformdirs), so that
+a run with another `--out` still finds it; `load_latest` finds the newest document for a host, and
 `bench.hardware.mfu.calibrated_peak` picks a trial's peak from it.
 """
 
@@ -215,25 +216,40 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "host"
 
 
+def host_dir() -> Path:
+    """This user's per-host calibration folder (platformdirs: on Linux
+    `$XDG_DATA_HOME/bench/calibration`, by default `~/.local/share/bench/calibration`)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("bench") / "calibration"
+
+
 def write(document: dict[str, Any], path: Path) -> None:
-    """Write `document` to `path` and to `latest.json` beside it, each atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write `document` to `path` and to `latest.json` beside it, each atomically, and the same
+    two files to `host_dir()`, where every run on this host finds them whatever its `--out`."""
     text = json.dumps(document, indent=2) + "\n"
-    for target in (path, path.parent / "latest.json"):
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+    for folder in dict.fromkeys([path.parent, host_dir()]):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            if folder != path.parent:  # the per-host copy is a convenience
+                continue
+            raise
+        for target in (folder / path.name, folder / "latest.json"):
+            tmp = target.with_suffix(".json.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
 
 
 def load_latest(results_dir: Path, host: str | None = None) -> dict[str, Any] | None:
     """The newest calibration document for `host` (default: this host), or None.
 
-    Looks in `<results_dir>/calibration` (the default layout) and in `results_dir` itself;
-    unreadable or foreign files are ignored.
+    Looks in `<results_dir>/calibration` (the default layout), in `results_dir` itself and in
+    this user's per-host folder (`host_dir()`); unreadable or foreign files are ignored.
     """
     host = host or socket.gethostname()
     newest: dict[str, Any] | None = None
-    for folder in (Path(results_dir) / "calibration", Path(results_dir)):
+    for folder in (Path(results_dir) / "calibration", Path(results_dir), host_dir()):
         for path in sorted(folder.glob("*.json")):
             try:
                 doc = json.loads(path.read_text(encoding="utf-8"))
