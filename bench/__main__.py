@@ -53,6 +53,11 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="override any bench.toml key, e.g. --set train.optimizer=adam or "
         "--set sweep.batch_sizes=32,64 (repeatable)",
     )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the per-configuration summary as JSON on stdout (progress on stderr)",
+    )
     loud = run.add_mutually_exclusive_group()
     loud.add_argument("-q", "--quiet", action="count", default=0, help="only failures and results")
     loud.add_argument(

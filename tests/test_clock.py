@@ -241,16 +241,24 @@ def test_sync_before_epoch_begin_time_read() -> None:
     assert _time_reads_follow_sync(rig.log), rig.log
 
 
-def test_nothing_emitted_until_epoch_end_or_flush() -> None:
+def test_setup_phases_go_out_live_and_nothing_from_compile_until_epoch_end() -> None:
     rig = Rig()
     rig.clock.note({"event": "framework", "version": "x"})
     rig.setup()
+    live = ["spawn", "harness", "import", "device_init", "data", "build"]
+    assert [e.get("phase") for e in rig.emitted] == [live[0], None, *live[1:]]
+    assert rig.emitted[1]["event"] == "framework"
+    before = len(rig.emitted)
     rig.at(103.5).first_step_done()
-    assert rig.emitted == []
+    assert len(rig.emitted) == before, "nothing is written during epoch 1"
     rig.at(106.0).epoch_end(None)
-    kinds = [e["event"] for e in rig.emitted]
-    assert kinds[0] == "phase" and kinds[-1] == "epoch"
-    assert {"framework", "setup_peak"} <= set(kinds)
+    kinds = [e["event"] for e in rig.emitted[before:]]
+    assert kinds[0] == "setup_peak" and kinds[-1] == "epoch"
+    assert [e["phase"] for e in rig.events("phase")][len(live) :] == [
+        "compile",
+        "first_step",
+        "first_epoch_rest",
+    ]
     count = len(rig.emitted)
     rig.at(106.5).epoch_begin()
     rig.clock.note({"event": "custom"})

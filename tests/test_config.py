@@ -34,6 +34,7 @@ keras_backends = ["tensorflow"]
 caches = ["cold", "warm"]
 threads = [1, 2]
 repeats = 3
+warmup = 1
 
 [train]
 epochs = 5

@@ -1,21 +1,36 @@
 """What a user sees while a sweep runs and when it ends.
 
-On a terminal: a rich progress bar over the sweep with the current trial and its phase or epoch.
-Elsewhere (CI, pipes): one plain line per finished trial. At the end: a summary table per trial
-(first epoch, steady epoch, overhead, samples/s, peak RSS, status) and the run folder's path.
+While it runs: one result line per finished trial (status, first epoch, steady epoch, overhead,
+samples/s; a failure in red with its reason and log), and on a terminal a live bar below them:
+trials done, the running trial's phase as it ends (`import`, `device_init`, … — the child writes
+set-up phases at once), its epochs, and the time left (`bench.core.eta`). At the end: one row per
+configuration (`bench.core.summary`), or per trial with `--verbose`.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench.core.eta import Eta
 from bench.core.schema import TrialRow
+from bench.core.summary import Configuration
 from bench.trial.spec import Trial
+
+NEXT = {
+    "spawn": "harness",
+    "harness": "import",
+    "import": "device_init",
+    "device_init": "data",
+    "data": "build",
+    "build": "compile, first step, epoch 1",
+}
 
 
 def _s(value: float | None) -> str:
@@ -26,25 +41,41 @@ def _mib(value: int | None) -> str:
     return "" if value is None else f"{value / 2**20:.0f}"
 
 
-class Display:
-    """Progress during the sweep and the summary after it."""
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    return (
+        f"{minutes}:{secs:02d} left"
+        if minutes < 60
+        else f"{minutes // 60} h {minutes % 60} min left"
+    )
 
-    def __init__(self, console: Console | None = None, verbosity: int = 0) -> None:
-        """`verbosity` -1 (`--quiet`): failures only; 0: progress; 1 (`--verbose`): also each
-        phase and epoch as a line."""
+
+class Display:
+    """Progress during the sweep (see the module docstring)."""
+
+    def __init__(
+        self, console: Console | None = None, verbosity: int = 0, eta: Eta | None = None
+    ) -> None:
+        """`verbosity` -1 (`--quiet`): failures only; 0: a line per trial and the live bar;
+        1 (`--verbose`): also each phase and epoch as a line."""
         self.console = console or Console()
         if not self.console.is_terminal:  # logs and CI: wide enough for the summary table
             self.console.width = max(self.console.width, 160)
         self.verbosity = verbosity
-        self.live = self.console.is_terminal and verbosity == 0
+        self.live = self.console.is_terminal and verbosity >= 0
+        self.eta = eta or Eta()
         self._progress: Progress | None = None
         self._task: Any = None
         self._trial: Trial | None = None
+        self._left: list[Trial] = []
+        self._started = 0.0
         self._done = 0
         self._total = 0
 
     def start(self, run_dir: Path, trials: list[Trial]) -> None:
-        self._total = len(trials)
+        self._total, self._left = len(trials), list(trials)
         if self.verbosity >= 0:
             self.console.print(f"bench: {len(trials)} trials → {run_dir}")
         if self.live:
@@ -53,18 +84,27 @@ class Display:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TextColumn("{task.fields[eta]}"),
                 console=self.console,
             )
             self._progress.start()
-            self._task = self._progress.add_task("starting", total=len(trials))
+            self._task = self._progress.add_task("starting", total=len(trials), eta="")
+
+    def note(self, text: str) -> None:
+        """A line above the live bar (warm-up, resume, ...)."""
+        if self.verbosity >= 0:
+            self.console.print(text, markup=False, highlight=False)
 
     def trial_started(self, trial: Trial) -> None:
-        self._trial = trial
-        self._describe("spawn")
+        self._trial, self._started = trial, time.monotonic()
+        self._describe("spawn, harness")
 
     def _describe(self, what: str) -> None:
         if self._progress is not None and self._trial is not None:
-            self._progress.update(self._task, description=f"{self._trial.trial_id}  {what}")
+            eta = _clock(self.eta.remaining(self._left))
+            self._progress.update(
+                self._task, description=f"{self._trial.trial_id}  {what}", eta=eta
+            )
 
     def on_event(self, event: dict[str, Any]) -> None:
         if self._trial is None:
@@ -72,28 +112,27 @@ class Display:
         if self.verbosity > 0 and event["event"] in ("phase", "epoch"):
             what = event.get("phase") or f"epoch {event['epoch']}"
             took = event.get("duration_s", event.get("wall_s"))
-            text = f"  {self._trial.trial_id}: {what} {took:.3f} s"
-            self.console.print(text, markup=False, highlight=False)
-        if event["event"] == "phase":
-            self._describe(f"{event['phase']} done")
+            self.note(f"  {self._trial.trial_id}: {what} {took:.3f} s")
+        if event["event"] == "phase" and event["phase"] in NEXT:
+            self._describe(NEXT[event["phase"]])
         elif event["event"] == "epoch":
-            self._describe(
-                f"epoch {event['epoch']}/{self._trial.epochs} done ({event['wall_s']:.2f} s)"
-            )
+            following = event["epoch"] + 1
+            if following <= self._trial.epochs:
+                self._describe(f"epoch {following}/{self._trial.epochs}")
 
     def trial_done(self, row: TrialRow) -> None:
         self._done += 1
+        finished = next((t for t in self._left if t.trial_id == row.trial_id), None)
+        if finished is not None:
+            self._left.remove(finished)
+            if row.status == "ok":
+                self.eta.done(finished, time.monotonic() - self._started)
         if self._progress is not None:
+            self._progress.update(self._task, eta=_clock(self.eta.remaining(self._left)))
             self._progress.advance(self._task)
-            return
         if self.verbosity < 0 and row.status in ("ok", "skipped"):
             return
-        line = f"[{self._done}/{self._total}] {row.trial_id}: {row.status}"
-        if row.status == "ok":
-            line += f", first epoch {_s(row.first_epoch_s)} s, steady {_s(row.steady_epoch_s)} s"
-        elif row.error:
-            line += f" — {row.error}"
-        self.console.print(line, markup=False, highlight=False)
+        self.console.print(result_line(row, self._done, self._total), highlight=False)
 
     def stop(self) -> None:
         if self._progress is not None:
@@ -101,8 +140,48 @@ class Display:
             self._progress = None
 
 
+def result_line(row: TrialRow, done: int, total: int) -> str:
+    """One finished trial, as rich markup: its figures, or (in colour) why it did not finish."""
+    head = escape(f"[{done}/{total}] {row.trial_id}: ")
+    if row.status == "ok":
+        rate = "" if row.samples_per_s is None else f"{row.samples_per_s:,.0f}"
+        return head + escape(
+            f"ok — first epoch {_s(row.first_epoch_s)} s, steady {_s(row.steady_epoch_s)} s, "
+            f"overhead {_s(row.first_epoch_overhead_s)} s, {rate} samples/s"
+        )
+    color = "yellow" if row.status == "skipped" else "red"
+    log = "" if row.status == "skipped" else f" (log: logs/{row.trial_id}.log)"
+    return f"{head}[{color}]{row.status}[/{color}] — {escape((row.error or '') + log)}"
+
+
+def configuration_table(configs: list[Configuration]) -> Table:
+    """The end-of-run summary: one row per configuration."""
+    table = Table(title="bench summary: one row per configuration (seconds; RSS in MiB)")
+    heads = ("configuration", "repeats", "steady epoch [CI]", "first epoch", "overhead")
+    heads += ("first/steady", "set-up", "samples/s", "peak RSS")
+    for name in heads:
+        table.add_column(name, justify="left" if name == "configuration" else "right")
+    for c in configs:
+        ci = ""
+        if c.steady_ci_level is not None:
+            ci = f" [{_s(c.steady_ci_low_s)}, {_s(c.steady_ci_high_s)}] {c.steady_ci_level:.0%}"
+        table.add_row(
+            escape(c.label),
+            f"{c.ok}/{c.repeats} ok" + (f" ({c.statuses})" if c.statuses else ""),
+            _s(c.steady_epoch_s) + ci,
+            _s(c.first_epoch_s),
+            _s(c.overhead_s),
+            "" if c.first_over_steady is None else f"{c.first_over_steady:.2f}×",
+            _s(c.setup_s),
+            "" if c.samples_per_s is None else f"{c.samples_per_s:,.0f}",
+            _mib(c.peak_rss_bytes),
+        )
+    return table
+
+
 def summary_table(rows: list[TrialRow]) -> Table:
-    table = Table(title="bench summary (seconds; RSS in MiB)")
+    """The per-trial table (`--verbose`)."""
+    table = Table(title="bench trials (seconds; RSS in MiB)")
     for name in (
         "trial",
         "status",

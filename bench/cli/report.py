@@ -31,8 +31,48 @@ def write_report(run_dir: Path) -> str:
 
 
 def analysis(args: argparse.Namespace) -> int:
-    """`bench report` / `bench compare`: hand the rest of the command line to `analysis`."""
+    """`bench report` / `bench compare`: hand the rest of the command line to `analysis`
+    (`bench report --json RUN_DIR...` prints the per-configuration summary instead)."""
+    if args.command == "report" and "--json" in args.rest:
+        return report_json([Path(a) for a in args.rest if a != "--json"])
     from analysis.__main__ import main as analysis_main
 
     prefix = ["compare"] if args.command == "compare" else []
     return analysis_main([*prefix, *args.rest], name="bench")
+
+
+def _value(text: str) -> object:
+    """A trials.csv cell as a number where it is one ('' is None)."""
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def report_json(run_dirs: list[Path]) -> int:
+    """Print each run's per-configuration summary as JSON (the document `run --json` prints)."""
+    import csv
+    import json
+
+    from bench.cli.run import summary_document
+    from bench.core.summary import configurations
+    from bench.errors import UsageError
+
+    if not run_dirs:
+        raise UsageError("report --json: name at least one run folder (e.g. results/<id>).")
+    documents = []
+    for run_dir in run_dirs:
+        try:
+            with open(run_dir / "trials.csv", newline="", encoding="utf-8") as f:
+                rows = [{k: _value(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        except OSError as exc:
+            raise UsageError(
+                f"report --json: {run_dir}: {exc.strerror}; not a run folder."
+            ) from None
+        documents.append(summary_document(run_dir.name, run_dir, configurations(rows)))
+    print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    return 0

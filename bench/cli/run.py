@@ -91,9 +91,11 @@ def _reopen(args: argparse.Namespace, argv: list[str]):
 
 def run(args: argparse.Namespace) -> int:
     """Plan and run the sweep (or print the plan); 0 ok, 1 a trial failed, 130 interrupted."""
-    from bench.cli.progress import Display, summary_table
-    from bench.cli.report import write_report
+    from rich.console import Console
+
+    from bench.cli.progress import Display
     from bench.core import sweep
+    from bench.core.eta import Eta, earlier_durations
 
     argv = ["python", "-m", "bench", *sys.argv[1:]]
     if args.resume is not None:
@@ -101,26 +103,72 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = load_config(args)
         trials, folder = sweep.planned_trials(cfg), None
+    out = sys.stderr if args.json else sys.stdout
     if not args.quiet:
-        print(f"config: {config_source(cfg)}")
-        print(f"output: {folder.path if folder else Path(cfg.output.dir).resolve()}")
+        print(f"config: {config_source(cfg)}", file=out)
+        print(f"output: {folder.path if folder else Path(cfg.output.dir).resolve()}", file=out)
+    eta = Eta(earlier_durations(Path(cfg.output.dir)))
     if args.dry_run:
-        print(dry_run_text(trials))
+        print(dry_run_text(trials), file=out)
+        print(estimate_text(eta, [t for t in trials if not t.skip]), file=out)
         return 0
-    display = Display(verbosity=args.verbose - args.quiet)
+    console = Console(stderr=True) if args.json else None
+    display = Display(console, verbosity=args.verbose - args.quiet, eta=eta)
     folder = folder or sweep.create_run(cfg, argv, trials)
     result = sweep.run(cfg, trials, folder, display)
-    if not args.quiet:
-        display.console.print(summary_table(result.trials))
+    _finish(args, display, result)
+    return result.exit_code
+
+
+def _finish(args: argparse.Namespace, display: Any, result: Any) -> None:
+    """The end of a run: the summary (a table, or JSON on stdout), failures, the report."""
+    import json
+    from dataclasses import asdict
+
+    from bench.cli.progress import configuration_table, summary_table
+    from bench.cli.report import write_report
+    from bench.core.summary import configurations
+
+    configs = configurations([asdict(row) for row in result.trials])
+    console = display.console
+    if not args.quiet and not args.json:
+        if args.verbose:
+            console.print(summary_table(result.trials))
+        console.print(configuration_table(configs))
     if result.interrupted:
-        display.console.print("interrupted: the trials finished so far are saved.")
+        console.print("interrupted: the trials finished so far are saved.")
     failed = [t.trial_id for t in result.trials if t.status not in ("ok", "skipped")]
     if failed:
-        display.console.print(f"{len(failed)} trial(s) did not finish: {', '.join(failed)}")
-    display.console.print(f"results: {result.run_dir}")
+        console.print(f"{len(failed)} trial(s) did not finish: {', '.join(failed)}")
+    console.print(f"results: {result.run_dir}")
     if not args.no_report:
-        display.console.print(write_report(result.run_dir))
-    return result.exit_code
+        console.print(write_report(result.run_dir))
+    if args.json:
+        document = summary_document(result.run_id, result.run_dir, configs)
+        document["exit_code"] = result.exit_code
+        print(json.dumps(document, indent=2))
+
+
+def summary_document(run_id: str, run_dir: Path, configs: list) -> dict[str, Any]:
+    """`--json`: the run and one object per configuration (README, "Machine-readable summary")."""
+    return {
+        "run_id": run_id,
+        "run_dir": str(run_dir),
+        "configurations": [c.to_json() for c in configs],
+    }
+
+
+def estimate_text(eta: Any, trials: list) -> str:
+    """The dry run's estimate of the sweep's duration, from this host's earlier runs."""
+    if not trials:
+        return "estimate: nothing to run"
+    if not eta.covers(trials):
+        return (
+            "estimate: no estimate (no earlier run of every planned configuration on this host "
+            "in the output folder)"
+        )
+    minutes = eta.remaining(trials) / 60
+    return f"estimate: about {minutes:.1f} min, from this host's earlier runs"
 
 
 def config_source(cfg: Any) -> str:

@@ -43,6 +43,7 @@ class Sweep:
     caches: tuple[str, ...] = setting(("cold",), "str_list", choices=CACHES)
     threads: tuple[int, ...] = setting((), "int_list", minimum=1)
     repeats: int = setting(1, "int", minimum=1)
+    warmup: int = setting(1, "int", minimum=0)
 
 
 @dataclass(frozen=True, slots=True)

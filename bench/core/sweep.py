@@ -7,8 +7,10 @@ turn what it reported into rows; rewrite the tables. run.json is written before 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +29,8 @@ from bench.hardware.mfu import mfu_fields
 from bench.launchers.local import run_trial
 from bench.trial.spec import Trial
 
+# The mode a warm-up trial runs in: the framework's plain one (a compiler would fill no cache).
+UNCOMPILED = {"torch": "eager", "tensorflow": "graph", "jax": "eager"}
 REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow"), "fake": ()}
 INSTALL_HINT = {"torch": "pip install -e '.[torch]'", "keras": "pip install -e '.[keras]'"}
 
@@ -42,6 +46,9 @@ class Display(Protocol):
         """Each event the running trial's child writes, as it arrives."""
 
     def trial_done(self, row: TrialRow) -> None: ...
+
+    def note(self, text: str) -> None:
+        """A line for the user (warm-up trials)."""
 
     def stop(self) -> None: ...
 
@@ -140,6 +147,7 @@ def run(config: Config, trials: list[Trial], folder: RunFolder, display: Display
     missing = {(t.framework, t.backend): missing_framework(t.framework, t.backend) for t in trials}
     display.start(folder.path, trials)
     try:
+        meta["warmup"] = warm_up(config, trials, folder, missing, display)
         for trial in trials:
             rows = _run_one(config, trial, folder, missing, display)
             for table, table_rows in rows.items():
@@ -159,6 +167,45 @@ def run(config: Config, trials: list[Trial], folder: RunFolder, display: Display
         writer.write_meta(meta)
         shutil.rmtree(folder.path / "tmp", ignore_errors=True)
     return result
+
+
+def warm_up(
+    config: Config,
+    trials: list[Trial],
+    folder: RunFolder,
+    missing: dict[tuple[str, str], str],
+    display: Display,
+) -> list[dict[str, Any]]:
+    """`[sweep] warmup` untimed trials per (framework, backend, device) before the sweep: each
+    the first planned trial of its kind, cut to 2 one-step epochs in an uncompiled mode, so that
+    the OS file cache holds the framework and the data. Recorded in run.json, not in the tables."""
+    first: dict[tuple[str, str, str], Trial] = {}
+    for t in trials:  # the scripted fake runner imports nothing: nothing to warm
+        if not (t.skip or missing[(t.framework, t.backend)] or t.framework == "fake"):
+            first.setdefault((t.framework, t.backend, t.device), t)
+    records = []
+    for (framework, backend, device), trial in first.items():
+        for i in range(config.sweep.warmup):
+            warm = dataclasses.replace(
+                trial,
+                trial_id=f"warmup{i}-{framework}-{backend}-{device}".replace(":", ""),
+                mode=UNCOMPILED.get(trial.backend, trial.mode),
+                epochs=2,
+                steps_per_epoch=1,
+                monitor_interval_s=None,
+                evaluate=False,
+            )
+            began = time.monotonic()
+            work = folder.path / "tmp" / warm.trial_id
+            outcome = run_trial(warm, work, work.parent / f"{warm.trial_id}.log")
+            took = round(time.monotonic() - began, 3)
+            records.append({"framework": framework, "backend": backend, "device": device,
+                            "status": outcome.status, "seconds": took})  # fmt: skip
+            display.note(f"warm-up {i + 1}: {framework}/{backend} on {device}: "
+                         f"{outcome.status} ({took:.1f} s, untimed)")  # fmt: skip
+            if outcome.status == "interrupted":
+                raise KeyboardInterrupt
+    return records
 
 
 def _run_one(
