@@ -130,3 +130,26 @@ def test_warm_up_trials_are_untimed_and_write_no_rows(tmp_path: Path) -> None:
     for table in ("trials.csv", "phases.csv", "epochs.csv"):
         assert not any("warmup" in r["trial_id"] for r in read_csv(run_dir / table))
     assert not any("warmup" in p.name for p in (run_dir / "logs").iterdir())
+
+
+def run_dirs(out: Path) -> list[Path]:
+    """The run folders in `out` (not the `.cache` folder beside them)."""
+    return sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def test_warm_caches_are_filled_once_untimed_and_keyed_by_configuration(tmp_path: Path) -> None:
+    args = ["run", *FAKE, "--models", "seed_cnn,seed_ffnn", "--repeats", "2", "--caches", "warm"]
+    first = run_cli(*args, "--out", str(tmp_path / "a"), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    meta = json.loads((run_dirs(tmp_path / "a")[0] / "run.json").read_text())
+    fills = meta["cache_fills"]
+    assert [f["status"] for f in fills] == ["ok", "ok"], "one fill per configuration"
+    assert {f["cache"].split("-")[0] for f in fills} == {
+        "fake.fake.scripted.seed_cnn",
+        "fake.fake.scripted.seed_ffnn",
+    }
+    trials = read_csv(run_dirs(tmp_path / "a")[0] / "trials.csv")
+    assert len(trials) == 4 and not any(t["trial_id"].startswith("fill") for t in trials)
+    second = run_cli(*args, "--out", str(tmp_path / "a"), "--name", "again", cwd=tmp_path)
+    again = [p for p in run_dirs(tmp_path / "a") if p.name.endswith("again")][0]
+    assert "cache_fills" not in json.loads((again / "run.json").read_text()), second.stdout

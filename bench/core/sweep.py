@@ -26,6 +26,7 @@ from bench.hardware import devices as devices_mod
 from bench.hardware.calibrate import load_latest
 from bench.hardware.fingerprint import git_commit, host_fingerprint
 from bench.hardware.mfu import mfu_fields
+from bench.launchers.caches import fill, warm_dir
 from bench.launchers.local import run_trial
 from bench.trial.spec import Trial
 
@@ -98,16 +99,6 @@ def planned_trials(config: Config, nvml: object = devices_mod.LOAD_NVML) -> list
     except ValueError as exc:
         raise UsageError(f"{config.source}: [sweep] devices: {exc}.") from None
     return plan(config, chosen, devices_mod.default_threads())
-
-
-def warm_cache_dir(config: Config, trial: Trial) -> Path | None:
-    """Persistent compiler caches for `warm` trials, shared by every warm trial of the same
-    framework, backend and mode: `<output dir>/.cache/<framework>.<backend>.<mode>/`."""
-    if trial.cache != "warm":
-        return None
-    path = Path(config.output.dir) / ".cache" / f"{trial.framework}.{trial.backend}.{trial.mode}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _train_flops(trial: Trial) -> int | None:
@@ -219,13 +210,17 @@ def _run_one(
     if why:
         status, code, error, events = "skipped", None, why, []
     else:
+        cache = warm_dir(Path(config.output.dir), trial)
+        if cache is not None and (filled := fill(trial, cache, folder.path / "tmp")):
+            folder.meta.setdefault("cache_fills", []).append(filled)
+            display.note(f"filled the warm cache of {trial.trial_id} ({filled['status']}, untimed)")
         display.trial_started(trial)
         outcome = run_trial(
             trial,
             folder.path / "tmp" / trial.trial_id,
             folder.path / "logs" / f"{trial.trial_id}.log",
             display.on_event,
-            cache_dir=warm_cache_dir(config, trial),
+            cache_dir=cache,
         )
         status, code, error, events = (
             outcome.status,

@@ -1,0 +1,94 @@
+"""Warm compiler caches that really are warm: keyed by what changes the compiled code, filled
+by an untimed run of the same configuration before the first warm trial uses them.
+
+A `warm` trial gets persistent cache folders (inductor, Triton, CUDA, XLA, JAX; see
+`bench.launchers.local.child_env`) under `<output dir>/.cache/<key>/`. The key holds everything
+that changes what a compiler produces — framework, backend, mode, model and options, input
+shape, classes, batch size, precision, device kind and name, and the framework's installed
+version (read from package metadata: nothing is imported) — so two configurations never share a
+cache and an upgrade starts a new one. Before the first warm trial of a key, `fill` runs that
+trial untimed (2 one-step epochs: tracing and compilation happen in the first step) and leaves
+a `.filled` marker; the fill is recorded in run.json (`cache_fills`), never in the tables. A
+later run with the same key finds the filled cache, as a warm cache should.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.launchers.local import run_trial
+from bench.trial.spec import Trial
+
+PACKAGES = {"torch": ("torch",), "keras": ("keras", "tensorflow", "jax", "torch")}
+
+
+def _versions(trial: Trial) -> dict[str, str]:
+    names = PACKAGES.get(trial.framework, ())
+    if trial.framework == "keras":
+        names = ("keras", trial.backend)
+    found = {}
+    for name in names:
+        for package in (name, f"{name}-cpu"):
+            try:
+                found[name] = metadata.version(package)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def cache_key(trial: Trial) -> str:
+    """A readable prefix and a hash of everything that changes the compiled code."""
+    identity = {
+        "framework": trial.framework,
+        "backend": trial.backend,
+        "mode": trial.mode,
+        "model": trial.model,
+        "options": trial.model_options,
+        "input_shape": list(trial.input_shape),
+        "classes": trial.classes,
+        "batch_size": trial.batch_size,
+        "precision": trial.precision,
+        "device_kind": trial.device_kind,
+        "device_name": trial.device_name,
+        "versions": _versions(trial),
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{trial.framework}.{trial.backend}.{trial.mode}.{trial.model}-{digest}"
+
+
+def warm_dir(output_dir: Path, trial: Trial) -> Path | None:
+    """The persistent cache folder of a `warm` trial (None for a cold one)."""
+    if trial.cache != "warm":
+        return None
+    path = Path(output_dir) / ".cache" / cache_key(trial)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fill(trial: Trial, cache: Path, work: Path) -> dict[str, Any] | None:
+    """Fill `cache` with an untimed run of `trial` unless it is filled; what was done, or None."""
+    marker = cache / ".filled"
+    if marker.exists():
+        return None
+    filler = dataclasses.replace(
+        trial,
+        trial_id=f"fill-{trial.trial_id}",
+        epochs=2,
+        steps_per_epoch=1,
+        monitor_interval_s=None,
+        evaluate=False,
+    )
+    outcome = run_trial(
+        filler, work / filler.trial_id, work / f"{filler.trial_id}.log", cache_dir=cache
+    )
+    if outcome.status == "ok":
+        marker.write_text(filler.trial_id + "\n", encoding="utf-8")
+    if outcome.status == "interrupted":
+        raise KeyboardInterrupt
+    return {"trial_id": trial.trial_id, "cache": cache.name, "status": outcome.status}
