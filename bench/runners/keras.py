@@ -185,7 +185,7 @@ class KerasRunner:
         if self.tf is not None:
             return [TfGpuPeak(self.tf)]
         if self.trial.backend == "torch":
-            from bench.runners.torch import cuda_peaks
+            from bench.runners.torch_device import cuda_peaks
 
             return cuda_peaks(self.torch, self.torch.device("cuda:0"))
         return []
