@@ -1,5 +1,6 @@
 """GPU truth end to end, on a machine without a GPU: real trials and calibrations that ask for
-`cuda:0` end `failed` with the framework's reason — never `ok` on the CPU, never a crash.
+`cuda:0` end `failed` with the framework's reason — never `ok` on the CPU, never a crash — and a
+real Keras-on-JAX trial times its first step (the sync waits on the trainer's state).
 
 Everything runs in child processes, as a user's run does; nothing here asserts on a timing.
 """
@@ -11,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import only_run_dir, read_csv, run_cli
 
 from bench.core.config import load
 from bench.core.plan import plan
@@ -45,7 +47,14 @@ def _variant(framework: str, backend: str, *modules: str, slow: bool = False) ->
     return pytest.param(framework, backend, marks=[*marks, *([pytest.mark.slow] if slow else [])])
 
 
-VARIANTS = [_variant("torch", "torch", "torch")]
+#: Keras on torch and on JAX are also pinned with fake modules (test_runners_gpu.py); their real
+#: trials cost ~10 s each, so they run with the slow tests.
+VARIANTS = [
+    _variant("torch", "torch", "torch"),
+    _variant("keras", "tensorflow", "keras", "tensorflow"),
+    _variant("keras", "torch", "keras", "torch", slow=True),
+    _variant("keras", "jax", "keras", "jax", slow=True),
+]
 
 
 @pytest.mark.parametrize(("framework", "backend"), VARIANTS)
@@ -78,3 +87,26 @@ def test_a_cuda_calibration_without_a_gpu_writes_only_failed_rows(tmp_path: Path
     for row in rows:
         assert row["error"].startswith("PlacementError: asked for cuda:0, but "), row
         assert "best_flops_per_s" not in row
+
+
+@pytest.mark.skipif(not _installed("keras", "jax"), reason="needs keras and jax")
+def test_a_keras_on_jax_cpu_trial_times_its_first_step(tmp_path: Path) -> None:
+    """The first-step sync blocks on the JAX trainer's state (the model's variables hold no
+    value during `fit`: reading `optimizer.iterations` there failed the trial); the trial
+    records JAX's matmul precision."""
+    cfg = tmp_path / "jax.toml"
+    cfg.write_text('[sweep]\nframeworks = ["keras"]\nkeras_backends = ["jax"]\n')
+    cfg.write_text(cfg.read_text() + 'keras_modes = ["eager"]\n')
+    flags = ["--models", "seed_ffnn", "--devices", "cpu", "--batch-sizes", "32", "--epochs", "2"]
+    flags += ["--samples", "96", "--threads", "1", "--repeats", "1", "--no-report"]
+    proc = run_cli("run", "--config", str(cfg), *flags, "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run_dir = only_run_dir(tmp_path / "out")
+    (trial,) = read_csv(run_dir / "trials.csv")
+    assert (trial["backend"], trial["status"]) == ("jax", "ok"), trial
+    phases = [p["phase"] for p in read_csv(run_dir / "phases.csv")]
+    assert phases[-2:] == ["first_step", "first_epoch_rest"]
+    assert float(trial["first_step_s"]) > 0
+    settings = {s["key"]: s["value"] for s in read_csv(run_dir / "settings.csv")}
+    assert settings["jax.default_matmul_precision"] == "None"
+    assert settings["jax.platform"] == "cpu"

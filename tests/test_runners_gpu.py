@@ -2,8 +2,8 @@
 
 Fake framework modules stand in at the narrow seams — the module a runner holds, the module a
 placement check is handed — so the runners' own logic runs for real on a machine without a GPU:
-placement checks (CPU-only builds, no visible GPU, driver problems, ROCm, MPS) and MPS's memory
-probes.
+placement checks (CPU-only builds, no visible GPU, driver problems, ROCm, MPS), the Keras-on-JAX
+sync on the trainer's state, the precision flags each backend records, and JAX's memory probes.
 Real trials and calibrations on this CPU-only machine asking for `cuda:0` end `failed` with the
 message, in `tests/test_gpu_truth_e2e.py`.
 """
@@ -18,12 +18,14 @@ import pytest
 from bench.core.config import load
 from bench.core.plan import plan
 from bench.hardware.devices import Device
+from bench.hardware.mfu import precision_in_effect
 from bench.hardware.placement import (
     PlacementError,
     jax_device_error,
     tf_device_error,
     torch_device_error,
 )
+from bench.runners.keras import KerasRunner
 from bench.runners.torch import TorchRunner
 from bench.trial.spec import Trial
 
@@ -181,7 +183,7 @@ def test_torch_mps_errors(mps: tuple[bool, bool], words: str) -> None:
         runner.init_device()
 
 
-# --- 2: placement, TensorFlow and JAX (the checks alone) ---------------------------------------
+# --- 2: placement, TensorFlow and JAX ----------------------------------------------------------
 
 
 def fake_tf(*, gpus: int = 0, cuda_build: bool = False) -> SimpleNamespace:
@@ -224,6 +226,26 @@ def fake_jax(platform: str = "cpu") -> SimpleNamespace:
     )
 
 
+def fake_keras(backend: str, tensor: Any) -> SimpleNamespace:
+    """Keras whose `ops.zeros` gives `tensor` (what its backend made) and records fetches."""
+    fetched: list[Any] = []
+    return SimpleNamespace(
+        fetched=fetched,
+        ops=SimpleNamespace(zeros=lambda shape: tensor, convert_to_numpy=fetched.append),
+        utils=SimpleNamespace(set_random_seed=lambda seed: None),
+        backend=SimpleNamespace(backend=lambda: backend),
+        config=SimpleNamespace(floatx=lambda: "float32"),
+    )
+
+
+def keras_runner(backend: str, framework: Any, tensor: Any, kind: str = "cuda") -> KerasRunner:
+    runner = KerasRunner(make_trial("keras", backend, kind))
+    runner.keras = fake_keras(backend, tensor)
+    runner.framework = framework
+    runner.tf = framework if backend == "tensorflow" else None
+    return runner
+
+
 def test_tf_cpu_only_build_is_a_clear_error() -> None:
     assert tf_device_error(fake_tf(), "cuda", "cuda:0") == (
         "asked for cuda:0, but TensorFlow sees no GPU: this TensorFlow 2.21.0 is a CPU-only build "
@@ -234,6 +256,20 @@ def test_tf_cpu_only_build_is_a_clear_error() -> None:
     assert tf_device_error(fake_tf(gpus=1), "cuda", "cuda:0") == ""
 
 
+def test_keras_on_tensorflow_refuses_cuda_without_a_gpu() -> None:
+    cpu_tensor = SimpleNamespace(device="/job:localhost/replica:0/task:0/device:CPU:0")
+    runner = keras_runner("tensorflow", fake_tf(), cpu_tensor)
+    with pytest.raises(PlacementError, match="CPU-only build"):
+        runner.init_device()
+
+
+def test_keras_on_tensorflow_refuses_a_tensor_soft_placed_on_the_cpu() -> None:
+    cpu_tensor = SimpleNamespace(device="/job:localhost/replica:0/task:0/device:CPU:0")
+    runner = keras_runner("tensorflow", fake_tf(gpus=1), cpu_tensor)
+    with pytest.raises(PlacementError, match="Keras's first tensor .tensorflow backend. is on cpu"):
+        runner.init_device()
+
+
 def test_jax_with_only_cpu_devices_is_a_clear_error() -> None:
     assert jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", []) == (
         "asked for cuda:0, but JAX sees only cpu devices: this jaxlib has no GPU plugin; "
@@ -242,3 +278,111 @@ def test_jax_with_only_cpu_devices_is_a_clear_error() -> None:
     broken = jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", ["jax-cuda12-plugin"])
     assert "although jax-cuda12-plugin is installed" in broken
     assert jax_device_error(fake_jax("gpu"), "cuda", "cuda:0", []) == ""
+
+
+def jax_array(platform: str) -> SimpleNamespace:
+    return SimpleNamespace(devices=lambda: {FakeJaxDevice(platform)})
+
+
+def test_keras_on_jax_refuses_cuda_without_a_gpu() -> None:
+    runner = keras_runner("jax", fake_jax("cpu"), jax_array("cpu"))
+    with pytest.raises(PlacementError, match="JAX sees only cpu devices"):
+        runner.init_device()
+
+
+def test_keras_on_torch_refuses_a_first_tensor_on_the_cpu() -> None:
+    """E.g. KERAS_TORCH_DEVICE=cpu: torch sees the GPU, Keras does not use it."""
+    cpu_tensor = SimpleNamespace(device=FakeTorchDevice("cpu"))
+    runner = keras_runner("torch", fake_torch(), cpu_tensor)
+    with pytest.raises(PlacementError, match="Keras's first tensor .torch backend. is on cpu"):
+        runner.init_device()
+
+
+def test_placement_checks_pass_where_the_work_is() -> None:
+    gpu_tensor = SimpleNamespace(device="/job:localhost/replica:0/task:0/device:GPU:0")
+    keras_runner("tensorflow", fake_tf(gpus=1), gpu_tensor).init_device()
+    keras_runner("jax", fake_jax("gpu"), jax_array("gpu")).init_device()
+    keras_runner("jax", fake_jax("cpu"), jax_array("cpu"), kind="cpu").init_device()
+
+
+# --- 5: syncs -----------------------------------------------------------------------------------
+
+
+def test_keras_on_jax_sync_blocks_on_the_trainers_state_not_the_purged_variables() -> None:
+    state = {"trainable_variables": ["w1", "b1"], "optimizer_variables": ["iterations"]}
+
+    def purged() -> None:
+        raise AssertionError("optimizer.iterations has no value during fit on JAX")
+
+    optimizer = SimpleNamespace(built=True, iterations=SimpleNamespace(value=purged))
+    runner = keras_runner("jax", fake_jax("gpu"), jax_array("gpu"))
+    runner.init_device()
+    runner.model = SimpleNamespace(weights=["w1"], optimizer=optimizer, _jax_state=state)
+    fetched = len(runner.keras.fetched)  # init_device fetched its first tensor
+    runner.sync()
+    assert runner.framework.blocked == [state]
+    assert len(runner.keras.fetched) == fetched
+
+
+def test_keras_on_jax_sync_outside_fit_fetches_the_iterations() -> None:
+    optimizer = SimpleNamespace(built=True, iterations="iterations")
+    runner = keras_runner("jax", fake_jax("cpu"), jax_array("cpu"), kind="cpu")
+    runner.model = SimpleNamespace(weights=["w1"], optimizer=optimizer, _jax_state=None)
+    runner.sync()
+    assert runner.framework.blocked == [] and runner.keras.fetched == ["iterations"]
+
+
+def test_keras_on_torch_cuda_sync_is_cuda_synchronize() -> None:
+    runner = keras_runner("torch", fake_torch(), SimpleNamespace(device=FakeTorchDevice("cuda")))
+    runner.init_device()
+    runner.model = SimpleNamespace(weights=["w1"], optimizer=None)
+    runner.sync()
+    assert runner.framework.calls == ["cuda.synchronize"]
+
+
+# --- 6: precision in effect -----------------------------------------------------------------------
+
+
+def keras_settings(runner: KerasRunner) -> dict[str, str]:
+    runner.model = SimpleNamespace(run_eagerly=True, jit_compile=False)
+    return runner.settings()
+
+
+def test_keras_on_torch_records_torch_precision_flags_and_mfu_reads_them() -> None:
+    runner = keras_runner("torch", fake_torch(), SimpleNamespace(device=FakeTorchDevice("cuda")))
+    settings = keras_settings(runner)
+    assert settings["torch.backends.cudnn.allow_tf32"] == "True"
+    assert settings["torch.backends.cuda.matmul.allow_tf32"] == "False"
+    assert settings["torch.float32_matmul_precision"] == "highest"
+    assert settings["cuda.device_name"] == "NVIDIA H100"
+    assert precision_in_effect("cuda", settings) == "tf32"
+
+
+def test_keras_on_jax_records_its_matmul_precision_and_mfu_reads_it() -> None:
+    settings = keras_settings(keras_runner("jax", fake_jax("gpu"), jax_array("gpu")))
+    assert settings["jax.default_matmul_precision"] == "None"
+    assert settings["jax.platform"] == "gpu"
+    assert precision_in_effect("cuda", settings) == "tf32"  # default precision: TF32 on GPUs
+
+
+# --- 9: Keras-on-JAX device memory --------------------------------------------------------------
+
+
+def test_keras_on_jax_gpu_memory_probes() -> None:
+    jax = fake_jax("gpu")
+    since_start, at_bounds = keras_runner("jax", jax, jax_array("gpu")).device_peaks()
+    assert since_start.source == "jax_peak_bytes_in_use_since_start"
+    assert at_bounds.source == "jax_bytes_in_use_at_bounds"
+    jax.device.stats = {"bytes_in_use": 10, "peak_bytes_in_use": 50}
+    since_start.reset()  # nothing to reset: JAX keeps one peak per process
+    at_bounds.reset()
+    jax.device.stats = {"bytes_in_use": 30, "peak_bytes_in_use": 80}
+    assert (since_start.peak(), at_bounds.peak()) == (80, 30)  # at_bounds: max(10, 30)
+    jax.device.stats = {"bytes_in_use": 40, "peak_bytes_in_use": 80}
+    at_bounds.reset()
+    jax.device.stats = {"bytes_in_use": 20, "peak_bytes_in_use": 80}
+    assert (since_start.peak(), at_bounds.peak()) == (80, 40)  # the start was larger
+
+
+def test_keras_on_jax_cpu_has_no_device_memory_probes() -> None:
+    assert keras_runner("jax", fake_jax("cpu"), jax_array("cpu"), kind="cpu").device_peaks() == []
