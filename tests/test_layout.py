@@ -104,3 +104,26 @@ def test_modules_are_short_and_say_what_they_hold() -> None:
             silent.append(str(path.relative_to(ROOT)))
     assert not long, f"modules over 350 lines: {long}"
     assert not silent, f"modules without a docstring at the top: {silent}"
+
+
+def test_no_import_cycles() -> None:
+    """No two modules import each other, directly or around a loop (lazy imports count)."""
+    graph = {
+        m: {t for _, t in imports(p) if t in modules() and t != m} for m, p in modules().items()
+    }
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles: list[str] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join([*path[path.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)

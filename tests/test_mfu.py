@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.hardware.mfu import achieved_flops_per_s, calibrated_peak, mfu
+from bench.hardware.mfu import achieved_flops_per_s, calibrated_peak, mfu, precision_in_effect
 from bench.hardware.peaks import PEAKS, lookup, spec_peak_flops
 
 T = 1e12
@@ -114,3 +114,20 @@ def test_table_is_consistent() -> None:
             assert fast is None or fast >= peak.fp32
         if peak.tf32 and peak.bf16:
             assert peak.bf16 == pytest.approx(2 * peak.tf32, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("None", "tf32"), ("default", "tf32"), ("tensorfloat32", "tf32"), ("highest", "fp32")],
+)
+def test_keras_on_jax_precision_picks_the_peak(value: str, expected: str) -> None:
+    """JAX's default matmul precision (None) runs TF32 on GPUs that have it; "highest" is FP32."""
+    assert precision_in_effect("cuda", {"jax.default_matmul_precision": value}) == expected
+    assert precision_in_effect("cpu", {"jax.default_matmul_precision": value}) == "fp32"
+
+
+def test_torch_flags_pick_the_peak_whichever_runner_wrote_them() -> None:
+    """The torch runner and Keras on torch write the same keys."""
+    assert precision_in_effect("cuda", {"torch.backends.cudnn.allow_tf32": "True"}) == "tf32"
+    assert precision_in_effect("cuda", {"torch.backends.cudnn.allow_tf32": "False"}) == "fp32"
+    assert precision_in_effect("cuda", {}) == "fp32"

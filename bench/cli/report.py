@@ -58,8 +58,7 @@ def report_json(run_dirs: list[Path]) -> int:
     import csv
     import json
 
-    from bench.cli.run import summary_document
-    from bench.core.summary import configurations
+    from bench.core.summary import configurations, summary_document
     from bench.errors import UsageError
 
     if not run_dirs:

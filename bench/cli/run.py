@@ -127,7 +127,7 @@ def _finish(args: argparse.Namespace, display: Any, result: Any) -> None:
 
     from bench.cli.progress import configuration_table, summary_table
     from bench.cli.report import write_report
-    from bench.core.summary import configurations
+    from bench.core.summary import configurations, summary_document
 
     configs = configurations([asdict(row) for row in result.trials])
     console = display.console
@@ -147,15 +147,6 @@ def _finish(args: argparse.Namespace, display: Any, result: Any) -> None:
         document = summary_document(result.run_id, result.run_dir, configs)
         document["exit_code"] = result.exit_code
         print(json.dumps(document, indent=2))
-
-
-def summary_document(run_id: str, run_dir: Path, configs: list) -> dict[str, Any]:
-    """`--json`: the run and one object per configuration (README, "Machine-readable summary")."""
-    return {
-        "run_id": run_id,
-        "run_dir": str(run_dir),
-        "configurations": [c.to_json() for c in configs],
-    }
 
 
 def estimate_text(eta: Any, trials: list) -> str:

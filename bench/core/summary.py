@@ -139,3 +139,12 @@ def _count(values: Any) -> dict[str, int]:
     for v in values:
         counts[v] = counts.get(v, 0) + 1
     return counts
+
+
+def summary_document(run_id: str, run_dir: Any, configs: list) -> dict[str, Any]:
+    """`--json`: the run and one object per configuration (README, "Machine-readable summary")."""
+    return {
+        "run_id": run_id,
+        "run_dir": str(run_dir),
+        "configurations": [c.to_json() for c in configs],
+    }

@@ -88,9 +88,15 @@ def _run_child(spec: dict[str, Any], device: Device, timeout_s: float) -> tuple[
             _kill(proc)
             raise
         tail = " ".join(out.decode("utf-8", errors="replace").split())[-LOG_TAIL:]
-        if proc.returncode != 0 or not result_path.exists():
+        try:
+            result = json.loads(result_path.read_text())
+        except (OSError, ValueError):  # not written, or cut short
+            result = None
+        if result is not None and result.get("error"):  # e.g. the framework can't use the GPU
+            return None, str(result["error"])
+        if proc.returncode != 0 or result is None:
             return None, f"child exited with code {proc.returncode}: {tail}"
-        return json.loads(result_path.read_text()), ""
+        return result, ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +163,7 @@ def calibrate(
             spec = {
                 **meta,
                 "framework": framework,
+                "device": device.name,
                 "device_kind": device.kind,
                 "sizes": [int(n) for n in (sizes or DEFAULT_SIZES[device.kind])],
                 "dtypes": list(dtypes or DEFAULT_DTYPES[device.kind]),

@@ -13,6 +13,13 @@ dtypes: `fp32` (TF32 off: torch `set_float32_matmul_precision("highest")`, Tenso
 `enable_tensor_float_32_execution(False)` — TensorFlow's default is on), `tf32` (on), `bf16`
 (bfloat16 inputs). Threads are set as the harness sets them for a trial. A dtype/size that fails
 (unsupported, out of memory) gives a row with status `failed`; the others still run.
+
+Placement (`bench.hardware.placement`): before any timing the child proves that the framework can
+use the device (not a CPU-only build, a GPU visible, the driver working) and that a first tensor
+lands there; each case checks its operands too (TensorFlow's soft placement would quietly run
+"/GPU:0" matmuls on the CPU). If the framework cannot use the device, no row is measured: the
+child writes `{"error": "PlacementError: ..."}` and exits 1, and the parent records every row of
+that framework and device as `failed` with that error.
 """
 
 from __future__ import annotations
@@ -28,7 +35,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.hardware.placement import (
+    PlacementError,
+    placement_error,
+    require,
+    tf_device_error,
+    tf_tensor_kind,
+    torch_device_error,
+    torch_tensor_kind,
+)
+
 MAX_INNER = 100_000
+
+
+def _asked(spec: dict[str, Any]) -> str:
+    """The device as the user named it (`cuda:1`), for messages; the child sees it as 0."""
+    return str(spec.get("device") or spec["device_kind"])
 
 
 def measure(
@@ -75,16 +97,21 @@ def _torch_cases(spec: dict[str, Any]) -> tuple[str, Callable[[str, int], tuple]
 
     torch.set_num_threads(spec["threads"])
     torch.set_num_interop_threads(spec["threads"])
-    cuda = spec["device_kind"] == "cuda"
-    device = torch.device("cuda:0" if cuda else "cpu")
-    sync: Callable[[], object] = torch.cuda.synchronize if cuda else (lambda: None)
+    kind, asked = spec["device_kind"], _asked(spec)
+    require(torch_device_error(torch, kind, asked))
+    device = torch.device({"cuda": "cuda:0", "mps": "mps"}.get(kind, "cpu"))
+    syncs = {"cuda": torch.cuda.synchronize, "mps": torch.mps.synchronize}
+    sync: Callable[[], object] = syncs.get(kind, lambda: None)
+    probe = torch.zeros(1, device=device)
+    require(placement_error(torch_tensor_kind(probe), kind, asked, "torch's first tensor"))
 
     def case(dtype: str, n: int) -> tuple:
         torch.set_float32_matmul_precision("high" if dtype == "tf32" else "highest")
-        kind = torch.bfloat16 if dtype == "bf16" else torch.float32
-        a = torch.randn(n, n, device=device, dtype=kind)
-        b = torch.randn(n, n, device=device, dtype=kind)
+        dt = torch.bfloat16 if dtype == "bf16" else torch.float32
+        a = torch.randn(n, n, device=device, dtype=dt)
+        b = torch.randn(n, n, device=device, dtype=dt)
         c = torch.empty_like(a)
+        require(placement_error(torch_tensor_kind(c), kind, asked, "the matmul's operands"))
         flags = {"float32_matmul_precision": torch.get_float32_matmul_precision()}
         return (lambda: torch.matmul(a, b, out=c)), sync, flags
 
@@ -98,7 +125,9 @@ def _tf_cases(spec: dict[str, Any]) -> tuple[str, Callable[[str, int], tuple]]:
     tf.config.threading.set_inter_op_parallelism_threads(spec["threads"])
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)
-    name = "/GPU:0" if spec["device_kind"] == "cuda" else "/CPU:0"
+    kind, asked = spec["device_kind"], _asked(spec)
+    require(tf_device_error(tf, kind, asked))
+    name = "/GPU:0" if kind == "cuda" else "/CPU:0"
     last: list[Any] = [None]
     sync_devices = getattr(getattr(tf.test, "experimental", None), "sync_devices", None)
 
@@ -115,6 +144,8 @@ def _tf_cases(spec: dict[str, Any]) -> tuple[str, Callable[[str, int], tuple]]:
             b = tf.random.normal((n, n), dtype=tf.float32)
             if dtype == "bf16":
                 a, b = tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16)
+        # Soft placement would run "/GPU:0" ops on the CPU without a word: check where they are.
+        require(placement_error(tf_tensor_kind(a), kind, asked, "the matmul's operands"))
 
         def matmul() -> None:
             with tf.device(name):
@@ -156,8 +187,17 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    """Write every row to RESULT.json (0); or, when the framework cannot run on the device at
+    all, `{"error": why}` (1): no row is measured on a device the framework did not use."""
     spec = json.loads(Path(argv[0]).read_text())
-    Path(argv[1]).write_text(json.dumps(run(spec)))
+    try:
+        result = run(spec)
+    except PlacementError as exc:
+        message = f"PlacementError: {exc}"
+        print(message, file=sys.stderr)
+        Path(argv[1]).write_text(json.dumps({"error": message}))
+        return 1
+    Path(argv[1]).write_text(json.dumps(result))
     return 0
 
 

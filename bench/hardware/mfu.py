@@ -66,14 +66,23 @@ def calibrated_peak(
     return float(max(best)) if best else None
 
 
+#: `jax_default_matmul_precision` values that keep full FP32 on GPUs (`jax.lax.Precision`:
+#: only HIGHEST — "highest", "float32" — and the F32/F64 dot algorithms; None/"default" is TF32).
+JAX_FP32_PRECISIONS = ("highest", "float32", "f32_f32_f32", "f64_f64_f64")
+
+
 def precision_in_effect(trial_device_kind: str, settings: dict[str, str]) -> str:
     """The matmul precision a trial's convolutions and matmuls actually ran in: `tf32` on a
-    GPU where the framework allowed it (cuDNN's TF32 in torch, TF's TensorFloat-32), else
-    `fp32`. MFU is judged against the peak of that precision."""
+    GPU where the framework allowed it (cuDNN's TF32 in torch and Keras on torch, TF's
+    TensorFloat-32, JAX's default matmul precision), else `fp32`. MFU is judged against the
+    peak of that precision."""
     if trial_device_kind != "cuda":
         return "fp32"
     allowed = ("torch.backends.cudnn.allow_tf32", "tf.tensor_float_32")
-    return "tf32" if any(settings.get(k) == "True" for k in allowed) else "fp32"
+    if any(settings.get(k) == "True" for k in allowed):
+        return "tf32"
+    jax = settings.get("jax.default_matmul_precision")
+    return "tf32" if jax is not None and jax.lower() not in JAX_FP32_PRECISIONS else "fp32"
 
 
 def mfu_fields(

@@ -3,8 +3,15 @@
 Epoch boundaries come from a callback. It overrides only `on_epoch_begin`, `on_epoch_end` and
 `on_train_batch_begin`: overriding `on_train_batch_end` would make Keras turn each step's logs
 into Python floats — a host sync per step that a plain `fit` does not do. The end of the first
-step is observed at the start of the second, after fetching `optimizer.iterations` to the host
-(it is incremented at the end of every step, so the fetch waits for step 1 to finish).
+step is observed at the start of the second, after `sync()` has waited for step 1: on TensorFlow
+(and torch on the CPU) by fetching `optimizer.iterations` to the host (it is incremented at the
+end of every step); on JAX by blocking on the trainer's state, since during `fit` the variables
+do not hold it; on torch GPUs by synchronizing the device (see `keras_backends`).
+
+Device: `device_init` proves that the backend can use the trial's device and that Keras's first
+tensor lands there (`keras_backends.check_placement`), or the trial fails with a
+`PlacementError` saying why; `settings()` records each backend's precision flags (TF32) under
+the names `bench.hardware.mfu` reads.
 
 Modes: `graph` is `compile(jit_compile=False)`, a traced `tf.function` without XLA; `eager` is
 `run_eagerly=True`; `xla` is `jit_compile=True` (XLA on TensorFlow and JAX, torch.compile on the
@@ -31,26 +38,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bench.runners import keras_backends as backends
 from bench.runners.base import dataset_identity, evaluates, load_data, model_spec
 
 if TYPE_CHECKING:
     from bench.trial.clock import Clock
     from bench.trial.spec import Trial
-
-
-class TfGpuPeak:
-    """Per-epoch peak of TensorFlow's allocator on GPU:0 (`tf.config.experimental`)."""
-
-    source = "tf_get_memory_info_peak"
-
-    def __init__(self, tf: Any) -> None:
-        self._tf = tf
-
-    def reset(self) -> None:
-        self._tf.config.experimental.reset_memory_stats("GPU:0")
-
-    def peak(self) -> int:
-        return int(self._tf.config.experimental.get_memory_info("GPU:0")["peak"])
 
 
 #: Rotation range of augmentation, a fraction of a full turn (±36°), as in the torch runner.
@@ -77,6 +70,8 @@ class KerasRunner:
         self.trial = trial
         self.model: Any = None
         self.tf: Any = None
+        self.framework: Any = None  # the module under Keras: tensorflow, jax or torch
+        self.device_sync: Callable[[], None] | None = None
         self.train_data: Any = None
         self.evaluate = False
         self.info: dict[str, Any] = {}
@@ -86,15 +81,10 @@ class KerasRunner:
 
         self.keras = keras
         version = f"{keras.__version__} ({keras.backend.backend()}"
+        self.framework = backends.import_backend(self.trial.backend)
         if self.trial.backend == "tensorflow":
-            import tensorflow as tf
-
-            self.tf, version = tf, f"{version} {tf.__version__}"
-        elif self.trial.backend == "torch":
-            import torch
-
-            self.torch, version = torch, f"{version} {torch.__version__}"
-        return version + ")"
+            self.tf = self.framework
+        return f"{version} {self.framework.__version__})"
 
     def init_device(self) -> None:
         trial = self.trial
@@ -105,11 +95,12 @@ class KerasRunner:
             for gpu in tf.config.list_physical_devices("GPU"):
                 tf.config.experimental.set_memory_growth(gpu, True)
         elif trial.backend == "torch":
-            self.torch.set_num_threads(trial.threads)
-            self.torch.set_num_interop_threads(trial.threads)
+            self.framework.set_num_threads(trial.threads)
+            self.framework.set_num_interop_threads(trial.threads)
         self.keras.utils.set_random_seed(trial.seed)
-        # Create the runtime (and GPU context) now, not in step 1.
-        self.keras.ops.convert_to_numpy(self.keras.ops.zeros((1,)))
+        kind, framework = trial.device_kind, self.framework
+        backends.check_placement(self.keras, trial.backend, framework, kind, trial.device)
+        self.device_sync = backends.device_sync(trial.backend, framework, kind)
 
     def make_data(self) -> None:
         trial = self.trial
@@ -171,24 +162,22 @@ class KerasRunner:
         }
 
     def sync(self) -> None:
-        """Fetch a value that the latest device work wrote to the host."""
+        """Wait for the device: its queue (torch on a GPU), the JAX trainer's state during
+        `fit`, else fetch a value that the latest device work wrote to the host."""
         model = self.model
+        if self.device_sync is not None:
+            self.device_sync()
+            return
         if model is None or not model.weights:
+            return
+        if self.trial.backend == "jax" and backends.jax_sync(self.framework, model):
             return
         optimizer = getattr(model, "optimizer", None)
         variable = optimizer.iterations if optimizer is not None and optimizer.built else None
         self.keras.ops.convert_to_numpy(variable if variable is not None else model.weights[-1])
 
     def device_peaks(self) -> list[Any]:
-        if self.trial.device_kind != "cuda":
-            return []
-        if self.tf is not None:
-            return [TfGpuPeak(self.tf)]
-        if self.trial.backend == "torch":
-            from bench.runners.torch import cuda_peaks
-
-            return cuda_peaks(self.torch, self.torch.device("cuda:0"))
-        return []
+        return backends.device_peaks(self.trial.backend, self.framework, self.trial.device_kind)
 
     def stats(self) -> dict[str, float | int | None]:
         """Keras has no public account of its tracing or XLA compilation (its train function
@@ -203,16 +192,8 @@ class KerasRunner:
             "keras.run_eagerly": model.run_eagerly,
             "keras.jit_compile": model.jit_compile,
         }
-        if self.tf is not None:
-            tf = self.tf
-            values |= {
-                "tf.intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-                "tf.inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-                "tf.tensor_float_32": tf.config.experimental.tensor_float_32_execution_enabled(),
-                "tf.gpus": len(tf.config.list_physical_devices("GPU")),
-            }
-        elif self.trial.backend == "torch":
-            values["torch.num_threads"] = self.torch.get_num_threads()
+        trial = self.trial
+        values |= backends.backend_settings(trial.backend, self.framework, trial.device_kind)
         return {k: str(v) for k, v in values.items()}
 
 

@@ -2,8 +2,13 @@
 
 Each step is `zero_grad(set_to_none=True)`, forward, loss, backward, `step()`, with no host
 synchronization inside an epoch. The epoch's mean loss is accumulated on the device and fetched
-once, after the clock has stopped. On CUDA the clock reads the time only after
-`torch.cuda.synchronize()` (see `pick_sync`).
+once, after the clock has stopped. On a GPU the clock reads the time only after
+`torch.cuda.synchronize()` (`torch.mps.synchronize()` on MPS; see `torch_device.pick_sync`).
+
+Device (`bench.runners.torch_device`): `cpu`, `cuda` (NVIDIA, or AMD through a ROCm build) or
+`mps`. `device_init` proves that this torch can use it and that a first tensor lands there; the
+build phase checks that the model's parameters did too. Otherwise the trial fails with a
+`PlacementError` saying why (a CPU-only wheel, no visible GPU, a driver problem, no MPS).
 
 Pipelines: `memory` puts the training tensors on the device before training and slices them per
 step; `loader` is a `DataLoader(TensorDataset)` (batch size, no shuffle, `drop_last`, `workers`
@@ -29,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from bench.hardware.placement import placement_error, require, torch_tensor_kind
 from bench.runners.base import (
     dataset_identity,
     evaluates,
@@ -36,36 +42,17 @@ from bench.runners.base import (
     model_spec,
     no_sync,
 )
+from bench.runners.torch_device import (
+    device_peaks,
+    device_settings,
+    pick_sync,
+    precision_settings,
+    torch_device,
+)
 
 if TYPE_CHECKING:
     from bench.trial.clock import Clock
     from bench.trial.spec import Trial
-
-
-def pick_sync(device_kind: str, torch: Any) -> Callable[[], None]:
-    """The synchronize function for a device type: CUDA waits for its queue; CPU needs nothing."""
-    if device_kind == "cuda":
-        return torch.cuda.synchronize
-    return no_sync
-
-
-class CudaPeak:
-    """Per-epoch peak of one of PyTorch's CUDA caching-allocator counters."""
-
-    def __init__(self, torch: Any, device: Any, counter: str) -> None:
-        self._torch, self._device, self._counter = torch, device, counter
-        self.source = f"torch_{counter}"
-
-    def reset(self) -> None:
-        self._torch.cuda.reset_peak_memory_stats(self._device)
-
-    def peak(self) -> int:
-        return int(getattr(self._torch.cuda, self._counter)(self._device))
-
-
-def cuda_peaks(torch: Any, device: Any) -> list[CudaPeak]:
-    """Allocated (tensors alive) first, then reserved (what the caching allocator holds)."""
-    return [CudaPeak(torch, device, c) for c in ("max_memory_allocated", "max_memory_reserved")]
 
 
 def dynamo_stats(torch: Any) -> dict[str, float | int | None]:
@@ -159,12 +146,8 @@ class TorchRunner:
         torch.set_num_threads(trial.threads)
         torch.set_num_interop_threads(trial.threads)
         torch.manual_seed(trial.seed)
-        # The parent exposes exactly one GPU to a CUDA trial (CUDA_VISIBLE_DEVICES), so it is 0.
-        self.device = torch.device("cuda:0" if trial.device_kind == "cuda" else "cpu")
+        self.device = torch_device(torch, trial.device_kind, trial.device)
         self.sync = pick_sync(trial.device_kind, torch)
-        if trial.device_kind == "cuda":
-            torch.cuda.set_device(self.device)
-            torch.zeros(1, device=self.device)  # creates the CUDA context now, not in step 1
 
     def make_data(self) -> None:
         torch, trial, device = self.torch, self.trial, self.device
@@ -186,8 +169,10 @@ class TorchRunner:
     def build(self) -> tuple[int, int]:
         from models import torch_build
 
-        spec = model_spec(self.trial)
-        self.model = torch_build.build(spec, seed=self.trial.seed).to(self.device)
+        trial = self.trial
+        self.model = torch_build.build(model_spec(trial), seed=trial.seed).to(self.device)
+        found = torch_tensor_kind(next(self.model.parameters()))
+        require(placement_error(found, trial.device_kind, trial.device, "the model's parameters"))
         return torch_build.count_params(self.model)
 
     def compile(self) -> None:
@@ -265,8 +250,8 @@ class TorchRunner:
             "val_s": round(time.monotonic() - start, 9),
         }
 
-    def device_peaks(self) -> list[CudaPeak]:
-        return cuda_peaks(self.torch, self.device) if self.trial.device_kind == "cuda" else []
+    def device_peaks(self) -> list[Any]:
+        return device_peaks(self.torch, self.trial.device_kind, self.device)
 
     def stats(self) -> dict[str, float | int | None]:
         return dynamo_stats(self.torch) if self.trial.mode == "compile" else {}
@@ -276,18 +261,13 @@ class TorchRunner:
         values = {
             "torch.num_threads": torch.get_num_threads(),
             "torch.num_interop_threads": torch.get_num_interop_threads(),
-            "torch.float32_matmul_precision": torch.get_float32_matmul_precision(),
+            **precision_settings(torch),
             "torch.backends.cudnn.benchmark": torch.backends.cudnn.benchmark,
-            "torch.backends.cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
-            "torch.backends.cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32,
             "torch.backends.mkldnn.enabled": torch.backends.mkldnn.is_available(),
             "dtype": str(next(self.model.parameters()).dtype),
             "torch.compile": self.trial.mode == "compile",
+            **device_settings(torch, self.trial.device_kind, self.device),
         }
-        if self.trial.device_kind == "cuda":
-            values["cuda.device_name"] = torch.cuda.get_device_name(self.device)
-            values["cuda.runtime_version"] = torch.version.cuda
-            values["cudnn.version"] = torch.backends.cudnn.version()
         return {k: str(v) for k, v in values.items()}
 
 

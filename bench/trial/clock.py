@@ -11,8 +11,9 @@ Every framework's runner calls the same four methods at the same points of its o
 Start-up phases tile the time from the parent's spawn to the end of epoch 1 without gaps. Epochs
 2..E are timed from `epoch_begin` to `epoch_end`; the harness's own bookkeeping (reading and
 resetting memory peaks, writing the result file) happens outside those intervals. Each boundary
-first calls `sync()` — `torch.cuda.synchronize()` on CUDA, a host fetch for Keras — so the
-clock reads the time only when the device has finished the work.
+first calls `sync()` — `torch.cuda.synchronize()` on CUDA, a host fetch for Keras (on JAX, a
+wait on the trainer's state) — so the clock reads the time only when the device has finished the
+work.
 """
 
 from __future__ import annotations

@@ -1,0 +1,388 @@
+"""GPU truth (issue 11): a trial runs on the device it names, or fails saying why.
+
+Fake framework modules stand in at the narrow seams — the module a runner holds, the module a
+placement check is handed — so the runners' own logic runs for real on a machine without a GPU:
+placement checks (CPU-only builds, no visible GPU, driver problems, ROCm, MPS), the Keras-on-JAX
+sync on the trainer's state, the precision flags each backend records, and JAX's memory probes.
+Real trials and calibrations on this CPU-only machine asking for `cuda:0` end `failed` with the
+message, in `tests/test_gpu_truth_e2e.py`.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bench.core.config import load
+from bench.core.plan import plan
+from bench.hardware.devices import Device
+from bench.hardware.mfu import precision_in_effect
+from bench.hardware.placement import (
+    PlacementError,
+    jax_device_error,
+    tf_device_error,
+    torch_device_error,
+)
+from bench.runners.keras import KerasRunner
+from bench.runners.torch import TorchRunner
+from bench.trial.spec import Trial
+
+
+def make_trial(framework: str = "torch", backend: str = "torch", kind: str = "cuda") -> Trial:
+    """A planned trial of seed_ffnn on a device of `kind` (a GPU nobody has to own)."""
+    sweep: dict[str, Any] = {"frameworks": [framework], "models": ["seed_ffnn"]}
+    if framework == "keras":
+        sweep |= {"keras_backends": [backend], "keras_modes": ["eager"]}
+    cfg = load(None, {"sweep": sweep}, ["test"])
+    name = {"cuda": "cuda:0"}.get(kind, kind)
+    index = 0 if kind == "cuda" else None
+    return plan(cfg, [Device(name, kind, "Fake GPU", index, 0, "")], 1)[0]  # type: ignore[arg-type]
+
+
+# --- fake torch -------------------------------------------------------------------------------
+
+
+class FakeTorchDevice:
+    def __init__(self, name: str) -> None:
+        self.name, self.type = name, name.split(":")[0]
+
+
+def fake_torch(
+    *,
+    cuda: str | None = "12.4",
+    hip: str | None = None,
+    available: bool = True,
+    init_error: str = "",
+    mps: tuple[bool, bool] = (False, False),
+    lands_on: str = "",
+) -> SimpleNamespace:
+    """A torch module: its build (`cuda`, `hip`), what it sees, and where tensors really land."""
+    calls: list[str] = []
+
+    def init() -> None:
+        if init_error:
+            raise RuntimeError(init_error)
+
+    def zeros(*shape: int, device: FakeTorchDevice) -> SimpleNamespace:
+        return SimpleNamespace(device=FakeTorchDevice(lands_on or device.name))
+
+    memory = iter([100, 300, 200, 150, 50, 400])
+    return SimpleNamespace(
+        __version__="2.13.0",
+        calls=calls,
+        version=SimpleNamespace(cuda=cuda, hip=hip),
+        cuda=SimpleNamespace(
+            is_available=lambda: available,
+            init=init,
+            set_device=lambda d: calls.append("cuda.set_device"),
+            synchronize=lambda: calls.append("cuda.synchronize"),
+            get_device_name=lambda d: "AMD Instinct MI300X" if hip else "NVIDIA H100",
+        ),
+        mps=SimpleNamespace(
+            synchronize=lambda: calls.append("mps.synchronize"),
+            current_allocated_memory=lambda: next(memory),
+            driver_allocated_memory=lambda: 1000,
+        ),
+        backends=SimpleNamespace(
+            mps=SimpleNamespace(
+                is_built=lambda: mps[0], is_available=lambda: mps[1], get_name=lambda: "Apple M2"
+            ),
+            cudnn=SimpleNamespace(allow_tf32=True, benchmark=False, version=lambda: 90100),
+            cuda=SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False)),
+            mkldnn=SimpleNamespace(is_available=lambda: True),
+        ),
+        device=FakeTorchDevice,
+        zeros=zeros,
+        set_num_threads=lambda n: None,
+        set_num_interop_threads=lambda n: None,
+        manual_seed=lambda s: None,
+        get_num_threads=lambda: 1,
+        get_num_interop_threads=lambda: 1,
+        get_float32_matmul_precision=lambda: "highest",
+    )
+
+
+def torch_runner(torch: Any, kind: str = "cuda") -> TorchRunner:
+    runner = TorchRunner(make_trial("torch", "torch", kind))
+    runner.torch = torch
+    return runner
+
+
+# --- 2: placement, torch ------------------------------------------------------------------------
+
+
+def test_torch_runner_refuses_cuda_on_a_cpu_only_build() -> None:
+    runner = torch_runner(fake_torch(cuda=None, available=False))
+    with pytest.raises(PlacementError) as caught:
+        runner.init_device()
+    assert str(caught.value) == (
+        "asked for cuda:0, but this torch is a CPU-only build (torch.version.cuda is None); "
+        "install a CUDA wheel of torch"
+    )
+
+
+def test_torch_runner_refuses_a_tensor_that_lands_elsewhere() -> None:
+    runner = torch_runner(fake_torch(lands_on="cpu"))  # says CUDA works, puts tensors on the CPU
+    with pytest.raises(PlacementError, match="cuda:0, but torch's first tensor is on cpu"):
+        runner.init_device()
+
+
+def test_torch_cuda_errors_tell_driver_from_no_visible_gpu() -> None:
+    driver = fake_torch(available=False, init_error="Found no NVIDIA driver on your system.\nx")
+    hidden = fake_torch(available=False, init_error="No CUDA GPUs are available")
+    assert "cannot use the GPU driver (Found no NVIDIA driver on your system.)" in (
+        torch_device_error(driver, "cuda", "cuda:1")
+    )
+    message = torch_device_error(hidden, "cuda", "cuda:1")
+    assert message.startswith("asked for cuda:1, but torch 2.13.0 (built for CUDA 12.4) sees no")
+    assert "CUDA_VISIBLE_DEVICES" in message
+    assert torch_device_error(fake_torch(), "cuda", "cuda:1") == ""
+    assert torch_device_error(fake_torch(cuda=None, available=False), "cpu", "cpu") == ""
+
+
+def test_rocm_torch_is_a_cuda_device_and_its_hip_version_is_recorded() -> None:
+    runner = torch_runner(fake_torch(cuda=None, hip="6.2.41133"))
+    runner.init_device()
+    assert runner.device.type == "cuda" and runner.sync() is None
+    assert runner.torch.calls == ["cuda.set_device", "cuda.synchronize"]
+    runner.model = SimpleNamespace(parameters=lambda: iter([SimpleNamespace(dtype="float32")]))
+    settings = runner.settings()
+    assert settings["torch.version.hip"] == "6.2.41133"
+    assert settings["cuda.device_name"] == "AMD Instinct MI300X"
+
+
+def test_torch_runner_on_mps_syncs_and_probes_mps_memory() -> None:
+    runner = torch_runner(fake_torch(cuda=None, mps=(True, True)), kind="mps")
+    runner.init_device()
+    assert runner.device.type == "mps"
+    runner.sync()
+    assert runner.torch.calls == ["mps.synchronize"]
+    probes = runner.device_peaks()
+    assert [p.source for p in probes] == [
+        "torch_mps_current_allocated_memory_at_bounds",
+        "torch_mps_driver_allocated_memory_at_bounds",
+    ]
+    current = probes[0]
+    current.reset()  # 100 at the start
+    assert current.peak() == 300  # 300 at the end: the larger reading
+    current.reset()  # 200
+    assert current.peak() == 200  # 150 at the end: the start was larger
+    runner.model = SimpleNamespace(parameters=lambda: iter([SimpleNamespace(dtype="float32")]))
+    assert runner.settings()["mps.device_name"] == "Apple M2"
+
+
+@pytest.mark.parametrize(
+    ("mps", "words"),
+    [((False, False), "built without MPS"), ((True, False), r"is_available\(\) is False")],
+)
+def test_torch_mps_errors(mps: tuple[bool, bool], words: str) -> None:
+    runner = torch_runner(fake_torch(cuda=None, mps=mps), kind="mps")
+    with pytest.raises(PlacementError, match=words):
+        runner.init_device()
+
+
+# --- 2: placement, TensorFlow and JAX ----------------------------------------------------------
+
+
+def fake_tf(*, gpus: int = 0, cuda_build: bool = False) -> SimpleNamespace:
+    return SimpleNamespace(
+        __version__="2.21.0",
+        config=SimpleNamespace(
+            list_physical_devices=lambda kind: [f"GPU:{i}" for i in range(gpus)],
+            threading=SimpleNamespace(
+                set_intra_op_parallelism_threads=lambda n: None,
+                set_inter_op_parallelism_threads=lambda n: None,
+            ),
+            experimental=SimpleNamespace(set_memory_growth=lambda gpu, on: None),
+        ),
+        test=SimpleNamespace(
+            is_built_with_cuda=lambda: cuda_build, is_built_with_rocm=lambda: False
+        ),
+        sysconfig=SimpleNamespace(get_build_info=lambda: {"cuda_version": "12.5.1"}),
+    )
+
+
+class FakeJaxDevice:
+    def __init__(self, platform: str) -> None:
+        self.platform, self.device_kind = platform, "NVIDIA H100" if platform == "gpu" else "cpu"
+        self.stats: dict[str, int] | None = {} if platform == "gpu" else None
+
+    def memory_stats(self) -> dict[str, int] | None:
+        return None if self.stats is None else dict(self.stats)
+
+
+def fake_jax(platform: str = "cpu") -> SimpleNamespace:
+    device = FakeJaxDevice(platform)
+    blocked: list[Any] = []
+    return SimpleNamespace(
+        __version__="0.10.2",
+        blocked=blocked,
+        device=device,
+        devices=lambda: [device],
+        block_until_ready=lambda tree: blocked.append(tree) or tree,
+        config=SimpleNamespace(jax_default_matmul_precision=None),
+    )
+
+
+def fake_keras(backend: str, tensor: Any) -> SimpleNamespace:
+    """Keras whose `ops.zeros` gives `tensor` (what its backend made) and records fetches."""
+    fetched: list[Any] = []
+    return SimpleNamespace(
+        fetched=fetched,
+        ops=SimpleNamespace(zeros=lambda shape: tensor, convert_to_numpy=fetched.append),
+        utils=SimpleNamespace(set_random_seed=lambda seed: None),
+        backend=SimpleNamespace(backend=lambda: backend),
+        config=SimpleNamespace(floatx=lambda: "float32"),
+    )
+
+
+def keras_runner(backend: str, framework: Any, tensor: Any, kind: str = "cuda") -> KerasRunner:
+    runner = KerasRunner(make_trial("keras", backend, kind))
+    runner.keras = fake_keras(backend, tensor)
+    runner.framework = framework
+    runner.tf = framework if backend == "tensorflow" else None
+    return runner
+
+
+def test_tf_cpu_only_build_is_a_clear_error() -> None:
+    assert tf_device_error(fake_tf(), "cuda", "cuda:0") == (
+        "asked for cuda:0, but TensorFlow sees no GPU: this TensorFlow 2.21.0 is a CPU-only build "
+        "(tensorflow-cpu); install tensorflow[and-cuda]"
+    )
+    cuda_build = tf_device_error(fake_tf(cuda_build=True), "cuda", "cuda:0")
+    assert "(built for CUDA 12.5.1) sees no GPU: its GPU libraries or the driver" in cuda_build
+    assert tf_device_error(fake_tf(gpus=1), "cuda", "cuda:0") == ""
+
+
+def test_keras_on_tensorflow_refuses_cuda_without_a_gpu() -> None:
+    cpu_tensor = SimpleNamespace(device="/job:localhost/replica:0/task:0/device:CPU:0")
+    runner = keras_runner("tensorflow", fake_tf(), cpu_tensor)
+    with pytest.raises(PlacementError, match="CPU-only build"):
+        runner.init_device()
+
+
+def test_keras_on_tensorflow_refuses_a_tensor_soft_placed_on_the_cpu() -> None:
+    cpu_tensor = SimpleNamespace(device="/job:localhost/replica:0/task:0/device:CPU:0")
+    runner = keras_runner("tensorflow", fake_tf(gpus=1), cpu_tensor)
+    with pytest.raises(PlacementError, match="Keras's first tensor .tensorflow backend. is on cpu"):
+        runner.init_device()
+
+
+def test_jax_with_only_cpu_devices_is_a_clear_error() -> None:
+    assert jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", []) == (
+        "asked for cuda:0, but JAX sees only cpu devices: this jaxlib has no GPU plugin; "
+        "install jax[cuda12] (or jax[cuda13])"
+    )
+    broken = jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", ["jax-cuda12-plugin"])
+    assert "although jax-cuda12-plugin is installed" in broken
+    assert jax_device_error(fake_jax("gpu"), "cuda", "cuda:0", []) == ""
+
+
+def jax_array(platform: str) -> SimpleNamespace:
+    return SimpleNamespace(devices=lambda: {FakeJaxDevice(platform)})
+
+
+def test_keras_on_jax_refuses_cuda_without_a_gpu() -> None:
+    runner = keras_runner("jax", fake_jax("cpu"), jax_array("cpu"))
+    with pytest.raises(PlacementError, match="JAX sees only cpu devices"):
+        runner.init_device()
+
+
+def test_keras_on_torch_refuses_a_first_tensor_on_the_cpu() -> None:
+    """E.g. KERAS_TORCH_DEVICE=cpu: torch sees the GPU, Keras does not use it."""
+    cpu_tensor = SimpleNamespace(device=FakeTorchDevice("cpu"))
+    runner = keras_runner("torch", fake_torch(), cpu_tensor)
+    with pytest.raises(PlacementError, match="Keras's first tensor .torch backend. is on cpu"):
+        runner.init_device()
+
+
+def test_placement_checks_pass_where_the_work_is() -> None:
+    gpu_tensor = SimpleNamespace(device="/job:localhost/replica:0/task:0/device:GPU:0")
+    keras_runner("tensorflow", fake_tf(gpus=1), gpu_tensor).init_device()
+    keras_runner("jax", fake_jax("gpu"), jax_array("gpu")).init_device()
+    keras_runner("jax", fake_jax("cpu"), jax_array("cpu"), kind="cpu").init_device()
+
+
+# --- 5: syncs -----------------------------------------------------------------------------------
+
+
+def test_keras_on_jax_sync_blocks_on_the_trainers_state_not_the_purged_variables() -> None:
+    state = {"trainable_variables": ["w1", "b1"], "optimizer_variables": ["iterations"]}
+
+    def purged() -> None:
+        raise AssertionError("optimizer.iterations has no value during fit on JAX")
+
+    optimizer = SimpleNamespace(built=True, iterations=SimpleNamespace(value=purged))
+    runner = keras_runner("jax", fake_jax("gpu"), jax_array("gpu"))
+    runner.init_device()
+    runner.model = SimpleNamespace(weights=["w1"], optimizer=optimizer, _jax_state=state)
+    fetched = len(runner.keras.fetched)  # init_device fetched its first tensor
+    runner.sync()
+    assert runner.framework.blocked == [state]
+    assert len(runner.keras.fetched) == fetched
+
+
+def test_keras_on_jax_sync_outside_fit_fetches_the_iterations() -> None:
+    optimizer = SimpleNamespace(built=True, iterations="iterations")
+    runner = keras_runner("jax", fake_jax("cpu"), jax_array("cpu"), kind="cpu")
+    runner.model = SimpleNamespace(weights=["w1"], optimizer=optimizer, _jax_state=None)
+    runner.sync()
+    assert runner.framework.blocked == [] and runner.keras.fetched == ["iterations"]
+
+
+def test_keras_on_torch_cuda_sync_is_cuda_synchronize() -> None:
+    runner = keras_runner("torch", fake_torch(), SimpleNamespace(device=FakeTorchDevice("cuda")))
+    runner.init_device()
+    runner.model = SimpleNamespace(weights=["w1"], optimizer=None)
+    runner.sync()
+    assert runner.framework.calls == ["cuda.synchronize"]
+
+
+# --- 6: precision in effect -----------------------------------------------------------------------
+
+
+def keras_settings(runner: KerasRunner) -> dict[str, str]:
+    runner.model = SimpleNamespace(run_eagerly=True, jit_compile=False)
+    return runner.settings()
+
+
+def test_keras_on_torch_records_torch_precision_flags_and_mfu_reads_them() -> None:
+    runner = keras_runner("torch", fake_torch(), SimpleNamespace(device=FakeTorchDevice("cuda")))
+    settings = keras_settings(runner)
+    assert settings["torch.backends.cudnn.allow_tf32"] == "True"
+    assert settings["torch.backends.cuda.matmul.allow_tf32"] == "False"
+    assert settings["torch.float32_matmul_precision"] == "highest"
+    assert settings["cuda.device_name"] == "NVIDIA H100"
+    assert precision_in_effect("cuda", settings) == "tf32"
+
+
+def test_keras_on_jax_records_its_matmul_precision_and_mfu_reads_it() -> None:
+    settings = keras_settings(keras_runner("jax", fake_jax("gpu"), jax_array("gpu")))
+    assert settings["jax.default_matmul_precision"] == "None"
+    assert settings["jax.platform"] == "gpu"
+    assert precision_in_effect("cuda", settings) == "tf32"  # default precision: TF32 on GPUs
+
+
+# --- 9: Keras-on-JAX device memory --------------------------------------------------------------
+
+
+def test_keras_on_jax_gpu_memory_probes() -> None:
+    jax = fake_jax("gpu")
+    since_start, at_bounds = keras_runner("jax", jax, jax_array("gpu")).device_peaks()
+    assert since_start.source == "jax_peak_bytes_in_use_since_start"
+    assert at_bounds.source == "jax_bytes_in_use_at_bounds"
+    jax.device.stats = {"bytes_in_use": 10, "peak_bytes_in_use": 50}
+    since_start.reset()  # nothing to reset: JAX keeps one peak per process
+    at_bounds.reset()
+    jax.device.stats = {"bytes_in_use": 30, "peak_bytes_in_use": 80}
+    assert (since_start.peak(), at_bounds.peak()) == (80, 30)  # at_bounds: max(10, 30)
+    jax.device.stats = {"bytes_in_use": 40, "peak_bytes_in_use": 80}
+    at_bounds.reset()
+    jax.device.stats = {"bytes_in_use": 20, "peak_bytes_in_use": 80}
+    assert (since_start.peak(), at_bounds.peak()) == (80, 40)  # the start was larger
+
+
+def test_keras_on_jax_cpu_has_no_device_memory_probes() -> None:
+    assert keras_runner("jax", fake_jax("cpu"), jax_array("cpu"), kind="cpu").device_peaks() == []
