@@ -66,7 +66,7 @@ def epoch_rows(
     validation = {e["epoch"]: e for e in events if e["event"] == "validation"}
     rows = []
     for e in epoch_events:
-        fields = {k: v for k, v in e.items() if k not in ("event", "memory")}
+        fields = {k: v for k, v in e.items() if k not in ("event", "memory", "start_s")}
         extra = validation.get(e["epoch"], {})
         fields |= {k: extra.get(k) for k in VALIDATION_FIELDS}
         rows.append(EpochRow(run_id, tid, **fields))
