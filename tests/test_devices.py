@@ -3,8 +3,8 @@
 `FakeNvmlLib` (tests/fake_nvml.py) stands in for the `pynvml` module at the
 `bench.hardware.nvml.Nvml` seam: same function names, same return shapes (structs with
 attributes, bytes or str strings), and a `NVMLError` class that chosen calls raise, so every GPU
-code path runs on a machine with no driver. NVML versions are tested in
-tests/test_nvml_details.py.
+code path runs on a machine with no driver. CUDA_VISIBLE_DEVICES, UUIDs and MIG are tested in
+tests/test_gpu_truth.py, NVML versions in tests/test_nvml_details.py.
 """
 
 from __future__ import annotations
@@ -293,11 +293,12 @@ def test_resolve_empty_request_is_an_error() -> None:
 
 def test_format_table() -> None:
     table = format_table(discover(Nvml(FakeNvmlLib()))).splitlines()
-    assert table[0].split() == ["name", "label", "memory", "detail"]
+    assert table[0].split() == ["name", "label", "memory", "uuid", "detail"]
     assert table[1].startswith("cpu ")
     assert " cores / " in table[1]
     assert table[2].startswith("cuda:0  NVIDIA A100-SXM4-40GB")
-    assert "40.0 GiB" in table[2] and table[2].endswith("driver 550.54.15, CUDA 12.4")
+    assert "40.0 GiB  GPU-aaaa" in table[2]
+    assert table[2].endswith("driver 550.54.15, CUDA 12.4")
     assert "80.0 GiB" in table[3]
 
 

@@ -58,7 +58,7 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
     trial = Trial.from_json(json.loads(Path(trial_path).read_text()))
     runner = make_runner(trial)
     virtual = runner.time_fn is not None
-    gpu = trial.device_index if trial.device_kind == "cuda" else None
+    gpu = trial.gpu_key  # the UUID where NVML gave one: NVML's handle for exactly this GPU
     nvml = Nvml.load() if gpu is not None else None
     energy = EnergyMeter.detect(nvml, gpu)
     sampler = None
