@@ -94,8 +94,8 @@ def test_wrong_schema_version(run: Path) -> None:
     expect_error([run], str(path), f"schema_version is {SCHEMA_VERSION + 1}")
 
 
-# trials.csv columns that schema version 4 added (GPU UUID, MIG board-level readings)
-ADDED_IN_4 = ("device_uuid", "gpu_readings")
+# trials.csv columns that schema version 4 added (GPU UUID, MIG board-level readings, spec note)
+ADDED_IN_4 = ("device_uuid", "gpu_readings", "peak_spec_note")
 
 
 def as_version_3(run: Path) -> Path:

@@ -1,6 +1,6 @@
 """GPU truth: the user's CUDA_VISIBLE_DEVICES, UUIDs handed to children, and MIG slices as
-devices with board-level readings. (NVML's version fallbacks and the epoch window of the NVML
-memory peak: tests/test_nvml_details.py.)
+devices with board-level readings and no spec-sheet peak. (NVML's version fallbacks and the
+epoch window of the NVML memory peak: tests/test_nvml_details.py.)
 
 Everything runs on the fake pynvml of tests/fake_nvml.py at the `bench.hardware.nvml.Nvml` seam:
 four identical A100s (told apart only by UUID and by what each board reports), or an A100 in MIG
@@ -231,3 +231,44 @@ def test_mig_trial_row_says_board_level(monkeypatch: pytest.MonkeyPatch) -> None
     assert trial.mig_slice
     row = trial_rows("r", trial, "ok", 0, "", [], None)["trials.csv"][0]
     assert (row.device_uuid, row.gpu_readings) == ("MIG-aaaa-0001", "board")
+
+
+def test_report_says_why_mfu_spec_is_empty() -> None:
+    import pandas as pd
+
+    from analysis.findings import spec_peak_notes
+
+    slice_name = "NVIDIA A100-SXM4-40GB MIG 1g.5gb"
+    note = "MIG slice: the spec sheet is the whole board's, not the slice's"
+    trials = pd.DataFrame(
+        {
+            "status": ["ok", "ok", "ok", "failed"],
+            "device": ["cuda:0", "cuda:0", "cpu", "cuda:0"],
+            "device_name": [slice_name, slice_name, "CPU", slice_name],
+            "peak_spec_note": [note, note, "no spec-sheet peak for a CPU", note],
+        }
+    )
+    assert spec_peak_notes(trials) == [f"mfu_spec on cuda:0 ({slice_name}), 2 trial(s): {note}."]
+    assert spec_peak_notes(trials.drop(columns="peak_spec_note")) == []
+
+
+@pytest.mark.parametrize(("uuid", "spec"), [("MIG-bbbb-0002", None), ("GPU-m1g", 19.5e12)])
+def test_sweep_applies_no_spec_peak_to_a_mig_slice(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, uuid: str, spec: float | None
+) -> None:
+    from types import SimpleNamespace
+
+    from bench.core import sweep
+    from bench.launchers.local import Outcome
+
+    name = "NVIDIA A100-SXM4-40GB" + (" MIG 1g.5gb" if uuid.startswith("MIG-") else "")
+    (trial,) = trials_on([Device("cuda:0", "cuda", name, 0, 5 * GIB, "", uuid=uuid)])
+    monkeypatch.setattr(sweep, "run_trial", lambda *args, **kwargs: Outcome("ok", 0))
+    folder = SimpleNamespace(run_id="r", path=tmp_path, meta={})
+    display = SimpleNamespace(trial_started=lambda t: None, on_event=lambda e: None)
+    cfg = load(None, {"sweep": {"frameworks": ["fake"], "models": ["seed_ffnn"]}}, ["test"])
+    rows = sweep._run_one(cfg, trial, folder, {("fake", "fake"): ""}, display)  # type: ignore[arg-type]
+    row = rows["trials.csv"][0]
+    assert row.peak_flops_per_s_spec == spec
+    assert ("MIG slice" in row.peak_spec_note) == (spec is None)
+    assert row.gpu_readings == ("board" if spec is None else "device")

@@ -18,7 +18,7 @@ SCHEMA_VERSION = 4
 OLDEST_READABLE_VERSION = 3
 # Columns added by each version, per table (every one optional: empty in older folders).
 ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
-    4: {"trials.csv": ("device_uuid", "gpu_readings")},
+    4: {"trials.csv": ("device_uuid", "gpu_readings", "peak_spec_note")},
 }
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
@@ -97,6 +97,7 @@ class TrialRow:
     mfu_calibrated: float | None = None
     peak_flops_per_s_spec: float | None = None
     mfu_spec: float | None = None
+    peak_spec_note: str = ""  # why the spec-sheet peak is empty, or which one stood in
 
 
 @dataclass(slots=True)
