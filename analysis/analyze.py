@@ -31,5 +31,7 @@ def analyze(runs: Runs) -> Analysis:
         configs=configs,
         memory=findings.memory_table(runs, trials),
         break_even=findings.break_even_table(configs),
-        warnings=findings.warnings(trials, configs) + findings.loss_warnings(trials, runs.epochs),
+        warnings=findings.warnings(trials, configs)
+        + findings.loss_warnings(trials, runs.epochs)
+        + findings.spec_peak_notes(trials),
     )

@@ -5,7 +5,8 @@
 - `memory_table`: per trial and memory source, the largest per-epoch peak (memory.csv where the
   schema has it, else epochs.csv's peak_rss_bytes / peak_device_bytes + device_mem_source).
 - `warnings`: not-yet-steady epochs, a first epoch that is not slower, outliers, failed trials;
-  `loss_warnings`: real data whose training loss did not fall.
+  `loss_warnings`: real data whose training loss did not fall; `spec_peak_notes`: why a GPU
+  trial's `mfu_spec` is empty (a MIG slice, a GPU not in the table) or which peak stood in.
 """
 
 from __future__ import annotations
@@ -108,6 +109,23 @@ def loss_warnings(trials: pd.DataFrame, epochs: pd.DataFrame) -> list[str]:
                 "the training loop and the learning rate before trusting its timings."
             )
     return _listed(stuck, "more trials whose loss did not fall")
+
+
+def spec_peak_notes(trials: pd.DataFrame) -> list[str]:
+    """One line per GPU device and `peak_spec_note` of its ok trials (folders written before
+    schema version 4 have no notes)."""
+    if "peak_spec_note" not in trials:
+        return []
+    noted = trials[
+        (trials["status"] == "ok")
+        & trials["device"].str.startswith("cuda")
+        & (trials["peak_spec_note"] != "")
+    ]
+    groups = noted.groupby(["device", "device_name", "peak_spec_note"], sort=False)
+    return [
+        f"mfu_spec on {device} ({name}), {len(group)} trial(s): {note}."
+        for (device, name, note), group in groups
+    ]
 
 
 def config_warnings(configs: pd.DataFrame) -> list[str]:

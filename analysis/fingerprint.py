@@ -16,6 +16,7 @@ from analysis.load import Runs
 
 TRIAL_FIELDS = (
     "device_name",
+    "device_uuid",
     "threads",
     "precision",
     "framework_version",

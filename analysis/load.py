@@ -4,6 +4,9 @@
 concatenates the runs, keyed by `run_id`. Anything a reader could trip over — a missing or
 truncated file, a header that is not exactly the schema's, a wrong `schema_version`, a value of
 the wrong type, an empty run — raises `AnalysisError` with a message naming the file.
+
+A folder written by an older schema version (`OLDEST_READABLE_VERSION` on) is read against the
+header that version wrote; the columns added since are empty in its rows.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.tables import AnalysisError, read_table
-from bench.core.schema import PHASES, SCHEMA_VERSION, STATUSES, TABLES
+from bench.core.schema import OLDEST_READABLE_VERSION, PHASES, SCHEMA_VERSION, STATUSES, TABLES
 
 __all__ = ["AnalysisError", "Runs", "load_runs", "read_meta", "read_table"]
 
@@ -54,7 +57,10 @@ def load_runs(run_dirs: Iterable[Path | str]) -> Runs:
         seen.add(run_dir.resolve())
         meta = read_meta(run_dir)
         run_id = str(meta["run_id"])
-        tables = {name: read_table(run_dir / name, row_type) for name, row_type in TABLES.items()}
+        version = int(meta["schema_version"])
+        tables = {
+            name: read_table(run_dir / name, row_type, version) for name, row_type in TABLES.items()
+        }
         check_run(run_dir, run_id, tables)
         unique = _unique_id(run_id, metas)
         if unique != run_id:  # another folder, same id (runs started in the same second)
@@ -84,7 +90,7 @@ def _unique_id(run_id: str, taken: dict[str, Any]) -> str:
 
 
 def read_meta(run_dir: Path) -> dict[str, Any]:
-    """run.json, checked for a matching `schema_version` and a `run_id`."""
+    """run.json, checked for a readable `schema_version` and a `run_id`."""
     if not run_dir.is_dir():
         raise AnalysisError(f"{run_dir}: no such folder; give a run folder such as results/<id>.")
     path = run_dir / "run.json"
@@ -97,10 +103,12 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or "run_id" not in meta:
         raise AnalysisError(f"{path}: expected an object with 'run_id' and 'schema_version'.")
     version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
+    readable = range(OLDEST_READABLE_VERSION, SCHEMA_VERSION + 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version not in readable:
         raise AnalysisError(
-            f"{path}: schema_version is {version!r}, this analysis reads version "
-            f"{SCHEMA_VERSION}; use the bench version that wrote the run."
+            f"{path}: schema_version is {version!r}, this analysis reads versions "
+            f"{OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}; use the bench version that wrote "
+            "the run."
         )
     return meta
 

@@ -3,6 +3,10 @@
 The common case (no quoted field, every value well-formed) is parsed by pandas' C reader with
 the column types taken from the schema dataclass. A file that fails any check is re-read
 slowly, value by value, to name the first bad row and column in the error message.
+
+The header must be exactly the one the run's schema version wrote
+(`bench.core.schema.columns_in_version`); columns added by later versions are then filled in
+empty ("not measured"), so every frame has today's columns in today's order.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.core.schema import SCHEMA_VERSION, TABLES, columns
+from bench.core.schema import SCHEMA_VERSION, TABLES, columns_in_version
 
 
 class AnalysisError(Exception):
@@ -36,9 +40,10 @@ def column_types(row_type: type) -> dict[str, str]:
     return out
 
 
-def read_table(path: Path, row_type: type) -> pd.DataFrame:
-    """One CSV table, its header exactly the schema's columns, each column typed."""
-    expected = columns(row_type)
+def read_table(path: Path, row_type: type, version: int = SCHEMA_VERSION) -> pd.DataFrame:
+    """One CSV table, its header exactly the columns of schema `version`, each column typed;
+    columns added since that version are added empty."""
+    expected = columns_in_version(row_type, version)
     if not path.is_file():
         raise AnalysisError(f"{path}: missing; every run folder holds {', '.join(TABLES)}.")
     data = path.read_bytes()
@@ -48,15 +53,26 @@ def read_table(path: Path, row_type: type) -> pd.DataFrame:
         text = data.decode("utf-8")
         header = next(csv.reader(io.StringIO(text[: text.index("\n") + 1])), [])
         if header != expected:
-            raise AnalysisError(f"{path}: {header_problem(header, expected)}")
+            raise AnalysisError(f"{path}: {header_problem(header, expected, version)}")
         check_field_counts(path, text, len(expected))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise AnalysisError(f"{path}: not a readable CSV file ({exc}).") from None
-    kinds = column_types(row_type)
+    every = column_types(row_type)
+    kinds = {c: every[c] for c in expected}
     try:
-        return _fast(text, kinds)
+        frame = _fast(text, kinds)
     except (ValueError, TypeError):
-        return _slow(text, kinds, path)
+        frame = _slow(text, kinds, path)
+    return with_later_columns(frame, every)
+
+
+def with_later_columns(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """`frame` with every column of `kinds` it lacks added empty, in `kinds`' order."""
+    empty = {"str": "", "int?": pd.NA, "float?": np.nan}
+    for name in (c for c in kinds if c not in frame):
+        dtype = {"str": object, "int?": "Int64"}.get(kinds[name], "float64")
+        frame[name] = pd.Series(empty.get(kinds[name], np.nan), index=frame.index, dtype=dtype)
+    return frame[list(kinds)]
 
 
 def check_field_counts(path: Path, text: str, width: int) -> None:
@@ -74,12 +90,12 @@ def check_field_counts(path: Path, text: str, width: int) -> None:
         )
 
 
-def header_problem(header: list[str], expected: list[str]) -> str:
+def header_problem(header: list[str], expected: list[str], version: int = SCHEMA_VERSION) -> str:
     missing = [c for c in expected if c not in header]
     extra = [c for c in header if c not in expected]
     if missing or extra:
         return (
-            f"columns do not match schema version {SCHEMA_VERSION}: missing {missing or 'none'}, "
+            f"columns do not match schema version {version}: missing {missing or 'none'}, "
             f"unexpected {extra or 'none'} (truncated header or another bench version?)."
         )
     return f"columns are in the wrong order; expected {', '.join(expected)}."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,7 +11,8 @@ import pytest
 from test_analysis_support import copy_run, fake_run, run_module, run_module_code
 
 from analysis.load import AnalysisError, load_runs
-from bench.core.schema import SCHEMA_VERSION, TABLES, columns
+from analysis.report import write_report
+from bench.core.schema import ADDED_IN_VERSION, SCHEMA_VERSION, TABLES, TrialRow, columns
 
 
 @pytest.fixture
@@ -89,6 +92,47 @@ def test_wrong_schema_version(run: Path) -> None:
     meta = json.loads(path.read_text())
     path.write_text(json.dumps(meta | {"schema_version": SCHEMA_VERSION + 1}))
     expect_error([run], str(path), f"schema_version is {SCHEMA_VERSION + 1}")
+
+
+# trials.csv columns that schema version 4 added (GPU UUID, MIG board-level readings, spec note)
+ADDED_IN_4 = ("device_uuid", "gpu_readings", "peak_spec_note")
+
+
+def as_version_3(run: Path) -> Path:
+    """Rewrite a run folder the way bench wrote it at schema version 3."""
+    path = run / "trials.csv"
+    rows = list(csv.DictReader(path.read_text().splitlines()))
+    v3 = [c for c in columns(TrialRow) if c not in ADDED_IN_4]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, v3, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    meta = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps(meta | {"schema_version": 3}))
+    return run
+
+
+def test_a_version_3_folder_loads_and_reports(run: Path, tmp_path: Path) -> None:
+    runs = load_runs([as_version_3(run)])
+    assert list(runs.trials.columns) == columns(TrialRow)  # today's columns, in order
+    assert (runs.trials[list(ADDED_IN_4)] == "").all().all()
+    assert runs.trials["status"].tolist() == ["ok"]
+    written = write_report([run], tmp_path / "report")
+    assert (tmp_path / "report" / "report.md") in written
+
+
+def test_a_version_3_folder_must_have_the_version_3_header(run: Path) -> None:
+    meta = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps(meta | {"schema_version": 3}))
+    expect_error([run], str(run / "trials.csv"), "schema version 3", "device_uuid")
+    (run / "run.json").write_text(json.dumps(meta | {"schema_version": 2}))
+    expect_error([run], "schema_version is 2", "versions 3 to")
+
+
+def test_columns_added_since_version_3_are_optional() -> None:
+    assert ADDED_IN_VERSION[4]["trials.csv"] == ADDED_IN_4
+    defaults = {f.name: f.default for f in dataclasses.fields(TrialRow)}
+    assert all(defaults[c] == "" for c in ADDED_IN_4)
 
 
 def test_empty_run(run: Path) -> None:

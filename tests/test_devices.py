@@ -1,9 +1,10 @@
 """Device discovery, selection, NVML readings and the host fingerprint, tested without a GPU.
 
-`FakeNvmlLib` stands in for the `pynvml` module at the `bench.hardware.nvml.Nvml` seam: same
-function names, same return shapes (structs with attributes, bytes or str strings), and a
-`NVMLError` class that chosen calls raise, so every GPU code path runs on a machine with no
-driver.
+`FakeNvmlLib` (tests/fake_nvml.py) stands in for the `pynvml` module at the
+`bench.hardware.nvml.Nvml` seam: same function names, same return shapes (structs with
+attributes, bytes or str strings), and a `NVMLError` class that chosen calls raise, so every GPU
+code path runs on a machine with no driver. CUDA_VISIBLE_DEVICES, UUIDs and MIG are tested in
+tests/test_gpu_truth.py, NVML versions in tests/test_nvml_details.py.
 """
 
 from __future__ import annotations
@@ -14,131 +15,22 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fake_nvml import GIB, FakeNvmlLib
 
 from bench.hardware import devices, fingerprint
 from bench.hardware.devices import Device, cpu_device, discover, format_table, resolve
 from bench.hardware.nvml import GpuInfo, Nvml, cuda_version_string
 
 ROOT = Path(__file__).resolve().parents[1]
-GIB = 1024**3
 
 
-class FakeNVMLError(Exception):
-    """Like pynvml.NVMLError: carries an error code."""
-
-    def __init__(self, value: int = 3) -> None:  # 3 = NVML_ERROR_NOT_SUPPORTED
-        super().__init__(value)
-        self.value = value
-
-
-class FakeNvmlLib:
-    """A module-like stand-in for pynvml with two GPUs.
-
-    `fail` names calls that raise NVMLError; `missing` names functions the binding lacks.
-    """
-
-    NVMLError = FakeNVMLError
-    NVML_CLOCK_SM = 1
-    NVML_TEMPERATURE_GPU = 0
-
-    def __init__(self, fail: set[str] | None = None, missing: set[str] | None = None) -> None:
-        self.fail = fail or set()
-        self.missing = missing or set()
-        self.calls: list[str] = []
-        self.gpus = [
-            {
-                "name": b"NVIDIA A100-SXM4-40GB",  # old bindings return bytes
-                "uuid": b"GPU-aaaa",
-                "total": 40 * GIB,
-                "used": 5 * GIB,
-                "bus": b"00000000:3B:00.0",
-                "procs": [(4242, 3 * GIB), (4242, 1 * GIB), (99, 2 * GIB), (7, None)],
-            },
-            {
-                "name": "NVIDIA H100 80GB HBM3",
-                "uuid": "GPU-bbbb",
-                "total": 80 * GIB,
-                "used": 1 * GIB,
-                "bus": "00000000:86:00.0",
-                "procs": [],
-            },
-        ]
-
-    def __getattribute__(self, name: str) -> Any:
-        if name.startswith("nvml") and name in object.__getattribute__(self, "missing"):
-            raise AttributeError(name)
-        attr = object.__getattribute__(self, name)
-        if name.startswith("nvml"):
-            object.__getattribute__(self, "calls").append(name)
-            if name in object.__getattribute__(self, "fail"):
-
-                def raising(*args: Any) -> Any:
-                    raise FakeNVMLError()
-
-                return raising
-        return attr
-
-    def nvmlInit(self) -> None:
-        return None
-
-    def nvmlShutdown(self) -> None:
-        return None
-
-    def nvmlSystemGetDriverVersion(self) -> str:
-        return "550.54.15"
-
-    def nvmlSystemGetCudaDriverVersion(self) -> int:
-        return 12040
-
-    def nvmlDeviceGetCount(self) -> int:
-        return len(self.gpus)
-
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < len(self.gpus):
-            raise FakeNVMLError(2)  # NVML_ERROR_INVALID_ARGUMENT
-        return self.gpus[index]
-
-    def nvmlDeviceGetName(self, handle: dict[str, Any]) -> str | bytes:
-        return handle["name"]
-
-    def nvmlDeviceGetUUID(self, handle: dict[str, Any]) -> str | bytes:
-        return handle["uuid"]
-
-    def nvmlDeviceGetMemoryInfo(self, handle: dict[str, Any]) -> SimpleNamespace:
-        return SimpleNamespace(total=handle["total"], used=handle["used"], free=0)
-
-    def nvmlDeviceGetPciInfo(self, handle: dict[str, Any]) -> SimpleNamespace:
-        return SimpleNamespace(busId=handle["bus"])
-
-    def nvmlDeviceGetComputeRunningProcesses(self, handle: dict[str, Any]) -> list[Any]:
-        return [SimpleNamespace(pid=p, usedGpuMemory=m) for p, m in handle["procs"]]
-
-    def nvmlDeviceGetUtilizationRates(self, handle: dict[str, Any]) -> SimpleNamespace:
-        return SimpleNamespace(gpu=87, memory=40)
-
-    def nvmlDeviceGetPowerUsage(self, handle: dict[str, Any]) -> int:
-        return 251_500  # milliwatts
-
-    def nvmlDeviceGetClockInfo(self, handle: dict[str, Any], clock: int) -> int:
-        assert clock == self.NVML_CLOCK_SM
-        return 1410
-
-    def nvmlDeviceGetTemperature(self, handle: dict[str, Any], sensor: int) -> int:
-        assert sensor == self.NVML_TEMPERATURE_GPU
-        return 61
-
-    def nvmlDeviceGetCurrentClocksEventReasons(self, handle: dict[str, Any]) -> int:
-        return 0x1
-
-    def nvmlDeviceGetCurrentClocksThrottleReasons(self, handle: dict[str, Any]) -> int:
-        return 0x4
-
-    def nvmlDeviceGetTotalEnergyConsumption(self, handle: dict[str, Any]) -> int:
-        return 123_456_789  # millijoules
+@pytest.fixture(autouse=True)
+def _no_cuda_visible_devices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery reads CUDA_VISIBLE_DEVICES; these tests assume the user set none."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
 
 
 def cpu(label: str = "Test CPU") -> Device:
@@ -252,20 +144,20 @@ def test_process_memory() -> None:
     assert nvml.process_memory_bytes(0, 7) is None  # usedGpuMemory None (WDDM)
     assert nvml.process_memory_bytes(0, 12345) is None  # not running there
     assert nvml.process_memory_bytes(1, 4242) is None  # no processes at all
-    failing = Nvml(FakeNvmlLib(fail={"nvmlDeviceGetComputeRunningProcesses"}))
+    every_version = {"nvmlDeviceGetComputeRunningProcesses" + v for v in ("_v3", "_v2", "")}
+    failing = Nvml(FakeNvmlLib(fail=every_version, lacks=every_version))
     assert failing.process_memory_bytes(0, 4242) is None
 
 
 def test_library_mismatch_error_is_caught() -> None:
-    class MismatchError(Exception):
-        pass
-
     lib = FakeNvmlLib()
-    lib.NVMLLibraryMismatchError = MismatchError  # type: ignore[attr-defined]
 
     def mismatch(handle: Any) -> Any:
-        raise MismatchError("use a versioned function")
+        raise lib.NVMLLibraryMismatchError("use a versioned function")
 
+    lib.nvmlDeviceGetComputeRunningProcesses_v3 = mismatch  # type: ignore[method-assign]
+    lib.nvmlDeviceGetComputeRunningProcesses_v2 = mismatch  # type: ignore[method-assign]
+    lib._nvmlGetFunctionPointer = mismatch  # type: ignore[method-assign]
     lib.nvmlDeviceGetComputeRunningProcesses = mismatch  # type: ignore[method-assign]
     assert Nvml(lib).process_memory_bytes(0, 4242) is None
 
@@ -401,11 +293,12 @@ def test_resolve_empty_request_is_an_error() -> None:
 
 def test_format_table() -> None:
     table = format_table(discover(Nvml(FakeNvmlLib()))).splitlines()
-    assert table[0].split() == ["name", "label", "memory", "detail"]
+    assert table[0].split() == ["name", "label", "memory", "uuid", "detail"]
     assert table[1].startswith("cpu ")
     assert " cores / " in table[1]
     assert table[2].startswith("cuda:0  NVIDIA A100-SXM4-40GB")
-    assert "40.0 GiB" in table[2] and table[2].endswith("driver 550.54.15, CUDA 12.4")
+    assert "40.0 GiB  GPU-aaaa" in table[2]
+    assert table[2].endswith("driver 550.54.15, CUDA 12.4")
     assert "80.0 GiB" in table[3]
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.hardware.mfu import achieved_flops_per_s, calibrated_peak, mfu, precision_in_effect
+from bench.hardware.mfu import (
+    achieved_flops_per_s,
+    calibrated_peak,
+    mfu,
+    mfu_fields,
+    precision_in_effect,
+)
 from bench.hardware.peaks import PEAKS, lookup, spec_peak_flops
 
 T = 1e12
@@ -81,6 +87,8 @@ def test_calibrated_peak_is_the_best_matching_row() -> None:
         ("NVIDIA GeForce RTX 3090", "GeForce RTX 3090"),
         ("Tesla T4", "T4"),
         ("NVIDIA L4", "L4"),
+        ("Tesla P100-PCIE-16GB", "P100 PCIe"),
+        ("Tesla P100-SXM2-16GB", "P100 SXM2"),
     ],
 )
 def test_lookup_by_nvml_name(name: str, model: str) -> None:
@@ -131,3 +139,50 @@ def test_torch_flags_pick_the_peak_whichever_runner_wrote_them() -> None:
     assert precision_in_effect("cuda", {"torch.backends.cudnn.allow_tf32": "True"}) == "tf32"
     assert precision_in_effect("cuda", {"torch.backends.cudnn.allow_tf32": "False"}) == "fp32"
     assert precision_in_effect("cuda", {}) == "fp32"
+
+
+TF32_ALLOWED = {"torch.backends.cudnn.allow_tf32": "True"}
+
+
+def spec_fields(name: str, settings: dict[str, str], *, mig: bool = False) -> dict:
+    """trials.csv's spec-sheet columns for 1e12 useful FLOP/s on GPU `name`."""
+    return mfu_fields(
+        flops_per_sample=10**9,
+        samples_per_epoch=1000,
+        steady_epoch_s=1.0,
+        framework="torch",
+        device="cuda:0",
+        device_kind="cuda",
+        device_name=name,
+        settings=settings,
+        calibration=None,
+        mig=mig,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "fp32"),
+    [("Tesla V100-SXM2-16GB", 15.7 * T), ("Tesla T4", 8.1 * T), ("Tesla P100-PCIE-16GB", 9.3 * T)],
+)
+def test_tf32_allowed_on_a_gpu_without_tf32_is_judged_against_fp32(name: str, fp32: float) -> None:
+    fields = spec_fields(name, TF32_ALLOWED)
+    assert fields["peak_flops_per_s_spec"] == fp32
+    assert fields["mfu_spec"] == pytest.approx(1e12 / fp32)
+    assert "FP32 peak" in fields["peak_spec_note"]
+
+
+def test_tf32_on_ampere_uses_the_tf32_peak_without_a_note() -> None:
+    fields = spec_fields("NVIDIA A100-SXM4-40GB", TF32_ALLOWED)
+    assert fields["peak_flops_per_s_spec"] == 156 * T and fields["peak_spec_note"] == ""
+    assert spec_fields("NVIDIA A100-SXM4-40GB", {})["peak_flops_per_s_spec"] == 19.5 * T
+
+
+def test_no_spec_peak_for_a_mig_slice() -> None:
+    fields = spec_fields("NVIDIA A100-SXM4-40GB MIG 1g.5gb", TF32_ALLOWED, mig=True)
+    assert fields["peak_flops_per_s_spec"] is None and fields["mfu_spec"] is None
+    assert "MIG slice" in fields["peak_spec_note"]
+    assert fields["achieved_flops_per_s"] == 1e12  # what was measured is still reported
+
+
+def test_spec_note_says_why_the_peak_is_empty() -> None:
+    assert "not in the spec-sheet table" in spec_fields("NVIDIA A10", {})["peak_spec_note"]

@@ -102,7 +102,7 @@ def test_t_s_uses_the_given_clock_and_origin() -> None:
 def test_gpu_columns_come_from_the_nvml_seam() -> None:
     pid = os.getpid()
     lib = FakeNvmlLib(pid)
-    rows = _run(Sampler(0.01, nvml=Nvml(lib), gpu_index=3, pid=pid), 0.1)
+    rows = _run(Sampler(0.01, nvml=Nvml(lib), gpu=3, pid=pid), 0.1)
     assert len(rows) >= 2 and lib.samples == len(rows)
     for row in rows:
         assert row["gpu_util_pct"] == 95
@@ -117,9 +117,9 @@ def test_gpu_columns_come_from_the_nvml_seam() -> None:
 def test_failing_nvml_calls_leave_empty_cells() -> None:
     pid = os.getpid()
     lib = FakeNvmlLib(pid, fail=frozenset({"nvmlDeviceGetPowerUsage"}))
-    rows = _run(Sampler(0.01, nvml=Nvml(lib), gpu_index=3, pid=pid), 0.05)
+    rows = _run(Sampler(0.01, nvml=Nvml(lib), gpu=3, pid=pid), 0.05)
     assert all(r["gpu_power_w"] is None and r["gpu_util_pct"] == 95 for r in rows)
-    missing_gpu = _run(Sampler(0.01, nvml=Nvml(lib), gpu_index=0, pid=pid), 0.05)
+    missing_gpu = _run(Sampler(0.01, nvml=Nvml(lib), gpu=0, pid=pid), 0.05)
     assert all(r["gpu_util_pct"] is None for r in missing_gpu)
 
 

@@ -60,7 +60,13 @@ def _host_checks(devices: list[Any]) -> tuple[list[Check], str | None, set[str]]
 
     nvml = Nvml.load()
     gpus = nvml.gpus() if nvml is not None else None
-    metered = {f"cuda:{g.index}" for g in gpus or [] if nvml.total_energy_mj(g.index) is not None}
+    metered = {
+        d.name
+        for d in devices
+        if nvml is not None
+        and d.kind == "cuda"
+        and nvml.total_energy_mj(d.uuid or d.index) is not None  # fmt: skip
+    }
     if nvml is not None:
         nvml.shutdown()
     driver = gpus[0].driver_version if gpus else None

@@ -131,6 +131,7 @@ def _points(
                     "device_kind": device.kind,
                     "device_index": device.index,
                     "device_name": device.label,
+                    "device_uuid": device.uuid or "",
                     "threads": threads,
                     "batch_size": batch_size,
                     "repeat": repeat,

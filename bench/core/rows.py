@@ -66,7 +66,7 @@ def epoch_rows(
     validation = {e["epoch"]: e for e in events if e["event"] == "validation"}
     rows = []
     for e in epoch_events:
-        fields = {k: v for k, v in e.items() if k not in ("event", "memory")}
+        fields = {k: v for k, v in e.items() if k not in ("event", "memory", "start_s")}
         extra = validation.get(e["epoch"], {})
         fields |= {k: extra.get(k) for k in VALIDATION_FIELDS}
         rows.append(EpochRow(run_id, tid, **fields))
@@ -167,6 +167,8 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "classes": trial.classes,
         "device": trial.device,
         "device_name": trial.device_name,
+        "device_uuid": trial.device_uuid,
+        "gpu_readings": gpu_readings(trial),
         "threads": trial.threads,
         "precision": trial.precision,
         "batch_size": trial.batch_size,
@@ -175,6 +177,14 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "steps_per_epoch": trial.steps_per_epoch,
         "samples_per_epoch": trial.samples_per_epoch,
     }
+
+
+def gpu_readings(trial: Trial) -> str:
+    """Whose NVML readings a trial's power, energy and utilisation are: `device` (its own GPU),
+    `board` (a MIG slice's whole board, shared with the other slices), "" on the CPU."""
+    if trial.device_kind != "cuda":
+        return ""
+    return "board" if trial.mig_slice else "device"
 
 
 def measured(info: dict[str, Any], epochs: list[EpochRow]) -> dict[str, Any]:

@@ -3,6 +3,10 @@
 Units live in column names (`_s` seconds, `_bytes`, `_j` joules). `None` is written as an empty
 cell: "not measurable here", never zero. Bump `SCHEMA_VERSION` whenever a column is added,
 removed, renamed or changes meaning; README.md and results/README.md document every column.
+
+Older result folders stay readable: `ADDED_IN_VERSION` lists the columns each version added, so
+`columns_in_version` gives the header a folder of an older version has; analysis reads such a
+folder with the later columns empty. Versions before `OLDEST_READABLE_VERSION` are not read.
 """
 
 from __future__ import annotations
@@ -10,7 +14,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+OLDEST_READABLE_VERSION = 3
+# Columns added by each version, per table (every one optional: empty in older folders).
+ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
+    4: {"trials.csv": ("device_uuid", "gpu_readings", "peak_spec_note")},
+}
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
 PHASES = (
@@ -54,6 +63,9 @@ class TrialRow:
     classes: int
     device: str
     device_name: str
+    # The GPU's NVML UUID and whether its NVML readings are its own or its MIG board's.
+    device_uuid: str = field(default="", kw_only=True)
+    gpu_readings: str = field(default="", kw_only=True)  # "" (CPU) | device | board
     threads: int
     precision: str
     batch_size: int
@@ -85,6 +97,7 @@ class TrialRow:
     mfu_calibrated: float | None = None
     peak_flops_per_s_spec: float | None = None
     mfu_spec: float | None = None
+    peak_spec_note: str = ""  # why the spec-sheet peak is empty, or which one stood in
 
 
 @dataclass(slots=True)
@@ -174,3 +187,10 @@ TABLES: dict[str, type] = {
 def columns(row_type: type) -> list[str]:
     """The CSV header of a table, in order."""
     return [f.name for f in dataclasses.fields(row_type)]
+
+
+def columns_in_version(row_type: type, version: int) -> list[str]:
+    """The CSV header a table had in schema `version`: today's, less the columns added since."""
+    name = next(n for n, t in TABLES.items() if t is row_type)
+    later = {c for v, added in ADDED_IN_VERSION.items() if v > version for c in added.get(name, ())}
+    return [c for c in columns(row_type) if c not in later]

@@ -239,6 +239,7 @@ def _run_one(
         device=trial.device,
         device_kind=trial.device_kind,
         device_name=trial.device_name,
+        mig=trial.mig_slice,
         settings=settings,
         calibration=folder.meta.get("calibration"),
     ).items():

@@ -48,7 +48,7 @@ def _missing(framework: str) -> str:
 
 
 def _env(device: Device, threads: int) -> dict[str, str]:
-    env = device_env(device.kind, device.index, threads)
+    env = device_env(device.kind, device.cuda_visible_id, threads)
     env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"})
     return env
 

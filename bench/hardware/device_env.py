@@ -6,6 +6,13 @@ gets its environment from `device_env`: only the allow-listed variables of the p
 of a working process and the variables users set to steer their frameworks and devices), one
 visible GPU (none for the CPU), its thread count, memory growth instead of grabbing the whole GPU,
 and this project on the import path.
+
+The one GPU is named by its UUID (`GPU-…`, or `MIG-…` for a MIG slice), which CUDA accepts in
+`CUDA_VISIBLE_DEVICES` and which names one device whatever order CUDA and NVML count in; the
+child sees it as cuda:0. Only a GPU NVML gave no UUID for is named by its NVML index, with
+`CUDA_DEVICE_ORDER=PCI_BUS_ID` so that CUDA counts in NVML's (PCI bus) order. The parent's own
+`CUDA_VISIBLE_DEVICES` has already chosen which GPUs there are (`bench.hardware.visible`); the
+child's value replaces it.
 """
 
 from __future__ import annotations
@@ -63,17 +70,18 @@ def inherited_env(environ: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k in PASS_NAMES or k.startswith(PASS_PREFIXES)}
 
 
-def device_env(device_kind: str, device_index: int | None, threads: int) -> dict[str, str]:
+def device_env(device_kind: str, cuda_visible_id: str, threads: int) -> dict[str, str]:
     """A framework child's environment for one device: only the variables it needs from ours,
-    its one visible GPU (none for the CPU), its thread count, memory growth instead of grabbing
-    the whole GPU, and this project on the import path."""
+    its one visible GPU (`cuda_visible_id`: a UUID, else an NVML index; none for the CPU), its
+    thread count, memory growth instead of grabbing the whole GPU, and this project on the
+    import path."""
     env = inherited_env(dict(os.environ))
     env.update(
         {
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
             "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
-            "CUDA_VISIBLE_DEVICES": "" if device_kind == "cpu" else str(device_index),
+            "CUDA_VISIBLE_DEVICES": "" if device_kind == "cpu" else cuda_visible_id,
             "OMP_NUM_THREADS": str(threads),
             "MKL_NUM_THREADS": str(threads),
             "TF_FORCE_GPU_ALLOW_GROWTH": "true",

@@ -1,12 +1,18 @@
-"""Device discovery and selection: the CPU, one `cuda:N` per GPU that NVML reports, and — where
-NVML sees none — the AMD (ROCm) GPUs and Apple `mps` that a torch probe child finds.
+"""Device discovery and selection: the CPU, one `cuda:N` per GPU the user lets us use, and —
+where NVML sees no board — the AMD (ROCm) GPUs and Apple `mps` that a torch probe child finds.
 
 Discovery never imports a framework (DESIGN.md, principle 1): the CPU is described from
 `/proc/cpuinfo` and psutil, GPUs from NVML through `bench.hardware.nvml.Nvml`.
 
-`cuda:N` uses the NVML index N. NVML numbers GPUs in PCI bus order, while CUDA by default puts
-the fastest GPU first; the harness sets `CUDA_DEVICE_ORDER=PCI_BUS_ID` in every trial's child so
-that CUDA's index N and NVML's index N name the same card.
+GPUs: NVML lists every board on the machine, whatever `CUDA_VISIBLE_DEVICES` says, so discovery
+applies the parent's `CUDA_VISIBLE_DEVICES` itself, as CUDA would (`bench.hardware.visible`):
+`CUDA_VISIBLE_DEVICES=2,3 python -m bench run` (or a scheduler's `GPU-<uuid>` / `MIG-<uuid>`
+list) uses only those GPUs. A board in MIG mode offers its MIG slices, each its own device.
+`cuda:N` is the device's position among the visible ones — what CUDA in the parent would call
+it. Each device keeps its UUID, which is what a trial's child gets in its
+`CUDA_VISIBLE_DEVICES` (NVML and CUDA index orders need not agree; a UUID names one device
+either way); only where NVML gives no UUID does the child get the NVML index, with
+`CUDA_DEVICE_ORDER=PCI_BUS_ID` so that CUDA counts in NVML's order.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from __future__ import annotations
 import enum
 import os
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import psutil
 
-from bench.hardware.nvml import GpuInfo, Nvml
+from bench.hardware.nvml import Nvml, is_mig_uuid
+from bench.hardware.visible import VisibleGpu, visible_gpus
 
 _GIB = 1024**3
 
@@ -29,12 +37,26 @@ _GIB = 1024**3
 class Device:
     """One place a trial can run."""
 
-    name: str  # "cpu", "cuda:N" or "mps"
+    name: str  # "cpu", "cuda:N" (N its position among the visible GPUs) or "mps"
     kind: Literal["cpu", "cuda", "mps"]
-    label: str  # CPU model or GPU name
-    index: int | None  # NVML / CUDA index for GPUs, None for the CPU
-    memory_bytes: int  # system RAM for the CPU, total device memory for a GPU
+    label: str  # CPU model, GPU name, or MIG device name (with its profile)
+    index: int | None  # NVML index of the GPU's board (PCI bus order), None for the CPU
+    memory_bytes: int  # system RAM for the CPU, total device memory for a GPU or MIG slice
     detail: str  # e.g. "4 cores / 8 threads" or "driver 550.54, CUDA 12.4"
+    uuid: str | None = None  # "GPU-…" or "MIG-…" from NVML; None for the CPU or without one
+
+    @property
+    def mig(self) -> bool:
+        """True for a MIG slice: its board-level readings are shared with other slices."""
+        return is_mig_uuid(self.uuid)
+
+    @property
+    def cuda_visible_id(self) -> str:
+        """What a child's `CUDA_VISIBLE_DEVICES` holds for this device: its UUID, else its NVML
+        index; "" for the CPU."""
+        if self.kind == "cpu":
+            return ""
+        return self.uuid or str(self.index)
 
 
 class _Default(enum.Enum):
@@ -84,25 +106,35 @@ def cpu_device() -> Device:
     )
 
 
-def gpu_device(gpu: GpuInfo) -> Device:
-    """A `cuda:N` device for the NVML GPU with index N."""
+def gpu_device(position: int, gpu: VisibleGpu) -> Device:
+    """`cuda:<position>` for a visible GPU or MIG slice."""
+    board, piece = gpu.board, gpu.mig
     parts = []
-    if gpu.driver_version:
-        parts.append(f"driver {gpu.driver_version}")
-    if gpu.cuda_driver_version:
-        parts.append(f"CUDA {gpu.cuda_driver_version}")
+    if piece is not None:
+        instance = (
+            f", GPU instance {piece.gpu_instance_id}" if piece.gpu_instance_id is not None else ""
+        )
+        parts.append(f"MIG slice {piece.mig_index} of GPU {board.index}{instance}")
+    if board.driver_version:
+        parts.append(f"driver {board.driver_version}")
+    if board.cuda_driver_version:
+        parts.append(f"CUDA {board.cuda_driver_version}")
     return Device(
-        name=f"cuda:{gpu.index}",
+        name=f"cuda:{position}",
         kind="cuda",
-        label=gpu.name,
-        index=gpu.index,
-        memory_bytes=gpu.memory_total_bytes,
+        label=piece.name if piece is not None else board.name,
+        index=board.index,
+        memory_bytes=piece.memory_total_bytes if piece is not None else board.memory_total_bytes,
         detail=", ".join(parts),
+        uuid=gpu.uuid,
     )
 
 
-def discover(nvml: Nvml | None | _Default = LOAD_NVML) -> list[Device]:
-    """The CPU first, then one `cuda:N` per GPU NVML reports (none if `nvml` is None).
+def discover(
+    nvml: Nvml | None | _Default = LOAD_NVML, environ: Mapping[str, str] | None = None
+) -> list[Device]:
+    """The CPU first, then one `cuda:N` per GPU (or MIG slice) that `CUDA_VISIBLE_DEVICES` in
+    `environ` (default: this process's environment) makes visible; no GPUs if `nvml` is None.
 
     By default NVML is loaded for this call and shut down again; pass an `Nvml` to reuse one
     (the caller keeps ownership) or `None` to skip GPUs.
@@ -110,13 +142,15 @@ def discover(nvml: Nvml | None | _Default = LOAD_NVML) -> list[Device]:
     owned = nvml is LOAD_NVML
     lib = Nvml.load() if isinstance(nvml, _Default) else nvml
     try:
-        gpus = lib.gpus() if lib is not None else []
+        boards = lib.gpus() if lib is not None else []
     finally:
         if owned and lib is not None:
             lib.shutdown()
-    if not gpus and owned:
+    if not boards and owned:
         return [cpu_device(), *_other_gpus()]
-    return [cpu_device(), *(gpu_device(g) for g in gpus)]
+    value = (os.environ if environ is None else environ).get("CUDA_VISIBLE_DEVICES")
+    gpus = visible_gpus(boards, value)
+    return [cpu_device(), *(gpu_device(n, g) for n, g in enumerate(gpus))]
 
 
 def _other_gpus() -> list[Device]:
@@ -163,10 +197,12 @@ def resolve(requested: list[str], available: list[Device]) -> list[Device]:
 
 
 def format_table(devices: list[Device]) -> str:
-    """Plain-text table for `python -m bench devices`: name, label, memory (GiB), detail."""
-    header = ("name", "label", "memory", "detail")
+    """Plain-text table for `python -m bench devices`: name, label, memory (GiB), UUID,
+    detail."""
+    header = ("name", "label", "memory", "uuid", "detail")
     rows = [header] + [
-        (d.name, d.label, f"{d.memory_bytes / _GIB:.1f} GiB", d.detail) for d in devices
+        (d.name, d.label, f"{d.memory_bytes / _GIB:.1f} GiB", d.uuid or "-", d.detail)
+        for d in devices
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = []

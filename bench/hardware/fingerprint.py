@@ -2,11 +2,14 @@
 
 Framework versions come from installed package metadata (`importlib.metadata`), so nothing here
 imports torch, tensorflow, keras or jax (DESIGN.md, principle 1). GPUs come from NVML through
-`bench.hardware.nvml.Nvml`; pass `None` to leave them out.
+`bench.hardware.nvml.Nvml`; pass `None` to leave them out. The GPU list is every board NVML
+sees (with its MIG mode and slices); `cuda_visible_devices` records which of them the run was
+allowed to use (None: the variable was unset, i.e. all).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import socket
@@ -63,6 +66,7 @@ def host_fingerprint(nvml: Nvml | None) -> dict[str, Any]:
         "cpu_logical_cores": logical,
         "ram_bytes": psutil.virtual_memory().total,
         "gpus": [asdict(gpu) for gpu in nvml.gpus()] if nvml is not None else [],
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "framework_versions": framework_versions(),
     }
 

@@ -7,8 +7,15 @@
 from the model spec, so MFU counts only the model's useful arithmetic — not recomputation,
 optimizer updates or data movement. The peak is either what `bench calibrate` measured on this
 host with the same framework and device (`calibrated_peak`), or a spec-sheet figure for a known
-GPU (`bench.hardware.peaks.spec_peak_flops`). Every function returns None, not 0, when an input is
-missing or not positive, so that an empty CSV cell means "not measurable".
+GPU (`spec_peak`, from `bench.hardware.peaks`). Every function returns None, not 0, when an input
+is missing or not positive, so that an empty CSV cell means "not measurable".
+
+The spec-sheet peak is the precision in effect's: TF32 where the framework allowed it on a GPU,
+else FP32. A GPU without TF32 Tensor Cores (Volta, Turing, Pascal: V100, T4, P100) runs "TF32
+allowed" matmuls in plain FP32 — the flags only matter from Ampere on — so its FP32 peak stands in.
+A MIG slice gets no spec-sheet peak: the sheet describes the whole board, and a slice has only
+a fraction of its SMs and memory bandwidth. `peak_spec_note` says why the peak is empty, or which
+one stood in.
 """
 
 from __future__ import annotations
@@ -85,6 +92,28 @@ def precision_in_effect(trial_device_kind: str, settings: dict[str, str]) -> str
     return "tf32" if jax is not None and jax.lower() not in JAX_FP32_PRECISIONS else "fp32"
 
 
+def spec_peak(
+    device_kind: str, device_name: str, dtype: str, mig: bool
+) -> tuple[float | None, str]:
+    """(spec-sheet peak FLOP/s, note): the peak for `dtype` on a known whole GPU; the FP32 peak
+    for TF32 on a GPU that has none; None with the reason otherwise."""
+    from bench.hardware.peaks import lookup
+
+    if device_kind != "cuda":
+        return None, "no spec-sheet peak for a CPU"
+    if mig:
+        return None, "MIG slice: the spec sheet is the whole board's, not the slice's"
+    entry = lookup(device_name)
+    if entry is None:
+        return None, "GPU not in the spec-sheet table (bench/hardware/peaks.py)"
+    peak = entry.flops_per_s(dtype)
+    if peak is None and dtype == "tf32":
+        return entry.fp32, "FP32 peak: TF32 was allowed, but this GPU has no TF32 Tensor Cores"
+    if peak is None:
+        return None, f"no {dtype} peak on this GPU's spec sheet"
+    return peak, ""
+
+
 def mfu_fields(
     *,
     flops_per_sample: int | None,
@@ -96,19 +125,20 @@ def mfu_fields(
     device_name: str,
     settings: dict[str, str],
     calibration: dict[str, Any] | None,
-) -> dict[str, float | None]:
+    mig: bool = False,
+) -> dict[str, float | str | None]:
     """trials.csv's throughput columns: achieved FLOP/s over the steady epochs and MFU against
-    the calibrated peak (this host, framework, device) and, for known GPUs, the spec sheet."""
-    from bench.hardware.peaks import spec_peak_flops
-
+    the calibrated peak (this host, framework, device) and, for known whole GPUs, the spec sheet
+    (with `peak_spec_note`; `mig`: the device is a MIG slice)."""
     dtype = precision_in_effect(device_kind, settings)
     achieved = achieved_flops_per_s(flops_per_sample, samples_per_epoch, steady_epoch_s)
     calibrated = calibrated_peak(calibration, framework, device, dtype, device_name)
-    spec = spec_peak_flops(device_name, dtype) if device_kind == "cuda" else None
+    spec, note = spec_peak(device_kind, device_name, dtype, mig)
     return {
         "achieved_flops_per_s": achieved,
         "peak_flops_per_s_calibrated": calibrated,
         "mfu_calibrated": mfu(achieved, calibrated),
         "peak_flops_per_s_spec": spec,
         "mfu_spec": mfu(achieved, spec),
+        "peak_spec_note": note,
     }

@@ -1,10 +1,11 @@
-"""The narrow seam around NVML: GPU inventory and per-trial GPU readings, without a framework.
+"""The narrow seam around NVML: GPU inventory (MIG slices included) and per-trial GPU readings,
+without a framework.
 
 `Nvml` wraps a *library object* — in production the `pynvml` module from the `nvidia-ml-py`
 package, in tests a fake with the same function names — so every GPU code path can be exercised
 on a machine with no driver. Only `Nvml.load()` imports `pynvml`, and only when called.
 
-Semantics taken from nvidia-ml-py's `pynvml.py` (13.x):
+Semantics taken from nvidia-ml-py's `pynvml.py` (13.x) and the NVML API reference:
 
 - strings: `nvmlDeviceGetName`, `nvmlDeviceGetUUID` and `nvmlSystemGetDriverVersion` return `str`
   in current releases (decorated with `convertStrBytes`) but `bytes` in old ones; both are
@@ -12,12 +13,28 @@ Semantics taken from nvidia-ml-py's `pynvml.py` (13.x):
 - `nvmlSystemGetCudaDriverVersion` returns an int, 1000 * major + 10 * minor (12040 → "12.4").
 - `nvmlDeviceGetPowerUsage` is milliwatts (on Ampere and newer, except GA100, a 1 s average);
   `nvmlDeviceGetTotalEnergyConsumption` is millijoules since the driver was loaded.
-- `nvmlDeviceGetComputeRunningProcesses` lists objects with `pid` and `usedGpuMemory`; the latter is
-  `None` where NVML cannot say (WDDM). PIDs are as the driver sees them: inside a container with
-  its own PID namespace they may not match `os.getpid()`.
-- Every failed call raises a subclass of `lib.NVMLError` (e.g. NotSupported, FunctionNotFound on an
-  older driver); `nvmlDeviceGetComputeRunningProcesses` turns FunctionNotFound into
-  `NVMLLibraryMismatchError`, which is *not* an `NVMLError`, so it is caught too.
+- memory: `nvmlDeviceGetMemoryInfo(handle, version=nvmlMemory_v2)` where the binding has the
+  `nvmlMemory_v2` constant (≥ 11.510): its `used` is allocated memory, while v1's `used` is "the
+  sum of reserved and allocated" (`nvmlMemory_t` / `nvmlMemory_v2_t` in the API reference; R525's
+  page said otherwise, later ones do not). A driver without `nvmlDeviceGetMemoryInfo_v2` (before
+  R510) raises FunctionNotFound, and v1 is read.
+- processes: `_v3` → `_v2` → v1, see `bench.hardware.nvml_versions`. Each entry has `pid` and
+  `usedGpuMemory` (None where NVML cannot say: WDDM). PIDs are as the driver sees them: inside a
+  container with its own PID namespace they may not match `os.getpid()`.
+- MIG: `nvmlDeviceGetMigMode` → [current, pending]; in MIG mode the slices are the MIG device
+  handles `nvmlDeviceGetMigDeviceHandleByIndex(board, i)` for i < `nvmlDeviceGetMaxMigDeviceCount`
+  (an index without a MIG device raises NotFound and is skipped). A MIG handle answers name (the
+  MIG device name, its profile included), UUID (`MIG-<uuid>` from R470; what
+  `CUDA_VISIBLE_DEVICES` takes), memory and processes of the slice itself ("per-instance
+  information can be queried by using specific MIG device handles"); utilisation, power,
+  energy, clocks, temperature and throttle reasons are read from the board
+  (`nvmlDeviceGetDeviceHandleFromMigDeviceHandle`), so they are *board-level*: shared with every
+  other slice. `nvmlDeviceIsMigDeviceHandle` returns a ctypes `c_uint` (truthy when set).
+- a GPU is addressed by its UUID (`nvmlDeviceGetHandleByUUID`, which takes `GPU-` and `MIG-`
+  UUIDs) or, only where NVML gave no UUID, by its NVML index (PCI bus order).
+- Every failed call raises a subclass of `lib.NVMLError` (NotSupported, NotFound,
+  FunctionNotFound on an older driver...); `NVMLLibraryMismatchError` is not an `NVMLError`, so it
+  is caught too.
 """
 
 from __future__ import annotations
@@ -26,6 +43,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.hardware.nvml_versions import PROCESS_CALLS, raw_processes
+
+MIG_PREFIX = "MIG-"
+_MIG_ENABLE = 1  # pynvml.NVML_DEVICE_MIG_ENABLE
 _CLOCK_SM = 1  # pynvml.NVML_CLOCK_SM
 _TEMPERATURE_GPU = 0  # pynvml.NVML_TEMPERATURE_GPU
 _SAMPLE_FIELDS = (
@@ -37,10 +58,28 @@ _SAMPLE_FIELDS = (
     "throttle_reasons",
 )
 
+GpuKey = int | str  # a UUID ("GPU-…", "MIG-…"), or an NVML index where there is no UUID
+
+
+def is_mig_uuid(uuid: str | None) -> bool:
+    """True for a MIG device's UUID (`MIG-<uuid>`, or `MIG-GPU-<uuid>/<gi>/<ci>` before R470)."""
+    return bool(uuid) and str(uuid).startswith(MIG_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class MigSlice:
+    """One MIG device of a board in MIG mode: a compute instance of a GPU instance."""
+
+    mig_index: int  # its index for nvmlDeviceGetMigDeviceHandleByIndex on its board
+    name: str  # NVML's MIG device name, the profile included
+    uuid: str  # "MIG-…": what CUDA_VISIBLE_DEVICES takes
+    memory_total_bytes: int  # the slice's own memory
+    gpu_instance_id: int | None
+
 
 @dataclass(frozen=True, slots=True)
 class GpuInfo:
-    """One GPU as NVML reports it; `index` is the NVML index (PCI bus order)."""
+    """One GPU board as NVML reports it; `index` is the NVML index (PCI bus order)."""
 
     index: int
     name: str
@@ -49,6 +88,15 @@ class GpuInfo:
     driver_version: str | None
     cuda_driver_version: str | None
     pci_bus_id: str | None
+    mig_enabled: bool = False
+    mig_slices: tuple[MigSlice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    handle: Any  # the device's own handle (a MIG device handle for a slice)
+    board: Any  # the whole board's handle: the same unless `mig` (None if it could not be read)
+    mig: bool
 
 
 def cuda_version_string(version: int) -> str:
@@ -73,7 +121,7 @@ class Nvml:
         if isinstance(mismatch, type) and issubclass(mismatch, BaseException):
             errors.append(mismatch)
         self._errors: tuple[type[BaseException], ...] = tuple(errors)
-        self._handles: dict[int, Any] = {}
+        self._targets: dict[GpuKey, _Target] = {}
         self._closed = False
 
     @classmethod
@@ -89,31 +137,33 @@ class Nvml:
             return None
         return cls(pynvml)
 
-    def _call(self, name: str, *args: Any) -> Any:
-        """Call `lib.<name>(*args)`; `None` if the binding lacks it or NVML reports an error."""
-        fn: Callable[..., Any] | None = getattr(self._lib, name, None)
-        if fn is None:
-            return None
+    def _guarded(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except self._errors:
             return None
 
-    def _handle(self, index: int) -> Any:
-        if index not in self._handles:
-            handle = self._call("nvmlDeviceGetHandleByIndex", index)
-            if handle is None:
-                return None
-            self._handles[index] = handle
-        return self._handles[index]
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call `lib.<name>(*args)`; `None` if the binding lacks it or NVML reports an error."""
+        fn: Callable[..., Any] | None = getattr(self._lib, name, None)
+        return None if fn is None else self._guarded(fn, *args, **kwargs)
 
-    def _device_call(self, index: int, name: str) -> Any:
-        """`lib.<name>(handle of GPU index)`, or None if there is no handle or the call fails."""
-        handle = self._handle(index)
-        return None if handle is None else self._call(name, handle)
+    def _on(self, handle: Any, name: str, *args: Any) -> Any:
+        """`lib.<name>(handle, *args)`, or None without a handle or when the call fails."""
+        return None if handle is None else self._call(name, handle, *args)
+
+    def _memory(self, handle: Any) -> Any:
+        """Memory info, v2 (`used` without driver-reserved memory) where available, else v1."""
+        version = getattr(self._lib, "nvmlMemory_v2", None)
+        if version is not None:
+            info = self._call("nvmlDeviceGetMemoryInfo", handle, version=version)
+            if info is not None:
+                return info
+        return self._call("nvmlDeviceGetMemoryInfo", handle)
 
     def gpus(self) -> list[GpuInfo]:
-        """Every GPU NVML can see, in NVML index order; `[]` if the count cannot be read."""
+        """Every GPU board NVML can see, in NVML index order, each with its MIG slices;
+        `[]` if the count cannot be read. NVML ignores `CUDA_VISIBLE_DEVICES`."""
         count = self._call("nvmlDeviceGetCount")
         if not count:
             return []
@@ -123,64 +173,129 @@ class Nvml:
         cuda_s = None if cuda is None else cuda_version_string(int(cuda))
         found = []
         for index in range(int(count)):
-            info = self._gpu(index, driver_s, cuda_s)
-            if info is not None:
-                found.append(info)
+            handle = self._call("nvmlDeviceGetHandleByIndex", index)
+            if handle is not None:
+                found.append(self._gpu(index, handle, driver_s, cuda_s))
         return found
 
-    def _gpu(self, index: int, driver: str | None, cuda: str | None) -> GpuInfo | None:
-        handle = self._handle(index)
-        if handle is None:
-            return None
+    def _gpu(self, index: int, handle: Any, driver: str | None, cuda: str | None) -> GpuInfo:
         name = self._call("nvmlDeviceGetName", handle)
         uuid = self._call("nvmlDeviceGetUUID", handle)
-        memory = self._call("nvmlDeviceGetMemoryInfo", handle)
-        pci = self._call("nvmlDeviceGetPciInfo", handle)
-        bus_id = getattr(pci, "busId", None)
+        memory = self._memory(handle)
+        bus_id = getattr(self._call("nvmlDeviceGetPciInfo", handle), "busId", None)
+        mode = self._call("nvmlDeviceGetMigMode", handle)
+        mig = mode is not None and mode[0] == getattr(self._lib, "NVML_DEVICE_MIG_ENABLE", 1)
+        board_name = _text(name) if name is not None else f"GPU {index}"
         return GpuInfo(
             index=index,
-            name=_text(name) if name is not None else f"GPU {index}",
+            name=board_name,
             uuid=None if uuid is None else _text(uuid),
             memory_total_bytes=int(memory.total) if memory is not None else 0,
             driver_version=driver,
             cuda_driver_version=cuda,
             pci_bus_id=None if bus_id is None else _text(bus_id),
+            mig_enabled=mig,
+            mig_slices=self._slices(handle, board_name) if mig else (),
         )
 
-    def process_memory_bytes(self, index: int, pid: int) -> int | None:
-        """GPU memory used by compute process `pid` on GPU `index`; `None` if unknown or absent."""
-        procs = self._device_call(index, "nvmlDeviceGetComputeRunningProcesses")
+    def _slices(self, board: Any, board_name: str) -> tuple[MigSlice, ...]:
+        """The MIG devices of a board in MIG mode; one without a UUID cannot be addressed and is
+        left out."""
+        found = []
+        for i in range(int(self._call("nvmlDeviceGetMaxMigDeviceCount", board) or 0)):
+            handle = self._call("nvmlDeviceGetMigDeviceHandleByIndex", board, i)
+            uuid = self._on(handle, "nvmlDeviceGetUUID")
+            if uuid is None:  # NotFound: no MIG device at this index
+                continue
+            name = self._on(handle, "nvmlDeviceGetName")
+            label = _text(name) if name is not None else f"{board_name} MIG {i}"
+            memory = self._memory(handle)
+            found.append(
+                MigSlice(
+                    mig_index=i,
+                    name=label if "MIG" in label.split() else f"{board_name} MIG {label}",
+                    uuid=_text(uuid),
+                    memory_total_bytes=int(memory.total) if memory is not None else 0,
+                    gpu_instance_id=self._on(handle, "nvmlDeviceGetGpuInstanceId"),
+                )
+            )
+        return tuple(found)
+
+    def _target(self, gpu: GpuKey) -> _Target | None:
+        """The handles of GPU `gpu` (a UUID, else an NVML index), cached once found."""
+        if gpu in self._targets:
+            return self._targets[gpu]
+        if isinstance(gpu, str):
+            handle = self._call("nvmlDeviceGetHandleByUUID", gpu)
+        else:
+            handle = self._call("nvmlDeviceGetHandleByIndex", gpu)
+        if handle is None:
+            return None
+        flag = self._call("nvmlDeviceIsMigDeviceHandle", handle)
+        mig = bool(flag) if flag is not None else isinstance(gpu, str) and is_mig_uuid(gpu)
+        board = (
+            self._call("nvmlDeviceGetDeviceHandleFromMigDeviceHandle", handle) if mig else handle
+        )
+        self._targets[gpu] = _Target(handle, board, mig)
+        return self._targets[gpu]
+
+    def board_level(self, gpu: GpuKey) -> bool:
+        """True when `gpu` is a MIG slice: its power, energy, utilisation, clock, temperature and
+        throttle readings are the whole board's, shared with the other slices."""
+        target = self._target(gpu)
+        return target is not None and target.mig
+
+    def process_memory_bytes(self, gpu: GpuKey, pid: int) -> int | None:
+        """GPU memory used by compute process `pid` on `gpu`; `None` if unknown or absent."""
+        target = self._target(gpu)
+        procs = None if target is None else self._processes(target.handle)
         if not procs:
             return None
         used = [p.usedGpuMemory for p in procs if p.pid == pid and p.usedGpuMemory is not None]
         # One process can appear once per MIG/compute instance; its footprint is the sum.
         return int(sum(used)) if used else None
 
-    def sample(self, index: int) -> dict[str, int | float | None]:
-        """One reading of GPU `index`; each field is `None` where NVML cannot provide it."""
-        handle = self._handle(index)
-        if handle is None:
+    def _processes(self, handle: Any) -> list[Any] | None:
+        """Compute processes on `handle`: the newest API the binding and driver both have."""
+        for name, struct in PROCESS_CALLS:
+            if struct is None:
+                procs = self._call(name, handle)
+            else:
+                procs = self._guarded(raw_processes, self._lib, handle, name, struct)
+            if procs is not None:
+                return procs
+        return None
+
+    def sample(self, gpu: GpuKey) -> dict[str, int | float | None]:
+        """One reading of `gpu`; each field is `None` where NVML cannot provide it. Memory is the
+        device's own (a slice's for MIG); the rest is the board's (see `board_level`)."""
+        target = self._target(gpu)
+        if target is None:
             return dict.fromkeys(_SAMPLE_FIELDS)
-        util = self._call("nvmlDeviceGetUtilizationRates", handle)
-        memory = self._call("nvmlDeviceGetMemoryInfo", handle)
-        power_mw = self._call("nvmlDeviceGetPowerUsage", handle)
+        memory = self._memory(target.handle)
+        board = target.board
+        util = self._on(board, "nvmlDeviceGetUtilizationRates")
+        power_mw = self._on(board, "nvmlDeviceGetPowerUsage")
         clock_sm = getattr(self._lib, "NVML_CLOCK_SM", _CLOCK_SM)
         sensor = getattr(self._lib, "NVML_TEMPERATURE_GPU", _TEMPERATURE_GPU)
-        reasons = self._call("nvmlDeviceGetCurrentClocksEventReasons", handle)
+        reasons = self._on(board, "nvmlDeviceGetCurrentClocksEventReasons")
         if reasons is None:  # drivers < 535 / older bindings only have the deprecated name
-            reasons = self._call("nvmlDeviceGetCurrentClocksThrottleReasons", handle)
+            reasons = self._on(board, "nvmlDeviceGetCurrentClocksThrottleReasons")
         return {
             "utilization_gpu_pct": None if util is None else int(util.gpu),
             "memory_used_bytes": None if memory is None else int(memory.used),
             "power_w": None if power_mw is None else power_mw / 1000.0,
-            "sm_clock_mhz": self._call("nvmlDeviceGetClockInfo", handle, clock_sm),
-            "temperature_c": self._call("nvmlDeviceGetTemperature", handle, sensor),
+            "sm_clock_mhz": self._on(board, "nvmlDeviceGetClockInfo", clock_sm),
+            "temperature_c": self._on(board, "nvmlDeviceGetTemperature", sensor),
             "throttle_reasons": reasons,
         }
 
-    def total_energy_mj(self, index: int) -> int | None:
-        """Energy counter of GPU `index` in millijoules since driver load (Volta and newer)."""
-        energy = self._device_call(index, "nvmlDeviceGetTotalEnergyConsumption")
+    def total_energy_mj(self, gpu: GpuKey) -> int | None:
+        """Energy counter of `gpu`'s board in millijoules since driver load (Volta and newer)."""
+        target = self._target(gpu)
+        if target is None:
+            return None
+        energy = self._on(target.board, "nvmlDeviceGetTotalEnergyConsumption")
         return None if energy is None else int(energy)
 
     def shutdown(self) -> None:
@@ -188,5 +303,5 @@ class Nvml:
         if self._closed:
             return
         self._closed = True
-        self._handles.clear()
+        self._targets.clear()
         self._call("nvmlShutdown")

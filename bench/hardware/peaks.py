@@ -4,7 +4,8 @@ The figures are NVIDIA's published boost-clock peaks; a real card under a power 
 runs slower, which is why `bench calibrate` measures what is achievable. Datasheets quote Tensor
 Core figures "with sparsity" (2:4 structured); the dense peak, which dense training can reach at
 best, is half of that, and that half is what is stored here. `None`: the GPU has no such path
-(Volta and Turing have no TF32 or BF16 Tensor Cores).
+(Pascal, Volta and Turing have no TF32 or BF16 Tensor Cores; `bench.hardware.mfu.spec_peak`
+then judges TF32-allowed work against the FP32 peak).
 
 A GPU is matched by tokens of its NVML name (upper-cased, split on anything not a letter or
 digit): every `match` token present and no `exclude` token present; more specific entries come
@@ -82,6 +83,9 @@ PEAKS: tuple[GpuPeak, ...] = (
         "NVIDIA Ampere GA102 GPU architecture whitepaper",
         exclude=("TI", "LAPTOP"),
     ),
+    # Tesla P100 datasheet: single precision PCIe 9.3 TFLOPS, NVLink (SXM2) 10.6 TFLOPS (Pascal).
+    GpuPeak("P100 PCIe", ("P100", "PCIE"), 9.3 * T, None, None, "NVIDIA Tesla P100 datasheet"),
+    GpuPeak("P100 SXM2", ("P100",), 10.6 * T, None, None, "NVIDIA Tesla P100 datasheet"),
     # T4 datasheet: single precision 8.1 TFLOPS (Turing: no TF32 or BF16 Tensor Cores).
     GpuPeak("T4", ("T4",), 8.1 * T, None, None, "NVIDIA T4 datasheet"),
     # L4 datasheet: FP32 30.3 TFLOPS, TF32 120*, BF16 242*.

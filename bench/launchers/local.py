@@ -43,7 +43,7 @@ class Outcome:
 
 def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
     """A trial's environment: its device and threads, its backend, its compiler caches."""
-    env = device_env(trial.device_kind, trial.device_index, trial.threads)
+    env = device_env(trial.device_kind, trial.cuda_visible_id, trial.threads)
     env.update(
         {
             "TORCHINDUCTOR_CACHE_DIR": str(cache_root / "inductor"),

@@ -32,9 +32,18 @@ Emit = Callable[[dict[str, Any]], None]
 
 
 def _with_nvml_peak(event: dict[str, Any], samples: list[dict[str, Any]]) -> None:
-    """Add the epoch's peak NVML per-process memory (from the sampler) to its memory sources."""
-    used = [s["gpu_process_memory_bytes"] for s in samples]
-    used = [u for u in used if u is not None]
+    """Add the epoch's peak NVML per-process memory to its memory sources: the largest reading
+    of the samples taken within the epoch's own clock window, [start_s, start_s + wall_s] (the
+    samples' `t_s` and the event's `start_s` share the spawn-time origin). Samples drained with
+    the event but taken before it started (set-up, the previous epoch's validation) or after it
+    ended do not count; without a sample inside the window the source is left out."""
+    start = event["start_s"]
+    end = start + event["wall_s"]
+    used = [
+        s["gpu_process_memory_bytes"]
+        for s in samples
+        if start <= s["t_s"] <= end and s["gpu_process_memory_bytes"] is not None
+    ]
     if used:
         event["memory"]["nvml_process_used"] = max(used)
 
@@ -49,7 +58,7 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
     trial = Trial.from_json(json.loads(Path(trial_path).read_text()))
     runner = make_runner(trial)
     virtual = runner.time_fn is not None
-    gpu = trial.device_index if trial.device_kind == "cuda" else None
+    gpu = trial.gpu_key  # the UUID where NVML gave one: NVML's handle for exactly this GPU
     nvml = Nvml.load() if gpu is not None else None
     energy = EnergyMeter.detect(nvml, gpu)
     sampler = None

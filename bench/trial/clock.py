@@ -13,7 +13,9 @@ Start-up phases tile the time from the parent's spawn to the end of epoch 1 with
 resetting memory peaks, writing the result file) happens outside those intervals. Each boundary
 first calls `sync()` — `torch.cuda.synchronize()` on CUDA, a host fetch for Keras (on JAX, a
 wait on the trainer's state) — so the clock reads the time only when the device has finished the
-work.
+work. An epoch event carries its `start_s` (on the phases' origin) beside `wall_s`, so that
+readings taken by the sampler on the same origin can be matched to the epoch's own window; it is
+not an epochs.csv column.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class Clock:
             {
                 "event": "epoch",
                 "epoch": self._epoch,
+                "start_s": round(self._epoch_start - self._origin, 9),
                 "wall_s": round(now - self._epoch_start, 9),
                 "steps": self._steps,
                 "samples": self._steps * self._batch,

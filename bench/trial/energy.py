@@ -11,7 +11,10 @@ RAPL measures the whole socket: other processes' work is included.
 
 `NvmlEnergy` reads `nvmlDeviceGetTotalEnergyConsumption` (millijoules since the driver loaded,
 Volta and newer; a 64-bit counter that does not wrap in practice). NVML refreshes it every
-20-100 ms, so intervals much shorter than that are imprecise.
+20-100 ms, so intervals much shorter than that are imprecise. The counter belongs to a board: on a
+MIG slice it counts the whole board, every slice's work included, and the source is named
+`nvml-board` instead of `nvml` (epochs.csv's `energy_source`) so that nobody reads it as the
+slice's own.
 
 `EnergyMeter` combines them: `begin()` … `end()` gives joules, or `None` — never 0 — when
 nothing could be measured. Readers are cheap (a few sysfs reads, one NVML call) but are best
@@ -116,25 +119,27 @@ class RaplReader:
 
 
 class NvmlEnergy:
-    """Joules used by GPU `index` since `start()`, from NVML's total-energy counter."""
+    """Joules used by GPU `gpu` (UUID or NVML index) since `start()`, from NVML's total-energy
+    counter; `source` is `nvml-board` when that counter is a MIG slice's whole board."""
 
-    def __init__(self, nvml: Nvml, index: int) -> None:
+    def __init__(self, nvml: Nvml, gpu: int | str) -> None:
         self._nvml = nvml
-        self._index = index
+        self._gpu = gpu
         self._start_mj: int | None = None
+        self.source = "nvml-board" if nvml.board_level(gpu) else "nvml"
 
     def available(self) -> bool:
         """True if this GPU reports its energy counter (Volta and newer, recent drivers)."""
-        return self._nvml.total_energy_mj(self._index) is not None
+        return self._nvml.total_energy_mj(self._gpu) is not None
 
     def start(self) -> None:
-        self._start_mj = self._nvml.total_energy_mj(self._index)
+        self._start_mj = self._nvml.total_energy_mj(self._gpu)
 
     def read(self) -> float | None:
         """Joules since `start()`; None if either reading failed or the counter went back."""
         if self._start_mj is None:
             return None
-        now = self._nvml.total_energy_mj(self._index)
+        now = self._nvml.total_energy_mj(self._gpu)
         if now is None or now < self._start_mj:  # a driver reload resets the counter
             return None
         return (now - self._start_mj) / 1000.0
@@ -162,21 +167,21 @@ class EnergyMeter:
 
     @classmethod
     def detect(
-        cls, nvml: Nvml | None = None, gpu_index: int | None = None, root: Path = POWERCAP
+        cls, nvml: Nvml | None = None, gpu: int | str | None = None, root: Path = POWERCAP
     ) -> EnergyMeter:
         """A meter with every source readable here (possibly none: `end()` is then None)."""
         rapl = RaplReader(root)
-        gpu = NvmlEnergy(nvml, gpu_index) if nvml is not None and gpu_index is not None else None
+        meter = NvmlEnergy(nvml, gpu) if nvml is not None and gpu is not None else None
         return cls(
             rapl if rapl.available() else None,
-            gpu if gpu is not None and gpu.available() else None,
+            meter if meter is not None and meter.available() else None,
         )
 
     @property
     def sources(self) -> str:
-        """Which sources are read, e.g. "rapl+nvml"; "" when none."""
-        names = [n for n, r in (("rapl", self.rapl), ("nvml", self.gpu)) if r is not None]
-        return "+".join(names)
+        """Which sources are read, e.g. "rapl+nvml" ("nvml-board" on a MIG slice); "" when none."""
+        names = ["rapl"] if self.rapl is not None else []
+        return "+".join(names + ([self.gpu.source] if self.gpu is not None else []))
 
     def begin(self) -> None:
         for reader in (self.rapl, self.gpu):

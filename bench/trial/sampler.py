@@ -5,8 +5,8 @@
     t_s                       seconds since `origin` on the caller's clock (pass the parent's
                               spawn time so rows line up with phases.csv's `start_s`)
     rss_bytes, cpu_percent    psutil, for the whole process (all threads; can exceed 100)
-    gpu_*                     `Nvml.sample(gpu_index)` and `Nvml.process_memory_bytes(index, pid)`
-                              (empty unless an `Nvml` and a GPU index are given)
+    gpu_*                     `Nvml.sample(gpu)` and `Nvml.process_memory_bytes(gpu, pid)`
+                              (empty unless an `Nvml` and a GPU are given)
 
 Rows are the columns of samples.csv minus `run_id` / `trial_id` (`SAMPLE_COLUMNS`). They are kept
 in memory as tuples and handed out as dicts by `drain()` (call it where the trial already writes
@@ -17,10 +17,13 @@ CPU %: psutil's non-blocking `Process.cpu_percent()` compares against the previo
 returns a meaningless 0.0 the first time; `start()` primes it, so the first row (taken at
 `start()`) has `cpu_percent = None` and every later row covers the interval since the row before.
 
-GPU index: NVML numbers GPUs in PCI bus order and ignores `CUDA_VISIBLE_DEVICES`, so pass the
-trial's NVML index (`cuda:N` → N), not the CUDA ordinal 0 the child sees. NVML per-process memory
-matches on the PID the driver reports; inside a container with its own PID namespace that may
-not be `os.getpid()`, and the column is then empty.
+GPU: NVML ignores `CUDA_VISIBLE_DEVICES`, so the sampler is given the trial's GPU as NVML knows
+it — its UUID (`Trial.gpu_key`; the NVML index only where NVML gave no UUID) — never the CUDA
+ordinal 0 the child sees. On a MIG slice, memory and process memory are the slice's own, and
+utilisation, power, clock, temperature and throttle reasons are the whole board's (trials.csv's
+`gpu_readings` says `board`). NVML per-process memory matches on the PID the driver reports;
+inside a container with its own PID namespace that may not be `os.getpid()`, and the column is
+then empty.
 
 Overhead: each tick is two small /proc reads (statm, stat) and, on GPUs, about seven NVML calls
 (ctypes releases the GIL while the driver works). The thread holds the GIL for tens of
@@ -69,7 +72,7 @@ class Sampler:
         self,
         interval_s: float = DEFAULT_INTERVAL_S,
         nvml: Nvml | None = None,
-        gpu_index: int | None = None,
+        gpu: int | str | None = None,
         pid: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         origin: float = 0.0,
@@ -81,9 +84,9 @@ class Sampler:
         self.interval_s = float(interval_s)
         self._pid = os.getpid() if pid is None else pid
         self._proc = psutil.Process(self._pid)
-        self._gpu = nvml is not None and gpu_index is not None
+        self._gpu = nvml is not None and gpu is not None
         self._nvml = nvml
-        self._index = gpu_index
+        self._key = gpu
         self._clock = clock
         self._origin = origin
         self._on_tick = on_tick
@@ -169,15 +172,15 @@ class Sampler:
             rss = cpu_pct = None
         if not self._gpu:
             return (t_s, rss, cpu_pct, *_NO_GPU)
-        assert self._nvml is not None and self._index is not None
-        gpu = self._nvml.sample(self._index)
+        assert self._nvml is not None and self._key is not None
+        gpu = self._nvml.sample(self._key)
         return (
             t_s,
             rss,
             cpu_pct,
             gpu["utilization_gpu_pct"],
             gpu["memory_used_bytes"],
-            self._nvml.process_memory_bytes(self._index, self._pid),
+            self._nvml.process_memory_bytes(self._key, self._pid),
             gpu["power_w"],
             gpu["sm_clock_mhz"],
             gpu["temperature_c"],

@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.hardware.nvml import is_mig_uuid
+
 
 @dataclass(frozen=True, slots=True)
 class Trial:
@@ -30,7 +32,7 @@ class Trial:
     dataset: str
     device: str
     device_kind: str
-    device_index: int | None
+    device_index: int | None  # NVML index of the GPU's board; None for the CPU
     device_name: str
     threads: int
     precision: str
@@ -50,10 +52,29 @@ class Trial:
     augment: bool = False  # random flip + rotation, loader pipeline only
     val_fraction: float = 0.1
     evaluate: bool = True
+    device_uuid: str = ""  # "GPU-…" / "MIG-…" from NVML; "" for the CPU or without one
 
     @property
     def samples_per_epoch(self) -> int:
         return self.steps_per_epoch * self.batch_size
+
+    @property
+    def mig_slice(self) -> bool:
+        """True when the trial runs on a MIG slice (board-level power, energy, utilisation)."""
+        return is_mig_uuid(self.device_uuid)
+
+    @property
+    def gpu_key(self) -> int | str | None:
+        """How NVML finds the trial's GPU: its UUID, else its NVML index; None on the CPU."""
+        if self.device_kind != "cuda":
+            return None
+        return self.device_uuid or self.device_index
+
+    @property
+    def cuda_visible_id(self) -> str:
+        """The child's `CUDA_VISIBLE_DEVICES`: the GPU's UUID, else its NVML index; "" on CPU."""
+        key = self.gpu_key
+        return "" if key is None else str(key)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
