@@ -28,8 +28,9 @@ def report_parser() -> argparse.ArgumentParser:
 def compare_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis compare",
-        description="Compare runs against the first (the baseline): ratio of medians with a "
-        "95% bootstrap CI and a Mann-Whitney p-value per aligned configuration.",
+        description="Compare runs against the first (the baseline): per aligned configuration, "
+        "the ratio of medians over repeats with a 95% CI, a Mann-Whitney p-value and its "
+        "Benjamini-Hochberg adjustment.",
     )
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders")
     parser.add_argument(

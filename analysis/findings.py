@@ -15,7 +15,7 @@ import pandas as pd
 from analysis import stats
 from analysis.labels import fmt
 from analysis.load import Runs
-from analysis.summary import CONFIG, REPEAT_UNIT_MIN
+from analysis.summary import CONFIG
 
 BASELINE_MODE = "eager"
 HOST_SOURCE = "host_vmhwm"
@@ -85,11 +85,13 @@ def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
             f"{len(flagged)} trial(s) have outlier steady epochs by MAD, e.g. {examples}; "
             "the Trials table lists them. The steady median is robust to them."
         )
-    few = configs[configs["n_ok"] < REPEAT_UNIT_MIN]
+    few = configs[configs["n_ok"] < stats.VERDICT_REPEATS]
     if len(few):
         out.append(
-            f"{len(few)} configuration(s) have fewer than {REPEAT_UNIT_MIN} ok repeats: their "
-            "CIs resample epochs, which ignores process-to-process variation (add repeats)."
+            f"{len(few)} configuration(s) have fewer than {stats.VERDICT_REPEATS} ok repeats: "
+            "their steady-time CI reaches only the confidence printed beside it (75% with 3 "
+            "repeats, 50% with 2, none with 1) and a comparison gives them no verdict "
+            "(add repeats; 6 reach 95%)."
         )
     return out
 
