@@ -36,8 +36,9 @@ def report_parser(prog: str = "python -m analysis") -> argparse.ArgumentParser:
 def compare_parser(prog: str = "python -m analysis compare") -> argparse.ArgumentParser:
     return _parser(
         prog,
-        "Compare runs against the first (the baseline): ratio of medians with a "
-        "95% bootstrap CI and a Mann-Whitney p-value per aligned configuration.",
+        "Compare runs against the first (the baseline): per aligned configuration, "
+        "the ratio of medians over repeats with a 95% CI, a Mann-Whitney p-value and its "
+        "Benjamini-Hochberg adjustment.",
         "the folder to write into (default: compare/ in the baseline run folder)",
     )
 

@@ -17,12 +17,14 @@ from analysis.labels import fmt
 
 MAX_HEAT_ROWS = 60
 LEGEND = (
-    "ratio = median(run) / median(baseline): above 1 the run is slower. * marks a significant "
-    f"difference: Mann–Whitney p < {compare.ALPHA}, the 95% bootstrap CI excludes 1 and the "
-    f"ratio differs from 1 by at least {compare.MIN_EFFECT:.0%}. The unit is the repeat "
-    "(a fresh process) when both sides have enough repeats, else the steady epoch. 'too few': "
-    "with so few values (3 against 3 repeats, say) no untied outcome reaches p < 0.05 — add "
-    "repeats."
+    "ratio = median(run) / median(baseline) over repeats: above 1 the run is slower; its 95% "
+    "CI is a Welch t-interval on log times. The unit is the repeat (a fresh process, one value "
+    "each). p: two-sided Mann–Whitney (exact below 9 repeats a side); p (BH): adjusted by "
+    "Benjamini–Hochberg over every tested row. * marks a significant difference: p (BH) < "
+    f"{compare.ALPHA}, the CI excludes 1 and the ratio differs from 1 by at least "
+    f"{compare.MIN_EFFECT:.0%}. 'no verdict: N repeats': with so few repeats no outcome of the "
+    f"test reaches p < {compare.ALPHA} (3 against 3 cannot; use at least "
+    f"{compare.stats.VERDICT_REPEATS} a side)."
 )
 
 
@@ -44,7 +46,10 @@ def write(
         path = out / "figures" / "compare_ratios.png"
         path.write_bytes(png)
         written.append(path)
-        caption = "log2 of each ratio, coloured: red slower than the baseline, blue faster."
+        caption = (
+            "log2 of each ratio; only significant cells are coloured (red slower than the "
+            "baseline, blue faster); the others are grey with their ratio printed."
+        )
         blocks += [
             doc.Image("figures/compare_ratios.png", png, "ratio heatmap", caption),
             doc.Heading(2, "Aligned configurations"),
@@ -79,7 +84,7 @@ def text(a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame) -> str:
         lines.append("no configuration finished ok in the baseline and another run.")
     else:
         headers, rows = compare.text_rows(table)
-        lines += [doc.to_text(headers, rows, right={3, 4, 5, 6}), "", LEGEND]
+        lines += [doc.to_text(headers, rows, right={3, 4, 5, 6, 7}), "", LEGEND]
     if not diffs.empty:
         rows = diffs.astype(str).to_numpy().tolist()
         lines += ["", "what differs between the runs:", doc.to_text(list(diffs.columns), rows)]
@@ -90,32 +95,52 @@ def text(a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame) -> str:
 
 
 def heatmap(table: pd.DataFrame) -> Figure:
-    """Ratio heatmap: one row per configuration, one column per (metric, other run)."""
+    """Ratio heatmap: one row per configuration, one column per (metric, other run); only
+    significant cells are coloured, the others grey with their ratio printed."""
     keep = _largest(table)
     sub = table[table["configuration"].isin(keep)]
     sub = sub.assign(
         column=sub["metric"] + "\n" + sub["run"],
         note=[_cell(r) for r in sub.itertuples(index=False)],
+        coloured=np.log2(sub["ratio"]).where(sub["significant"].astype(bool)),
     )
     columns = list(dict.fromkeys(sub["column"]))
-    values = sub.pivot(index="configuration", columns="column", values="ratio")
-    values = values.reindex(index=keep, columns=columns)
-    notes = sub.pivot(index="configuration", columns="column", values="note")
-    limit = max(float(np.nanmax(np.abs(np.log2(table["ratio"])))), 0.05)
+
+    def grid(values: str) -> pd.DataFrame:
+        wide = sub.pivot(index="configuration", columns="column", values=values)
+        return wide.reindex(index=keep, columns=columns)
+
+    coloured = grid("coloured")
+    sizes = np.abs(coloured.to_numpy(dtype=float))
+    limit = max(float(sizes[~np.isnan(sizes)].max(initial=0.0)), 0.05)
     with figkit.style():
         width = 1.5 + 1.6 * len(columns)
         left = figkit.label_room(keep)
         fig, (ax,) = figkit.grid(1, width, 0.4 + 0.35 * len(keep), left=left)
+        ax.set_facecolor(GREY)  # cells left uncoloured: not significant (or not in a run)
         with warnings.catch_warnings():  # seaborn 0.13 calls the deprecated Colormap.set_bad
             warnings.simplefilter("ignore", PendingDeprecationWarning)
-            _heatmap(ax, np.log2(values), notes.reindex(index=keep, columns=columns), limit)
+            _heatmap(ax, coloured, grid("note"), limit)
+        _plain_notes(ax, coloured, grid("note"))
         ax.tick_params(axis="y", rotation=0)
         ax.tick_params(axis="x", rotation=0)
         ax.set_xlabel("")
         ax.set_ylabel("")
         note = f" ({MAX_HEAT_ROWS} largest differences)" if len(keep) < _n(table) else ""
-        figkit.finish(fig, f"Ratio of medians, run / baseline{note}; * significant", [])
+        title = f"Ratio of medians, run / baseline{note}; coloured and * where significant"
+        figkit.finish(fig, title, [])
     return fig
+
+
+GREY = "#e6e6e6"
+
+
+def _plain_notes(ax, coloured: pd.DataFrame, notes: pd.DataFrame) -> None:
+    """The ratio of each uncoloured cell (seaborn annotates coloured cells only)."""
+    for i, j in zip(*np.nonzero(coloured.isna().to_numpy()), strict=True):
+        note = notes.iat[i, j]
+        if isinstance(note, str):
+            ax.text(j + 0.5, i + 0.5, note, ha="center", va="center", color="#555555")
 
 
 def _heatmap(ax, values: pd.DataFrame, notes: pd.DataFrame, limit: float) -> None:
@@ -129,7 +154,7 @@ def _heatmap(ax, values: pd.DataFrame, notes: pd.DataFrame, limit: float) -> Non
         vmax=limit,
         linewidths=0.5,
         ax=ax,
-        cbar_kws={"label": "log2(run / baseline)"},
+        cbar_kws={"label": "log2(run / baseline), significant cells"},
     )
 
 
@@ -142,10 +167,12 @@ def _n(table: pd.DataFrame) -> int:
 
 
 def _largest(table: pd.DataFrame) -> list[str]:
-    """Configurations in table order, at most MAX_HEAT_ROWS: those with the largest |log2|."""
+    """Configurations in table order, at most MAX_HEAT_ROWS: significant ones first, then
+    those with the largest |log2|."""
     order = list(dict.fromkeys(table["configuration"]))
     if len(order) <= MAX_HEAT_ROWS:
         return order
-    size = np.abs(np.log2(table["ratio"])).groupby(table["configuration"]).max()
+    size = np.abs(np.log2(table["ratio"])) + 100 * table["significant"].astype(bool)
+    size = size.groupby(table["configuration"]).max()
     top = set(size.nlargest(MAX_HEAT_ROWS).index)
     return [c for c in order if c in top]

@@ -1,11 +1,13 @@
 """The comparison table: align trials across runs (and machines) and test each difference.
 
-Trials are aligned by identity — framework, backend, mode, cache, model, model options, input
-shape, batch size and device kind — plus threads, precision, dataset or device index only
-where a run holds several configurations under one identity. The first run is the baseline;
-for each other run and aligned configuration the table gives the ratio of medians
-(other / baseline; above 1 = slower) with a bootstrap 95% CI and a two-sided Mann–Whitney
-p-value, for the steady epoch time and the cold start (spawn to the end of epoch 1).
+Trials are aligned by identity — every column of `bench.core.schema.IDENTITY_COLUMNS`, with the
+device kind standing in for the machine-dependent ones (`MACHINE_COLUMNS`: device index and
+name, threads, data set path), which join the key only where a run holds several
+configurations under one identity. The first run is the baseline. For each other run, aligned
+configuration and metric (steady epoch time, cold start) the unit is the repeat — one value per
+fresh process, never pooled epochs: the ratio of medians (other / baseline; above 1 = slower)
+with a Welch t 95% CI on log times, a two-sided Mann–Whitney p (exact below 9 repeats a side),
+and that p adjusted by Benjamini–Hochberg over every row of the table that has a test.
 """
 
 from __future__ import annotations
@@ -15,112 +17,139 @@ import pandas as pd
 
 from analysis import doc, stats
 from analysis.analyze import Analysis
-from analysis.labels import fmt, fmt_ci
-from analysis.summary import REPEAT_UNIT_MIN, trial_walls
+from analysis.labels import fmt, fmt_ci, variant
+from bench.core.schema import IDENTITY_COLUMNS, MACHINE_COLUMNS
 
-ALPHA = 0.05
+ALPHA = stats.ALPHA
 MIN_EFFECT = 0.02  # |ratio − 1| below this is never marked, however small p is
-BASE_KEY = ["framework", "backend", "mode", "cache", "model", "model_options"]
-BASE_KEY += ["input_shape", "batch_size", "device_kind"]
-EXTRA_KEY = ["threads", "precision", "dataset", "device"]
 METRICS = {"steady_epoch_s": "steady epoch", "cold_s": "cold start"}
+LABELLED = ("model", "device_kind", "framework", "backend", "mode", "input_shape", "batch_size")
 
 
 def alignment_key(trials: pd.DataFrame) -> list[str]:
-    """BASE_KEY (columns present), extended until no run has two configurations per key."""
-    key = [c for c in BASE_KEY if c in trials]
+    """Identity columns (device kind for the machine's), extended by each machine column
+    under which some run holds several configurations."""
+    key = [c for c in IDENTITY_COLUMNS if c not in MACHINE_COLUMNS and c in trials]
+    key.append("device_kind")
     ok = trials[trials["status"] == "ok"]
-    for column in EXTRA_KEY:
+    for column in MACHINE_COLUMNS:
         if ok.groupby(["run_id", *key], dropna=False)[column].nunique().max() > 1:
             key.append(column)
     return key
 
 
-def samples(trials: pd.DataFrame, metric: str, by_repeat: bool, walls: dict) -> np.ndarray:
-    """The values a metric is compared on: one per repeat, or (steady time with too few
-    repeats) every steady epoch of the trials."""
-    if by_repeat or metric != "steady_epoch_s":
-        return trials[metric].dropna().to_numpy(dtype=float)
-    keys = zip(trials["run_id"], trials["trial_id"], strict=True)
-    return np.concatenate([walls[k] for k in keys])
-
-
 def compare_table(a: Analysis) -> pd.DataFrame:
-    """One row per (metric, aligned configuration, other run): medians, ratio with CI, p,
-    n and unit, and the verdict: 'slower' or 'faster' when significant, 'n.s.' when not,
-    'too few' when the samples are too small for the test ever to reach p < ALPHA."""
-    ok = a.trials[a.trials["status"] == "ok"]
-    key = alignment_key(a.trials)
-    base_id, others = a.runs.run_ids[0], a.runs.run_ids[1:]
-    groups = {k: g for k, g in ok.groupby(key, sort=False, dropna=False)}
-    trial_keys = zip(ok["run_id"], ok["trial_id"], strict=True)
-    walls = dict(zip(trial_keys, trial_walls(ok, a.runs.epochs), strict=True))
-    rows = []
-    for k, group in groups.items():
-        base = group[group["run_id"] == base_id]
-        for other_id in others:
-            other = group[group["run_id"] == other_id]
-            if base.empty or other.empty:
-                continue
+    """One row per (metric, aligned configuration, other run) — see `compare_trials`."""
+    return compare_trials(a.trials, a.runs.run_ids)
+
+
+def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
+    """One row per (metric, aligned configuration, other run): medians, ratio with CI, p and
+    BH-adjusted p, repeats per side, and the verdict: 'slower' or 'faster' when significant,
+    'n.s.' when not, 'no verdict: N repeats' when so few repeats that no outcome of the test
+    could reach p < ALPHA."""
+    key = alignment_key(trials)
+    ok = trials.loc[trials["status"] == "ok", [*key, "run_id", *METRICS]]
+    base_id, others = run_ids[0], run_ids[1:]
+    rows, pairs = [], []
+    for k, group in ok.groupby(key, sort=False, dropna=False):
+        by_run = dict(tuple(group.groupby("run_id", sort=False)))
+        if base_id not in by_run:
+            continue
+        for other_id in (r for r in others if r in by_run):
             for metric, name in METRICS.items():
-                row = _compare(base, other, metric, walls)
-                rows.append(
-                    dict(zip(key, k, strict=True)) | {"metric": name, "run": other_id} | row
-                )
-    table = pd.DataFrame(rows)
-    if len(table):
-        table.insert(0, "configuration", _labels(table, key))
-        order = table["metric"].map(list(METRICS.values()).index)
-        table = table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
-    return table
+                x, y = (_values(by_run[r][metric]) for r in (base_id, other_id))
+                rows.append(dict(zip(key, k, strict=True)) | {"metric": name, "run": other_id})
+                pairs.append((x, y))
+    if not rows:
+        return pd.DataFrame()
+    table = pd.concat([pd.DataFrame(rows), compare_values(pairs)], axis=1)
+    table.insert(0, "configuration", _labels(table, key, ok))
+    order = table["metric"].map(list(METRICS.values()).index)
+    table = table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+    return decide(table)
 
 
-def _compare(base: pd.DataFrame, other: pd.DataFrame, metric: str, walls: dict) -> dict:
-    by_repeat = min(len(base), len(other)) >= REPEAT_UNIT_MIN or metric != "steady_epoch_s"
-    x = samples(base, metric, by_repeat, walls)
-    y = samples(other, metric, by_repeat, walls)
-    est = stats.ratio_ci(x, y)
-    _, p = stats.mann_whitney(x, y)
-    significant = (
-        p < ALPHA and not est.contains(1.0, rel_tol=0) and abs(est.value - 1) >= MIN_EFFECT
-    )
-    if significant:
-        verdict = "slower" if est.value > 1 else "faster"
-    elif stats.smallest_p(len(x), len(y)) >= ALPHA:
-        verdict = "too few"  # no untied outcome of the test could reach p < ALPHA
-    else:
-        verdict = "n.s."
-    return {
-        "base_median": float(np.median(x)) if len(x) else np.nan,
-        "other_median": float(np.median(y)) if len(y) else np.nan,
-        "ratio": est.value,
-        "ratio_low": est.low,
-        "ratio_high": est.high,
-        "p": p,
-        "n_base": len(x),
-        "n_other": len(y),
-        "unit": "repeats" if by_repeat else "epochs",
-        "significant": bool(significant),
-        "verdict": verdict,
-    }
+def _values(series: pd.Series) -> np.ndarray:
+    values = series.to_numpy(dtype=float)
+    return values[~np.isnan(values)]
 
 
-def _labels(table: pd.DataFrame, key: list[str]) -> pd.Series:
-    from analysis.labels import variant
+def compare_values(pairs: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """For each (baseline, other) pair of per-repeat values: medians, ratio with its CI,
+    Mann–Whitney p (NaN where it cannot reach ALPHA), repeat counts and `testable`. Pairs of
+    equal sizes go to scipy together, one call per size."""
+    out = {c: np.full(len(pairs), np.nan) for c in COLUMNS}
+    out |= {"n_base": np.zeros(len(pairs), int), "n_other": np.zeros(len(pairs), int)}
+    out["testable"] = np.zeros(len(pairs), bool)
+    sizes = pd.Series([(len(x), len(y)) for x, y in pairs])
+    for (n1, n2), idx in sizes.groupby(sizes).indices.items():
+        x = np.array([pairs[i][0] for i in idx]).reshape(len(idx), n1)
+        y = np.array([pairs[i][1] for i in idx]).reshape(len(idx), n2)
+        testable = stats.smallest_p(n1, n2) < ALPHA
+        block = {"n_base": n1, "n_other": n2, "testable": testable}
+        if n1 and n2:
+            ratio, low, high = stats.ratio_cis(x, y)
+            block |= {"base_median": np.median(x, axis=1), "other_median": np.median(y, axis=1)}
+            block |= {"ratio": ratio, "ratio_low": low, "ratio_high": high}
+            block["p"] = stats.mann_whitney_rows(x, y)[1] if testable else np.nan
+        for column, values in block.items():
+            out[column][idx] = values
+    return pd.DataFrame(out)
+
+
+COLUMNS = ["base_median", "other_median", "ratio", "ratio_low", "ratio_high", "p"]
+
+
+def significant_rows(table: pd.DataFrame, p: object) -> np.ndarray:
+    """p < ALPHA, the CI excludes 1 and the ratio differs from 1 by at least MIN_EFFECT."""
+    p = np.asarray(p, dtype=float)
+    outside = (table["ratio_low"] > 1) | (table["ratio_high"] < 1)
+    effect = (table["ratio"] - 1).abs() >= MIN_EFFECT
+    return np.asarray((p < ALPHA) & outside & effect, dtype=bool)
+
+
+def decide(table: pd.DataFrame) -> pd.DataFrame:
+    """Add p_adj (Benjamini–Hochberg over the rows with a test), `significant` and `verdict`."""
+    table = table.assign(p_adj=stats.adjust_p(table["p"]))
+    significant = significant_rows(table, table["p_adj"])
+    faster = np.where(table["ratio"] > 1, "slower", "faster")
+    verdict = np.where(significant, faster, "n.s.")
+    untested = [f"no verdict: {_repeats(r.n_base, r.n_other)}" for r in table.itertuples()]
+    verdict = np.where(table["testable"], verdict, untested)
+    return table.assign(significant=significant, verdict=verdict)
+
+
+def _repeats(n_base: int, n_other: int) -> str:
+    n = f"{n_base}" if n_base == n_other else f"{n_base}/{n_other}"
+    return f"{n} repeat{'' if n == '1' else 's'}"
+
+
+def _labels(table: pd.DataFrame, key: list[str], reference: pd.DataFrame) -> pd.Series:
+    """'seed_cnn · cpu · torch eager · 32x32x3 · b64 · pipeline=loader': model, device kind,
+    variant, input shape, batch, and the key's other columns that vary in `reference` (every
+    machine column in the key; model options and a warm cache whenever set)."""
+    shown = [
+        c
+        for c in key
+        if c not in LABELLED
+        and (c in MACHINE_COLUMNS or c == "model_options" or reference[c].nunique() > 1)
+        and c != "cache"
+    ]
 
     def label(r: pd.Series) -> str:
         parts = [r["model"], r["device_kind"], variant(r["framework"], r["backend"], r["mode"])]
         parts += [str(r["input_shape"]), f"b{r['batch_size']}"]
-        parts += [f"{c}={r[c]}" for c in key if c in EXTRA_KEY or c == "model_options"]
+        parts += [f"{c}={r[c]}" for c in shown if str(r[c]) != ""]
         parts += [f"{r['cache']} cache"] if "cache" in key and r["cache"] != "cold" else []
-        return " · ".join(p for p in parts if p and not p.endswith("="))
+        return " · ".join(p for p in parts if p)
 
     return table.apply(label, axis=1)
 
 
 def text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     headers = ["metric", "configuration", "run", "base s", "other s", "ratio [95% CI]", "p"]
-    headers += ["n (unit)", ""]
+    headers += ["p (BH)", "repeats", ""]
     rows = [
         [
             r.metric,
@@ -130,8 +159,9 @@ def text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             fmt(r.other_median),
             fmt_ci(r.ratio, r.ratio_low, r.ratio_high),
             fmt(r.p),
-            f"{r.n_base}/{r.n_other} {r.unit}",
-            f"* {r.verdict}" if r.significant else ("too few" if r.verdict == "too few" else ""),
+            fmt(r.p_adj),
+            f"{r.n_base}/{r.n_other}",
+            f"* {r.verdict}" if r.significant else ("" if r.verdict == "n.s." else r.verdict),
         ]
         for r in table.itertuples(index=False)
     ]
@@ -144,7 +174,7 @@ def unmatched(a: Analysis) -> list[str]:
     key = alignment_key(a.trials)
     runs_per_key = ok.groupby(key, sort=False, dropna=False)["run_id"].unique().reset_index()
     missing = runs_per_key[runs_per_key["run_id"].map(len) < len(a.runs.run_ids)]
-    labels = _labels(missing, key) if len(missing) else []
+    labels = _labels(missing, key, ok) if len(missing) else []
     return [
         f"{label}: only in {', '.join(ids)}"
         for label, ids in zip(labels, missing["run_id"], strict=True)
@@ -153,4 +183,4 @@ def unmatched(a: Analysis) -> list[str]:
 
 def doc_table(table: pd.DataFrame) -> doc.Table:
     headers, rows = text_rows(table)
-    return doc.Table(headers, rows, right={3, 4, 5, 6})
+    return doc.Table(headers, rows, right={3, 4, 5, 6, 7})

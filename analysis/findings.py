@@ -16,7 +16,7 @@ import pandas as pd
 from analysis import stats
 from analysis.labels import fmt
 from analysis.load import Runs
-from analysis.summary import CONFIG, REPEAT_UNIT_MIN
+from analysis.summary import CONFIG
 
 BASELINE_MODE = "eager"
 HOST_SOURCE = "host_vmhwm"
@@ -86,28 +86,35 @@ def warnings(trials: pd.DataFrame, configs: pd.DataFrame) -> list[str]:
             f"{len(flagged)} trial(s) have outlier steady epochs by MAD, e.g. {examples}; "
             "the Trials table lists them. The steady median is robust to them."
         )
-    few = configs[configs["n_ok"] < REPEAT_UNIT_MIN]
+    few = configs[configs["n_ok"] < stats.VERDICT_REPEATS]
     if len(few):
         out.append(
-            f"{len(few)} configuration(s) have fewer than {REPEAT_UNIT_MIN} ok repeats: their "
-            "CIs resample epochs, which ignores process-to-process variation (add repeats)."
+            f"{len(few)} configuration(s) have fewer than {stats.VERDICT_REPEATS} ok repeats: "
+            "their steady-time CI reaches only the confidence printed beside it (75% with 3 "
+            "repeats, 50% with 2, none with 1) and a comparison gives them no verdict "
+            "(add repeats; 6 reach 95%)."
         )
     return out
 
 
 def loss_warnings(trials: pd.DataFrame, epochs: pd.DataFrame) -> list[str]:
     """Real data whose training loss did not fall from the first epoch to the last: a broken
-    training loop (or a learning rate that does nothing) times the wrong work."""
-    real = trials[(trials["status"] == "ok") & (trials["dataset"] != "synthetic")]
-    stuck = []
-    for trial_id in real["trial_id"]:
-        losses = epochs[epochs["trial_id"] == trial_id].sort_values("epoch")["loss"].dropna()
-        if len(losses) >= 2 and not losses.iloc[-1] < losses.iloc[0]:
-            stuck.append(
-                f"{trial_id}: the training loss did not fall on real data "
-                f"({losses.iloc[0]:.4g} in epoch 1, {losses.iloc[-1]:.4g} in the last); check "
-                "the training loop and the learning rate before trusting its timings."
-            )
+    training loop (or a learning rate that does nothing) times the wrong work. Trials are
+    keyed by (run_id, trial_id): trial ids repeat across runs."""
+    keys = ["run_id", "trial_id"]
+    real = trials.loc[(trials["status"] == "ok") & (trials["dataset"] != "synthetic"), keys]
+    losses = epochs[[*keys, "epoch", "loss"]].dropna(subset=["loss"]).merge(real, on=keys)
+    ends = losses.sort_values("epoch", kind="stable").groupby(keys)["loss"]
+    ends = ends.agg(["first", "last", "size"])
+    stuck = [
+        f"{trial_id}: the training loss did not fall on real data in run {run_id} "
+        f"({first:.4g} in epoch 1, {last:.4g} in the last); check the training loop and the "
+        "learning rate before trusting its timings."
+        for (run_id, trial_id), first, last, size in zip(
+            ends.index, ends["first"], ends["last"], ends["size"], strict=True
+        )
+        if size >= 2 and not last < first
+    ]
     return _listed(stuck, "more trials whose loss did not fall")
 
 

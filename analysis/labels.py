@@ -98,3 +98,11 @@ def fmt_mib(value: object) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "—"
     return f"{float(value) / MIB:,.0f}"  # type: ignore[arg-type]
+
+
+def fmt_level(level: float, nominal: float = 0.95) -> str:
+    """A CI's confidence as a percentage, rounded down: the nominal '95%' where the interval
+    reaches it, else its real level ('87%' with 4 repeats, '75%' with 3); '—' where none."""
+    if level is None or math.isnan(level):
+        return "—"
+    return f"{math.floor(min(level, nominal) * 100 + 1e-9):.0f}%"

@@ -73,16 +73,33 @@ def phase_colours() -> dict[str, tuple]:
     return colours | {"first_step": (0.90, 0.45, 0.10), "first_epoch_rest": (0.98, 0.75, 0.40)}
 
 
-def fig_phases(a: Analysis) -> Figure | None:
-    """1. First-epoch decomposition: stacked phase medians per variant, facets model × device."""
-    if a.configs.empty:
-        return None
+def phase_table(a: Analysis) -> pd.DataFrame:
+    """Per configuration, the bar of figure 1: each phase's median over ok repeats, scaled so
+    that the set-up phases add up to the table's set-up and first_step + first_epoch_rest to
+    its first epoch (medians of sums are not sums of medians). The bar ends at the cold start,
+    the tick (set-up + steady) sits `overhead_s` before it — the table's numbers."""
     ok = a.trials.loc[a.trials["status"] == "ok", [*KEYS, *CONFIG[1:]]]
     phases = a.runs.phases.merge(ok, on=KEYS)
     wide = phases.pivot_table(
         index=CONFIG, columns="phase", values="duration_s", aggfunc="median"
     ).reset_index()
-    data = a.configs[[*CONFIG, "variant", "setup_s", "steady_s"]].merge(wide, on=CONFIG)
+    wide = wide.reindex(columns=[*CONFIG, *PHASES]).fillna(dict.fromkeys(PHASES, 0.0))
+    data = a.configs[[*CONFIG, "variant", "setup_s", "first_epoch_s", "steady_s"]]
+    data = data.merge(wide, on=CONFIG)
+    for part, total in ((list(SETUP_PHASES), "setup_s"), (EPOCH_ONE, "first_epoch_s")):
+        width = data[part].sum(axis=1)
+        data[part] = data[part].mul(data[total] / width.where(width > 0), axis=0).fillna(0.0)
+    return data
+
+
+EPOCH_ONE = ["first_step", "first_epoch_rest"]
+
+
+def fig_phases(a: Analysis) -> Figure | None:
+    """1. First-epoch decomposition: stacked phase medians per variant, facets model × device."""
+    if a.configs.empty:
+        return None
+    data = phase_table(a)
     data, note = figkit.reference_subset(data, data["model"] + "|" + data["device"])
     data = data.assign(bar=bar_labels(data))
     facets = facet_order(data, order_models(a.trials))
@@ -105,13 +122,13 @@ def fig_phases(a: Analysis) -> Figure | None:
         handles = [Patch(color=colours[p], label=p) for p in PHASES]
         tick = "end of epoch 1 had it cost a steady epoch"
         handles.append(Line2D([], [], color="black", marker="|", ls="", ms=14, label=tick))
-        title = _title("First epoch, phase by phase (median of ok repeats)", note)
+        title = _title("First epoch, phase by phase (medians over ok repeats)", note)
         figkit.finish(fig, title, handles)
     return fig
 
 
 def fig_steady(a: Analysis) -> Figure | None:
-    """2. Steady epoch time, median with 95% CI: x device, hue variant, one facet per model."""
+    """2. Steady epoch time, median with its CI: x device, hue variant, one facet per model."""
     if a.configs.empty:
         return None
     data = a.configs.copy()
@@ -141,7 +158,7 @@ def fig_steady(a: Analysis) -> Figure | None:
             ax.set_title(model)
             ax.set_ylabel("steady epoch time (s)")
         handles = [Patch(color=colours[v], label=v) for v in variants]
-        title = _title("Steady epoch time (epochs 2..E): median and 95% bootstrap CI", note)
+        title = _title("Steady epoch time (epochs 2..E): median over repeats and its CI", note)
         figkit.finish(fig, title, handles, "framework / mode")
     return fig
 
@@ -262,11 +279,15 @@ NONE = "no trial finished ok"
 NO_MEM = "no memory peak was recorded"
 CAPTIONS = (
     "Where the time to the end of epoch 1 goes: the set-up phases (blue) and epoch 1 itself — "
-    "its first step (tracing, compilation, autotuning) and the rest (orange). The black tick "
-    "marks where epoch 1 would have ended had it cost only a steady epoch; everything right "
-    "of it is first-epoch overhead.",
-    "Median steady epoch time (epochs 2..E) with its 95% bootstrap CI; lower is faster. The CI "
-    "resamples repeats when there are at least three ok ones, else epochs.",
+    "its first step (tracing, compilation, autotuning) and the rest (orange). Each bar has the "
+    "table's lengths: set-up and first epoch are medians over ok repeats, split between their "
+    "phases in proportion to the phases' medians; the bar ends at the cold start. The black "
+    "tick marks where epoch 1 would have ended had it cost only a steady epoch; the rest of "
+    "the bar, right of it, is the first-epoch overhead of the table (first − steady).",
+    "Median over repeats of the steady epoch time (epochs 2..E) with its order-statistic CI "
+    "for the median; lower is faster. The CI reaches 95% from 6 repeats; with fewer its "
+    "confidence is lower (the Configurations table prints it: 75% with 3 repeats), and a "
+    "single repeat has none.",
     "Every epoch of every ok trial; epoch 1 stands out by the first-epoch overhead. Lines "
     "that keep falling or rising after epoch 2 mean the run was not yet steady.",
     "Largest per-epoch memory peak of each configuration (median over ok repeats), by source: "

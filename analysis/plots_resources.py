@@ -106,7 +106,9 @@ def fig_throughput(a: Analysis) -> Figure | None:
             Line2D([], [], color="grey", marker=MARKERS[j % len(MARKERS)], label=m)
             for j, m in enumerate(models)
         ]
-        figkit.finish(fig, "Throughput of the steady epochs (median, 95% CI)", handles)
+        figkit.finish(
+            fig, "Throughput of the steady epochs (median over repeats, with its CI)", handles
+        )
     return fig
 
 

@@ -1,7 +1,8 @@
 """`write_report`: report.md, a self-contained report.html and figures/*.png for run folders.
 
-The report holds, in order: warnings; one table row per configuration (steady median with 95%
-CI, first epoch, overhead, set-up, samples/s, memory); compile break-even; figures 1–6; every
+The report holds, in order: warnings; one table row per configuration (steady median over
+repeats with its CI and that CI's real confidence, first epoch, overhead = first − steady,
+set-up, samples/s, memory); compile break-even; figures 1–6; every
 trial with its status and error (failed trials included, never averaged); each run's host
 fingerprint and config; and how each number was computed.
 """
@@ -14,9 +15,10 @@ import pandas as pd
 
 from analysis import doc, figkit, fingerprint, plots
 from analysis.analyze import Analysis, analyze
-from analysis.labels import fmt, fmt_ci, fmt_mib
+from analysis.drift import TREND_MIN_EPOCHS
+from analysis.labels import fmt, fmt_ci, fmt_level, fmt_mib
 from analysis.load import load_runs
-from analysis.summary import REPEAT_UNIT_MIN
+from analysis.stats import FULL_CI_REPEATS, VERDICT_REPEATS
 
 ERROR_CHARS = 160
 
@@ -84,11 +86,12 @@ def build(a: Analysis, figures: list[doc.Block]) -> list[doc.Block]:
 
 
 def config_table(configs: pd.DataFrame) -> doc.Table:
+    """One row per configuration; first epoch − steady epoch = overhead in every row."""
     headers = [
         "configuration",
         "n ok",
-        "CI unit",
-        "steady epoch s [95% CI]",
+        "steady epoch s [CI]",
+        "CI level",
         "first epoch s",
         "overhead s",
         "first / steady",
@@ -101,10 +104,10 @@ def config_table(configs: pd.DataFrame) -> doc.Table:
         [
             r.label,
             str(r.n_ok),
-            f"{r.unit} (n={r.n_unit})",
             fmt_ci(r.steady_s, r.steady_low, r.steady_high),
+            fmt_level(r.ci_level),
             fmt(r.first_epoch_s),
-            fmt_ci(r.overhead_s, r.overhead_low, r.overhead_high),
+            fmt(r.overhead_s),
             f"{fmt(r.overhead_ratio)}×",
             fmt(r.setup_s),
             fmt(r.samples_per_s),
@@ -113,7 +116,7 @@ def config_table(configs: pd.DataFrame) -> doc.Table:
         ]
         for r in configs.itertuples(index=False)
     ]
-    return doc.Table(headers, rows, right=set(range(1, len(headers))) - {2})
+    return doc.Table(headers, rows, right=set(range(1, len(headers))))
 
 
 def break_even_block(table: pd.DataFrame) -> doc.Block:
@@ -182,23 +185,27 @@ def run_blocks(a: Analysis) -> list[doc.Block]:
 
 
 METHOD = [
-    "Steady epoch time: the median wall time of epochs 2..E. For a configuration with at least "
-    f"{REPEAT_UNIT_MIN} ok repeats it is the median of the repeats' steady times and its 95% CI "
-    "is a percentile bootstrap over repeats (2000 resamples, numpy default_rng(0)); otherwise "
-    "the median and bootstrap of the epochs 2..E of its ok trials pooled.",
-    "First-epoch overhead: first epoch − steady epoch, in seconds (median over repeats, with a "
-    "bootstrap CI when repeats are the unit) and as the ratio first / steady.",
-    "Set-up: spawn + harness + import + device_init + data + build + compile (phases.csv); "
-    "cold start = set-up + first epoch: the time from spawn to the end of epoch 1.",
-    "Samples/s: samples per epoch / steady epoch time; its CI follows from the steady CI.",
+    "The unit of every interval is the repeat: a fresh process, one value each. Epochs of one "
+    "process share its speed, so they are never pooled as if independent.",
+    "Steady epoch time: per trial the median wall time of epochs 2..E; per configuration the "
+    "median over its ok repeats, with the distribution-free order-statistic interval for a "
+    "median. Its exact confidence, from the binomial, is printed as CI level: 95% from "
+    f"{FULL_CI_REPEATS} repeats, 93% with 5, 87% with 4, 75% with 3, 50% with 2, none with 1.",
+    "First epoch: the median over repeats of epoch 1's wall time. First-epoch overhead = first "
+    "epoch − steady epoch, the difference of those two medians, so the row adds up; first / "
+    "steady is their ratio. Set-up: the median over repeats of spawn + harness + import + "
+    "device_init + data + build + compile; cold start = set-up + first epoch.",
+    "Samples/s: samples per epoch / steady epoch time.",
     "Outliers: modified z-score 0.6745·(x − median)/MAD above 3.5 (Iglewicz–Hoaglin), for a "
-    "trial's steady epochs and for a configuration's repeats.",
-    "Not yet steady: the steady epochs (median over repeats per epoch) move mostly one way "
-    "(|Kendall τ| ≥ 0.6) and the Theil–Sen line changes by more than 5% of the median from "
-    "epoch 2 to epoch E (needs at least 3 steady epochs).",
+    "trial's steady epochs and for a configuration's repeats (from 3 repeats).",
+    f"Not yet steady: at least {TREND_MIN_EPOCHS} steady epochs whose per-epoch medians over "
+    "repeats move one way (Kendall's τ, p < 0.05), with a Theil–Sen change across epochs 2..E "
+    "above 5% of the median and above twice the epoch-to-epoch noise, and at least two thirds "
+    "of the repeats drifting the same way.",
     "Compile break-even: the first epoch count N from which a non-eager mode has finished N "
     "epochs no later than eager, time(N) = cold start + (N − 1) × steady; 'never' when its "
     "steady epoch is not faster.",
     "Peak memory: per epoch and source (memory.csv, or epochs.csv's peak_rss_bytes and "
     "peak_device_bytes by device_mem_source), the largest epoch per trial, median over repeats.",
+    f"Comparisons (bench compare) need at least {VERDICT_REPEATS} repeats a side for a verdict.",
 ]

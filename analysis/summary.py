@@ -1,10 +1,12 @@
 """Derived tables, recomputed from raw rows: one row per trial, one per configuration.
 
-A *configuration* is one run's trials that differ only in `repeat`. Only trials with status `ok`
-enter a statistic; the others are listed, never averaged. The steady epoch time of a
-configuration is the median over its repeats' steady times when it has at least
-`REPEAT_UNIT_MIN` ok repeats (the repeat — a fresh process — is then the unit of the bootstrap),
-else the median of the steady epochs of its ok trials pooled (the epoch is the unit).
+A *configuration* is one run's trials that differ only in `repeat` (its identity columns are
+`bench.core.schema.IDENTITY_COLUMNS`). Only trials with status `ok` enter a statistic; the
+others are listed, never averaged. The repeat — a fresh process, one value each — is the unit:
+a configuration's steady epoch time is the median of its repeats' steady times, with the
+order-statistic interval at the confidence its repeat count reaches (`stats.median_ci`).
+Numbers in a row add up: overhead = first epoch − steady epoch and cold start = set-up + first
+epoch, each a median over repeats.
 """
 
 from __future__ import annotations
@@ -12,33 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis import stats
+from analysis import drift, stats
 from analysis.labels import SETUP_PHASES, device_kind, variant
 from analysis.load import Runs
-from bench.core.schema import TrialRow, columns
+from bench.core.schema import IDENTITY_COLUMNS, TrialRow, columns
 
-REPEAT_UNIT_MIN = 3
-IDENTITY = (
-    "run_id",
-    "model",
-    "model_options",
-    "device",
-    "framework",
-    "backend",
-    "mode",
-    "cache",
-    "input_shape",
-    "dataset",
-    "pipeline",
-    "workers",
-    "augment",
-    "device_name",
-    "threads",
-    "precision",
-    "batch_size",
-    "epochs",
-    "samples_per_epoch",
-)
+OUTLIER_MIN_REPEATS = 3  # the MAD of fewer repeats says nothing
+IDENTITY = ("run_id", *IDENTITY_COLUMNS)
 # recomputed here from raw rows; trials.csv's own copies are dropped
 HEADLINE = (
     "setup_s",
@@ -148,15 +130,12 @@ def outlier_mask(steady: pd.DataFrame) -> pd.Series:
 STATS = [
     "variant",
     "n_ok",
-    "unit",
-    "n_unit",
     "steady_s",
     "steady_low",
     "steady_high",
+    "ci_level",
     "first_epoch_s",
     "overhead_s",
-    "overhead_low",
-    "overhead_high",
     "overhead_ratio",
     "setup_s",
     "cold_s",
@@ -171,28 +150,29 @@ STATS = [
 
 
 def config_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """One row per configuration of ok trials (columns CONFIG + STATS): n, unit, steady median
-    with 95% CI, first epoch, overhead (s and ratio), setup, cold start, samples/s, peaks, and
-    the warning flags."""
+    """One row per configuration of ok trials (columns CONFIG + STATS): n, the steady median
+    over repeats with its order-statistic CI and that CI's confidence (`ci_level`), first
+    epoch, overhead (first − steady, and first / steady), set-up, cold start (set-up + first),
+    samples/s, peaks, and the warning flags. Every figure is a median over repeats."""
     ok = trials[trials["status"] == "ok"].reset_index(drop=True)
     grouped = ok.groupby(CONFIG, sort=False, dropna=False)
     table = grouped.agg(
         variant=("variant", "first"),
         n_ok=("trial_id", "size"),
         first_epoch_s=("first_epoch_s", "median"),
-        overhead_s=("overhead_s", "median"),
         setup_s=("setup_s", "median"),
-        cold_s=("cold_s", "median"),
         peak_rss_bytes=("peak_rss_bytes", "max"),
         peak_device_bytes=("peak_device_bytes", "max"),
     )
     walls = trial_walls(ok, epochs)
-    columns = {c: ok[c].to_numpy() for c in ("steady_epoch_s", "overhead_s", "trial_id")}
+    columns = {c: ok[c].to_numpy() for c in ("steady_epoch_s", "trial_id")}
     positions = grouped.indices
     extra = [_config_stats(positions[key], walls, columns) for key in table.index]
-    extra_frame = pd.DataFrame(extra, index=table.index, columns=RESAMPLED)
+    extra_frame = pd.DataFrame(extra, index=table.index, columns=PER_CONFIG)
     table = pd.concat([table, extra_frame], axis=1).reset_index()
+    table["overhead_s"] = table["first_epoch_s"] - table["steady_s"]
     table["overhead_ratio"] = table["first_epoch_s"] / table["steady_s"]
+    table["cold_s"] = table["setup_s"] + table["first_epoch_s"]
     table["samples_per_s"] = table["samples_per_epoch"] / table["steady_s"]
     table["first_not_slower"] = table["first_epoch_s"] <= table["steady_s"]
     table = table.reindex(columns=CONFIG + STATS)
@@ -200,14 +180,11 @@ def config_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-RESAMPLED = [  # the columns `_config_stats` computes, configuration by configuration
-    "unit",
-    "n_unit",
+PER_CONFIG = [  # the columns `_config_stats` computes, configuration by configuration
     "steady_s",
     "steady_low",
     "steady_high",
-    "overhead_low",
-    "overhead_high",
+    "ci_level",
     "trend_drift",
     "not_steady",
     "outlier_repeats",
@@ -230,35 +207,16 @@ def trial_walls(ok: pd.DataFrame, epochs: pd.DataFrame) -> list[np.ndarray]:
 
 
 def _config_stats(pos: np.ndarray, walls: list[np.ndarray], columns: dict) -> dict:
-    by_repeat = len(pos) >= REPEAT_UNIT_MIN
-    mine = [walls[i] for i in pos]
-    pooled = np.concatenate(mine) if mine else np.array([])
-    est = stats.median_ci(columns["steady_epoch_s"][pos] if by_repeat else pooled)
-    overhead = stats.median_ci(columns["overhead_s"][pos] if by_repeat else [])
-    drift = stats.trend(_per_epoch_median(mine))
-    out = stats.mad_outliers(columns["steady_epoch_s"][pos]) if by_repeat else []
+    repeats = columns["steady_epoch_s"][pos]
+    est = stats.median_ci(repeats)
+    trend = drift.trend([walls[i] for i in pos])
+    out = stats.mad_outliers(repeats) if len(pos) >= OUTLIER_MIN_REPEATS else []
     return {
-        "unit": "repeats" if by_repeat else "epochs",
-        "n_unit": est.n,
         "steady_s": est.value,
         "steady_low": est.low,
         "steady_high": est.high,
-        "overhead_low": overhead.low,
-        "overhead_high": overhead.high,
-        "trend_drift": drift.drift,
-        "not_steady": drift.not_steady,
+        "ci_level": est.level,
+        "trend_drift": trend.drift,
+        "not_steady": trend.not_steady,
         "outlier_repeats": ", ".join(columns["trial_id"][pos][out]) if len(out) else "",
     }
-
-
-def _per_epoch_median(arrays: list[np.ndarray]) -> np.ndarray:
-    """Median over repeats of each steady epoch (shorter trials padded with NaN)."""
-    if not arrays:
-        return np.array([])
-    width = max(len(a) for a in arrays)
-    if all(len(a) == width for a in arrays):
-        return np.median(np.vstack(arrays), axis=0)
-    padded = np.full((len(arrays), width), np.nan)
-    for i, a in enumerate(arrays):
-        padded[i, : len(a)] = a
-    return np.nanmedian(padded, axis=0)

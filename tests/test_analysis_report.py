@@ -21,7 +21,6 @@ from analysis.compare_stats import compare_table
 from analysis.load import load_runs
 from analysis.plots_resources import mfu_table
 from analysis.report import write_report
-from analysis.summary import REPEAT_UNIT_MIN
 
 FACTOR = 1.5
 
@@ -45,7 +44,8 @@ def analysis(ok_run: Path, failed_run: Path):
 def test_statistics_from_raw_rows(analysis) -> None:
     configs = analysis.configs
     assert len(configs) == 2 and (configs["n_ok"] == 3).all()
-    assert (configs["unit"] == "repeats").all() and REPEAT_UNIT_MIN == 3
+    # 3 repeats: the order-statistic CI of a median is [min, max] at 75% (not 95%)
+    assert (configs["ci_level"] == 0.75).all()
     row = configs.iloc[0]
     # steady epochs 1.0 1.1 0.9 1.05 0.95 → median 1.0; first epoch 2.0;
     # set-up: spawn, import, device_init, data, build, compile 0.1 s each (harness 0)
@@ -112,16 +112,18 @@ def test_report_is_reproducible_and_defaults_to_run_folder(ok_run, tmp_path) -> 
     assert first[1].read_text() == second[1].read_text()
 
 
-def test_compare_finds_known_ratio_with_epochs_as_unit(tmp_path) -> None:
+def test_compare_one_repeat_a_side_gives_no_verdict(tmp_path) -> None:
+    # one process a side: its epochs share that process's speed, so they are not pooled
     base, slow = fake_run("ep-base"), fake_run("ep-slow", scale=FACTOR)
     text, files = compare_runs([base, slow], tmp_path)
     table = compare_table(analyze(load_runs([base, slow])))
     steady = table[table["metric"] == "steady epoch"].iloc[0]
-    assert steady.unit == "epochs" and steady.n_base == 5
+    assert steady.n_base == 1 and steady.n_other == 1
     assert steady.ratio == pytest.approx(FACTOR)
-    assert steady.ratio_low < FACTOR < steady.ratio_high
-    assert steady.p < 0.05 and steady.significant and steady.verdict == "slower"
-    assert "* slower" in text and "fake.epoch_s" in text  # the config difference is listed
+    assert math.isnan(steady.ratio_low) and math.isnan(steady.p)
+    assert not steady.significant and steady.verdict == "no verdict: 1 repeat"
+    assert "* slower" not in text and "no verdict: 1 repeat" in text
+    assert "fake.epoch_s" in text  # the config difference is listed
     assert {p.name for p in files} == {"compare.md", "compare.html", "compare_ratios.png"}
     html = (tmp_path / "compare.html").read_text()
     assert "data:image/png;base64," in html and 'src="http' not in html
@@ -132,7 +134,7 @@ def test_compare_repeats_as_unit_and_identical_runs(ok_run: Path) -> None:
     again = fake_run("base-again", repeats=3, batch_sizes=(32, 64))
     table = compare_table(analyze(load_runs([ok_run, slow, again])))
     steady = table[table["metric"] == "steady epoch"]
-    assert len(steady) == 4 and (steady["unit"] == "repeats").all()
+    assert len(steady) == 4 and (steady["n_base"] == 3).all()
     vs_slow, vs_again = (
         steady[steady["run"].str.endswith("base-slow")],
         steady.drop(steady[steady["run"].str.endswith("base-slow")].index),
@@ -140,10 +142,22 @@ def test_compare_repeats_as_unit_and_identical_runs(ok_run: Path) -> None:
     for row in vs_slow.itertuples():
         assert row.ratio == pytest.approx(FACTOR)
         assert row.ratio_low - 1e-9 <= FACTOR <= row.ratio_high + 1e-9
-    # 3 against 3 untied repeats cannot reach p < 0.05, and the table says so; the fake's
-    # identical repeats tie, which lets the ×1.5 run through
-    assert (vs_slow["verdict"] == "slower").all()
-    assert (vs_again["verdict"] == "too few").all() and (vs_again["ratio"] == 1).all()
+    # 3 against 3 repeats cannot reach p < 0.05 (exact: 2/20 at best): no verdict, no star
+    assert (vs_slow["verdict"] == "no verdict: 3 repeats").all() and not vs_slow[
+        "significant"
+    ].any()
+    assert (vs_again["verdict"] == "no verdict: 3 repeats").all() and (vs_again["ratio"] == 1).all()
+
+
+def test_compare_four_repeats_a_side_reach_a_verdict() -> None:
+    base = fake_run("four", repeats=4, batch_sizes=(32, 64))
+    slow = fake_run("four-slow", scale=FACTOR, repeats=4, batch_sizes=(32, 64))
+    table = compare_table(analyze(load_runs([base, slow])))
+    assert len(table) == 4 and (table["n_base"] == 4).all()
+    # exact Mann–Whitney, complete separation of 4 against 4: p = 2/70; BH keeps it (all equal)
+    assert table["p"].to_numpy() == pytest.approx(2 / 70)
+    assert table["p_adj"].to_numpy() == pytest.approx(2 / 70)
+    assert table["significant"].all() and (table["verdict"] == "slower").all()
 
 
 def test_cli_report_and_compare(ok_run: Path, tmp_path: Path) -> None:

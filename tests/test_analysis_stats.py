@@ -1,4 +1,4 @@
-"""Statistics against values computed by hand (and, where installed, against scipy)."""
+"""Statistics against values computed by hand and against scipy.stats used directly."""
 
 from __future__ import annotations
 
@@ -7,20 +7,22 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
-from analysis import findings, stats, summary
-from analysis.labels import fmt, order_devices, order_variants, variant
+from analysis import drift, findings, stats, summary
+from analysis.labels import fmt, fmt_level, order_devices, order_variants, variant
 
 
 def test_median_ci_two_values_covers_both_and_is_seeded() -> None:
-    # resampled medians of [1, 3] are 1 (p = 1/4), 2 (1/2) or 3 (1/4): the 95% CI is [1, 3]
+    # [min, max] of 2 values covers the median unless both fall on one side: 1 − 2/4 = 50%
     est = stats.median_ci([1.0, 3.0])
     assert (est.value, est.low, est.high, est.n) == (2.0, 1.0, 3.0, 2)
+    assert est.level == 0.5
     assert stats.median_ci([1.0, 3.0, 7.0, 2.0]) == stats.median_ci([1.0, 3.0, 7.0, 2.0])
 
 
 def test_median_ci_edge_cases() -> None:
-    assert stats.median_ci([1.5, 1.5, 1.5]) == stats.Estimate(1.5, 1.5, 1.5, 3)
+    assert stats.median_ci([1.5, 1.5, 1.5]) == stats.Estimate(1.5, 1.5, 1.5, 3, 0.75)
     one = stats.median_ci([4.0])
     assert one.value == 4.0 and math.isnan(one.low) and one.n == 1
     assert math.isnan(stats.median_ci([]).value)
@@ -33,7 +35,8 @@ def test_median_ci_of_skewed_sample_contains_median() -> None:
 
 
 def test_ratio_ci_exact_and_resampled() -> None:
-    assert stats.ratio_ci([1.0, 1.0, 1.0], [2.0, 2.0, 2.0]) == stats.Estimate(2.0, 2.0, 2.0, 3)
+    exact = stats.Estimate(2.0, 2.0, 2.0, 3, 0.95)
+    assert stats.ratio_ci([1.0, 1.0, 1.0], [2.0, 2.0, 2.0]) == exact
     base = [1.0, 1.1, 0.9, 1.05, 0.95]
     est = stats.ratio_ci(base, [x * 1.5 for x in base])
     assert est.value == pytest.approx(1.5) and est.contains(1.5) and est.low < 1.5 < est.high
@@ -50,29 +53,62 @@ def test_robust_z_and_outliers() -> None:
     assert not stats.mad_outliers([5, 5, 5, 5]).any()
 
 
-def test_tau_and_theil_sen() -> None:
-    assert stats.kendall_tau([1, 2, 3]) == 1 and stats.kendall_tau([3, 2, 1]) == -1
-    assert stats.kendall_tau([1, 3, 2]) == pytest.approx(1 / 3)
-    # pairwise slopes 1, 1, 3, 1, 4, 7 → median (1 + 3) / 2
-    assert stats.theil_sen_slope([1, 2, 3, 10]) == 2.0
+def test_order_statistic_ranks_and_levels() -> None:
+    # level of [x(k), x(n−k+1)] = 1 − 2·P(Bin(n, ½) ≤ k − 1)
+    assert stats.order_rank(3) == (1, 0.75)
+    assert stats.order_rank(4) == (1, 0.875)
+    assert stats.order_rank(5) == (1, pytest.approx(0.9375))
+    assert stats.order_rank(6) == (1, pytest.approx(1 - 2 / 64))
+    k, level = stats.order_rank(20)  # 1 − 2·P(Bin(20, ½) ≤ 5) = 0.9586; k = 7 would be 0.885
+    assert k == 6 and level == pytest.approx(1 - 2 * sps.binom.cdf(5, 20, 0.5))
+    est = stats.median_ci(np.arange(20.0))
+    assert (est.low, est.high) == (5.0, 14.0) and est.level >= 0.95
+    assert min(n for n in range(1, 20) if stats.order_rank(n)[1] >= 0.95) == stats.FULL_CI_REPEATS
+    assert [fmt_level(stats.order_rank(n)[1]) for n in (2, 3, 4, 5, 6, 20)] == [
+        "50%",
+        "75%",
+        "87%",
+        "93%",
+        "95%",
+        "95%",
+    ]
+    assert fmt_level(math.nan) == "—"
+
+
+def test_ratio_ci_is_a_welch_interval_on_log_times() -> None:
+    base, other = [1.0, 1.2, 0.9, 1.1], [1.3, 1.5, 1.2, 1.6]
+    ref = sps.ttest_ind(np.log(other), np.log(base), equal_var=False).confidence_interval(0.95)
+    est = stats.ratio_ci(base, other)
+    assert est.value == pytest.approx(np.median(other) / np.median(base))
+    assert (est.low, est.high) == pytest.approx((math.exp(ref.low), math.exp(ref.high)))
+    assert est.level == 0.95
+    assert math.isnan(stats.ratio_ci([1.0], [2.0, 2.1]).low)  # one repeat: no interval
 
 
 def test_trend_flags_only_a_steady_drift() -> None:
-    rising = stats.trend([1.0, 1.1, 1.2, 1.3])  # slope 0.1 · 3 steps / median 1.15 = +26%
-    assert rising.not_steady and rising.drift == pytest.approx(0.3 / 1.15)
-    assert not stats.trend([1.0, 1.1, 0.9, 1.05]).not_steady  # tau 0
-    assert not stats.trend([1.0, 1.5]).not_steady  # too few epochs to tell
-    assert not stats.trend([1.00, 1.01, 1.02, 1.03]).not_steady  # +3%: below the threshold
+    rising = drift.trend([[1.0, 1.1, 1.2, 1.3, 1.4, 1.5]])  # +0.1/epoch · 5 / median 1.25
+    assert rising.not_steady and rising.drift == pytest.approx(0.5 / 1.25)
+    relative = np.array([1.0, 1.1, 1.2, 1.3, 1.4, 1.5]) / 1.25  # each repeat / its median
+    assert rising.slope == pytest.approx(sps.theilslopes(relative).slope)
+    assert rising.tau == pytest.approx(1.0) and rising.p == pytest.approx(2 / 720)
+    assert not drift.trend([[1.0, 1.1, 0.9, 1.05, 1.0, 0.95]]).not_steady  # no direction
+    assert not drift.trend([[1.0, 1.1, 1.2, 1.3]]).not_steady  # 4 epochs: Kendall p ≥ 0.083
+    assert not drift.trend([[1.0, 1.5]]).not_steady  # too few epochs to tell
+    assert not drift.trend([[1.00, 1.01, 1.02, 1.03, 1.04, 1.05]]).not_steady  # +4%: too small
+    # the median over repeats rises in both; in the second only 3 of 5 repeats rise (< 2/3)
+    up, down = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5], [1.5, 1.4, 1.3, 1.2, 1.1, 1.0]
+    up2 = [1.0, 1.12, 1.21, 1.33, 1.4, 1.52]
+    assert drift.trend([up, up, up2]).not_steady
+    disagree = drift.trend([up, up, up2, down, down])
+    assert disagree.p < 0.05 and disagree.agree == 0.6 and not disagree.not_steady
 
 
-def test_mann_whitney_hand_computed() -> None:
-    # U = 9, mean 4.5, variance 9/12 · 7 = 5.25; z = (9 − 4.5 − 0.5)/√5.25
+def test_mann_whitney_exact_at_small_n() -> None:
+    # 3 against 3, complete separation: 2 of the C(6, 3) = 20 orderings are as extreme
     u, p = stats.mann_whitney([1, 2, 3], [4, 5, 6])
-    assert u == 0 and p == pytest.approx(math.erfc(4 / math.sqrt(5.25) / math.sqrt(2)))
-    assert p == pytest.approx(0.0808556, rel=1e-6)
-    # ties: mid-ranks 1, 3, 3 | 3, 5, 6 → U1 = 1; variance 9/12 · (7 − 24/30) = 4.65
-    u, p = stats.mann_whitney([1, 2, 2], [2, 3, 4])
-    assert u == 1 and p == pytest.approx(math.erfc(3 / math.sqrt(4.65) / math.sqrt(2)))
+    assert u == 0 and p == pytest.approx(2 / 20)
+    u, p = stats.mann_whitney([1, 2, 3, 4], [5, 6, 7, 8])
+    assert u == 0 and p == pytest.approx(2 / 70)
     assert stats.mann_whitney([1, 1], [1, 1]) == (2.0, 1.0)
     assert stats.mann_whitney([1, 2], [2, 1])[1] == 1.0
 
@@ -80,19 +116,33 @@ def test_mann_whitney_hand_computed() -> None:
 def test_smallest_attainable_p() -> None:
     assert stats.smallest_p(3, 3) == pytest.approx(stats.mann_whitney([1, 2, 3], [4, 5, 6])[1])
     assert stats.smallest_p(3, 3) > 0.05 > stats.smallest_p(4, 4)
-    assert stats.smallest_p(4, 4) == pytest.approx(math.erfc(7.5 / math.sqrt(12) / math.sqrt(2)))
-    assert stats.smallest_p(1, 1) == 1.0
+    assert stats.smallest_p(4, 4) == pytest.approx(2 / 70)
+    assert stats.smallest_p(1, 1) == 1.0 and stats.smallest_p(2, 7) == pytest.approx(2 / 36)
+    smallest = min(n for n in range(1, 10) if stats.smallest_p(n, n) < stats.ALPHA)
+    assert stats.VERDICT_REPEATS == smallest == 4
 
 
 def test_mann_whitney_matches_scipy() -> None:
-    scipy_stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(1)
-    for n1, n2 in [(3, 4), (5, 5), (8, 12), (20, 7)]:
+    for n1, n2 in [(3, 4), (5, 5), (8, 12), (20, 7), (12, 15)]:
         a = np.round(rng.normal(1.0, 0.1, n1), 2)  # rounded: ties
         b = np.round(rng.normal(1.05, 0.1, n2), 2)
-        ref = scipy_stats.mannwhitneyu(a, b, method="asymptotic")
+        method = "exact" if min(n1, n2) <= 8 else "asymptotic"
+        ref = sps.mannwhitneyu(a, b, method=method)
         u, p = stats.mann_whitney(a, b)
         assert (u, p) == pytest.approx((ref.statistic, ref.pvalue))
+
+
+def test_benjamini_hochberg_adjustment() -> None:
+    p = [0.01, 0.04, math.nan, 0.03, 0.5]
+    adjusted = stats.adjust_p(p)
+    # sorted 0.01 0.03 0.04 0.5 (m = 4): p·m/rank = 0.04 0.06 0.0533 0.5, then the running
+    # minimum from the top: 0.04 0.0533 0.0533 0.5
+    assert adjusted[[0, 1, 3, 4]] == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.5])
+    assert math.isnan(adjusted[2])
+    assert adjusted[[0, 1, 3, 4]] == pytest.approx(
+        sps.false_discovery_control([0.01, 0.04, 0.03, 0.5])
+    )
 
 
 def test_break_even_epochs() -> None:

@@ -100,6 +100,75 @@ class TrialRow:
     peak_spec_note: str = ""  # why the spec-sheet peak is empty, or which one stood in
 
 
+# Every trials.csv column has one role (tests/test_schema_roles.py fails for a column in none).
+# IDENTITY: what a configuration is — trials of a run that differ in one of these are different
+# configurations; analysis groups and aligns runs by them (a new sweep dimension goes here).
+IDENTITY_COLUMNS = (
+    "model",
+    "model_options",
+    "device",
+    "framework",
+    "backend",
+    "mode",
+    "cache",
+    "input_shape",
+    "dataset",
+    "classes",
+    "pipeline",
+    "workers",
+    "augment",
+    "device_name",
+    "threads",
+    "precision",
+    "batch_size",
+    "epochs",
+    "samples_per_epoch",
+    "device_uuid",
+)
+# Identity columns whose value can follow from the machine (its device indices and names, the
+# default thread count, a data set's absolute path): runs of different machines are aligned
+# on them only where one run holds several values.
+MACHINE_COLUMNS = ("device", "device_name", "device_uuid", "threads", "dataset")
+# Which repeat of which run: never part of a configuration.
+REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
+# What a trial recorded or derived: sizes, data facts, status, versions, figures.
+MEASURED_COLUMNS = (
+    "gpu_readings",
+    "peak_spec_note",
+    "dataset_path",
+    "dataset_checksum",
+    "dataset_files",
+    "dataset_skipped",
+    "dataset_samples",
+    "val_samples",
+    "steps_per_epoch",
+    "params_trainable",
+    "params_non_trainable",
+    "flops_per_sample",
+    "status",
+    "exit_code",
+    "error",
+    "framework_version",
+    "setup_s",
+    "first_step_s",
+    "first_epoch_s",
+    "steady_epoch_s",
+    "first_epoch_overhead_s",
+    "samples_per_s",
+    "peak_rss_bytes",
+    "peak_device_bytes",
+    "compile_time_s",
+    "graph_count",
+    "graph_breaks",
+    "compiled_frames",
+    "achieved_flops_per_s",
+    "peak_flops_per_s_calibrated",
+    "mfu_calibrated",
+    "peak_flops_per_s_spec",
+    "mfu_spec",
+)
+
+
 @dataclass(slots=True)
 class PhaseRow:
     """phases.csv: one row per phase of a trial's start-up and first epoch."""

@@ -1,6 +1,7 @@
 """One line per configuration: what `bench run` prints at its end and `--json` hands to scripts.
 
-A configuration is every trial that differs only in its repeat (`CONFIG_KEY`). Per
+A configuration is every trial that differs only in its repeat: the same values in every
+identity column of the schema (`bench.core.schema.IDENTITY_COLUMNS`). Per
 configuration: the median steady epoch over its `ok` repeats with a distribution-free
 order-statistic interval for the median (`median_interval`: its confidence is exact — with 3
 repeats [min, max] is a 75 % interval, and 95 % needs at least 6 — and printed as such), the
@@ -16,25 +17,9 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-CONFIG_KEY = (
-    "framework",
-    "backend",
-    "mode",
-    "cache",
-    "model",
-    "model_options",
-    "dataset",
-    "pipeline",
-    "augment",
-    "input_shape",
-    "classes",
-    "device",
-    "threads",
-    "precision",
-    "batch_size",
-    "epochs",
-    "steps_per_epoch",
-)
+from bench.core.schema import IDENTITY_COLUMNS
+
+CONFIG_KEY = IDENTITY_COLUMNS  # what a configuration is: one list, in the schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +95,7 @@ def _summarise(group: list[dict[str, Any]]) -> Configuration:
     if steady_values:
         low, high, level = median_interval(steady_values)
     first = _median([r["first_epoch_s"] for r in ok])
-    samples = (key["steps_per_epoch"] or 0) * (key["batch_size"] or 0)
+    samples = key["samples_per_epoch"] or 0
     rss = [r["peak_rss_bytes"] for r in ok if r["peak_rss_bytes"] is not None]
     statuses = ", ".join(
         f"{n} {s}" for s, n in sorted(_count(r["status"] for r in group).items()) if s != "ok"
