@@ -94,8 +94,15 @@ def test_wrong_schema_version(run: Path) -> None:
     expect_error([run], str(path), f"schema_version is {SCHEMA_VERSION + 1}")
 
 
-# trials.csv columns that schema version 4 added (GPU UUID, MIG board-level readings, spec note)
-ADDED_IN_4 = ("device_uuid", "gpu_readings", "peak_spec_note")
+# trials.csv columns that schema version 4 added (GPU UUID, MIG board-level readings, the
+# device-wide calibrated peak's framework and the framework's own MFU, the spec note)
+ADDED_IN_4 = (
+    "device_uuid",
+    "gpu_readings",
+    "peak_calibrated_by",
+    "mfu_calibrated_own",
+    "peak_spec_note",
+)
 
 
 def as_version_3(run: Path) -> Path:
@@ -115,7 +122,8 @@ def as_version_3(run: Path) -> Path:
 def test_a_version_3_folder_loads_and_reports(run: Path, tmp_path: Path) -> None:
     runs = load_runs([as_version_3(run)])
     assert list(runs.trials.columns) == columns(TrialRow)  # today's columns, in order
-    assert (runs.trials[list(ADDED_IN_4)] == "").all().all()
+    added = runs.trials[list(ADDED_IN_4)]
+    assert added.apply(lambda c: c.isna() | (c == "")).all().all()
     assert runs.trials["status"].tolist() == ["ok"]
     written = write_report([run], tmp_path / "report")
     assert (tmp_path / "report" / "report.md") in written
@@ -132,7 +140,7 @@ def test_a_version_3_folder_must_have_the_version_3_header(run: Path) -> None:
 def test_columns_added_since_version_3_are_optional() -> None:
     assert ADDED_IN_VERSION[4]["trials.csv"] == ADDED_IN_4
     defaults = {f.name: f.default for f in dataclasses.fields(TrialRow)}
-    assert all(defaults[c] == "" for c in ADDED_IN_4)
+    assert all(defaults[c] in ("", None) for c in ADDED_IN_4)
 
 
 def test_empty_run(run: Path) -> None:

@@ -186,3 +186,25 @@ def test_no_spec_peak_for_a_mig_slice() -> None:
 
 def test_spec_note_says_why_the_peak_is_empty() -> None:
     assert "not in the spec-sheet table" in spec_fields("NVIDIA A10", {})["peak_spec_note"]
+
+
+def test_every_framework_on_a_device_is_judged_against_the_devices_best_peak() -> None:
+    """One yardstick per device: torch's MFU is not inflated by its own slower matmuls."""
+    fields = {
+        fw: mfu_fields(
+            flops_per_sample=10**9,
+            samples_per_epoch=100,
+            steady_epoch_s=1.0,
+            framework=fw,
+            device="cpu",
+            device_kind="cpu",
+            device_name="EPYC",
+            settings={},
+            calibration=CALIBRATION,
+        )
+        for fw in ("torch", "keras")
+    }
+    assert {f["peak_flops_per_s_calibrated"] for f in fields.values()} == {1.5e11}
+    assert {f["peak_calibrated_by"] for f in fields.values()} == {"torch"}
+    assert fields["keras"]["mfu_calibrated"] == pytest.approx(1e11 / 1.5e11)
+    assert fields["keras"]["mfu_calibrated_own"] == pytest.approx(1e11 / 1.4e11)

@@ -18,7 +18,15 @@ SCHEMA_VERSION = 4
 OLDEST_READABLE_VERSION = 3
 # Columns added by each version, per table (every one optional: empty in older folders).
 ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
-    4: {"trials.csv": ("device_uuid", "gpu_readings", "peak_spec_note")},
+    4: {
+        "trials.csv": (
+            "device_uuid",
+            "gpu_readings",
+            "peak_calibrated_by",
+            "mfu_calibrated_own",
+            "peak_spec_note",
+        )
+    },
 }
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
@@ -95,6 +103,8 @@ class TrialRow:
     achieved_flops_per_s: float | None = None
     peak_flops_per_s_calibrated: float | None = None
     mfu_calibrated: float | None = None
+    peak_calibrated_by: str = ""  # the framework whose calibration gave the device's peak
+    mfu_calibrated_own: float | None = None  # against the trial's own framework's calibration
     peak_flops_per_s_spec: float | None = None
     mfu_spec: float | None = None
     peak_spec_note: str = ""  # why the spec-sheet peak is empty, or which one stood in
@@ -134,6 +144,8 @@ REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
 # What a trial recorded or derived: sizes, data facts, status, versions, figures.
 MEASURED_COLUMNS = (
     "gpu_readings",
+    "peak_calibrated_by",
+    "mfu_calibrated_own",
     "peak_spec_note",
     "dataset_path",
     "dataset_checksum",

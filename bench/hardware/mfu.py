@@ -5,8 +5,9 @@
 
 `flops_per_sample` is the analytic training cost (forward + backward, multiply-add = 2 FLOPs)
 from the model spec, so MFU counts only the model's useful arithmetic — not recomputation,
-optimizer updates or data movement. The peak is either what `bench calibrate` measured on this
-host with the same framework and device (`calibrated_peak`), or a spec-sheet figure for a known
+optimizer updates or data movement. The peak is either the best that `bench calibrate` measured
+on this host's device with any framework (`calibrated_peak`; one peak per device, so MFU ranks
+frameworks as their epoch times do), or a spec-sheet figure for a known
 GPU (`spec_peak`, from `bench.hardware.peaks`). Every function returns None, not 0, when an input
 is missing or not positive, so that an empty CSV cell means "not measurable".
 
@@ -45,6 +46,26 @@ def mfu(achieved: float | None, peak: float | None) -> float | None:
     return achieved / peak
 
 
+def _measured(
+    calibration: dict[str, Any] | None,
+    framework: str | None,
+    device: str,
+    dtype: str,
+    device_name: str | None,
+) -> list[tuple[float, str]]:
+    """(best FLOP/s, framework) of every ok calibration row for this device and dtype."""
+    return [
+        (float(row["best_flops_per_s"]), str(row.get("framework", "")))
+        for row in (calibration or {}).get("rows", [])
+        if row.get("status") == "ok"
+        and (framework is None or row.get("framework") == framework)
+        and row.get("device") == device
+        and row.get("dtype") == dtype
+        and (device_name is None or row.get("device_name") == device_name)
+        and row.get("best_flops_per_s")
+    ]
+
+
 def calibrated_peak(
     calibration: dict[str, Any] | None,
     framework: str,
@@ -58,19 +79,16 @@ def calibrated_peak(
     matrix sizes is taken. With `device_name`, rows measured on a differently named device (the
     GPUs were reordered or swapped since) are ignored. None when nothing matches.
     """
-    if not calibration:
-        return None
-    best = [
-        row["best_flops_per_s"]
-        for row in calibration.get("rows", [])
-        if row.get("status") == "ok"
-        and row.get("framework") == framework
-        and row.get("device") == device
-        and row.get("dtype") == dtype
-        and (device_name is None or row.get("device_name") == device_name)
-        and row.get("best_flops_per_s")
-    ]
-    return float(max(best)) if best else None
+    best = _measured(calibration, framework, device, dtype, device_name)
+    return max(best)[0] if best else None
+
+
+def device_peak(
+    calibration: dict[str, Any] | None, device: str, dtype: str, device_name: str | None = None
+) -> tuple[float | None, str]:
+    """The device's calibrated peak — the best any framework measured on it — and who did."""
+    best = _measured(calibration, None, device, dtype, device_name)
+    return max(best) if best else (None, "")
 
 
 #: `jax_default_matmul_precision` values that keep full FP32 on GPUs (`jax.lax.Precision`:
@@ -127,17 +145,22 @@ def mfu_fields(
     calibration: dict[str, Any] | None,
     mig: bool = False,
 ) -> dict[str, float | str | None]:
-    """trials.csv's throughput columns: achieved FLOP/s over the steady epochs and MFU against
-    the calibrated peak (this host, framework, device) and, for known whole GPUs, the spec sheet
-    (with `peak_spec_note`; `mig`: the device is a MIG slice)."""
+    """trials.csv's throughput columns: achieved FLOP/s over the steady epochs; MFU against the
+    device's calibrated peak — the best any framework measured on it, so that frameworks on one
+    device share one yardstick (`peak_calibrated_by` names who measured it) — and, secondary,
+    against the trial's own framework's calibration (`mfu_calibrated_own`); and, for known whole
+    GPUs, against the spec sheet (with `peak_spec_note`; `mig`: the device is a MIG slice)."""
     dtype = precision_in_effect(device_kind, settings)
     achieved = achieved_flops_per_s(flops_per_sample, samples_per_epoch, steady_epoch_s)
-    calibrated = calibrated_peak(calibration, framework, device, dtype, device_name)
+    calibrated, by = device_peak(calibration, device, dtype, device_name)
+    own = calibrated_peak(calibration, framework, device, dtype, device_name)
     spec, note = spec_peak(device_kind, device_name, dtype, mig)
     return {
         "achieved_flops_per_s": achieved,
         "peak_flops_per_s_calibrated": calibrated,
         "mfu_calibrated": mfu(achieved, calibrated),
+        "peak_calibrated_by": by,
+        "mfu_calibrated_own": mfu(achieved, own),
         "peak_flops_per_s_spec": spec,
         "mfu_spec": mfu(achieved, spec),
         "peak_spec_note": note,
