@@ -34,13 +34,20 @@ def report_parser(prog: str = "python -m analysis") -> argparse.ArgumentParser:
 
 
 def compare_parser(prog: str = "python -m analysis compare") -> argparse.ArgumentParser:
-    return _parser(
+    parser = _parser(
         prog,
         "Compare runs against the first (the baseline): per aligned configuration, "
         "the ratio of medians over repeats with a 95% CI, a Mann-Whitney p-value and its "
         "Benjamini-Hochberg adjustment.",
         "the folder to write into (default: compare/ in the baseline run folder)",
     )
+    parser.add_argument(
+        "--fail-above",
+        type=float,
+        metavar="RATIO",
+        help="exit 1 when any significant ratio (other / baseline) exceeds RATIO, e.g. 1.10",
+    )
+    return parser
 
 
 def _dest(args: argparse.Namespace, name: str) -> argparse.Namespace:
@@ -88,15 +95,21 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from analysis.compare import compare_runs
+    """Compare; with `--fail-above RATIO`, exit 1 when a significant ratio exceeds it."""
+    from analysis.compare import compare, regressions
 
     out = args.dest if args.dest is not None else args.runs[0] / "compare"
-    text, files = compare_runs(args.runs, out)
+    text, files, table = compare(args.runs, out)
     print(text)
     print()
     for path in files:
         print(path)
-    return 0
+    if args.fail_above is None:
+        return 0
+    slow = regressions(table, args.fail_above)
+    for line in slow:
+        print(f"slower than {args.fail_above:g}×: {line}", file=sys.stderr)
+    return 1 if slow else 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """`compare_runs`: compare run folders against the first — the table (`compare_stats`), written
-as text, compare.md, compare.html and a heatmap (`compare_render`).
+as text, compare.md, compare.html and a heatmap (`compare_render`) — and `regressions`, the
+significant slowdowns beyond a factor, which `compare --fail-above` turns into exit code 1.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pandas as pd
 
 from analysis import compare_render, fingerprint
 from analysis.analyze import analyze
@@ -15,6 +18,12 @@ from analysis.load import AnalysisError, load_runs
 def compare_runs(run_dirs: list[Path], out_dir: Path) -> tuple[str, list[Path]]:
     """Compare runs against the first; write compare.md, compare.html and the heatmap PNG into
     `out_dir`. Returns the text table (for the terminal) and the files written."""
+    text, files, _table = compare(run_dirs, out_dir)
+    return text, files
+
+
+def compare(run_dirs: list[Path], out_dir: Path) -> tuple[str, list[Path], pd.DataFrame]:
+    """`compare_runs`, and the comparison table itself (for `regressions`)."""
     if len(run_dirs) < 2:
         raise AnalysisError("compare needs at least two run folders (baseline first).")
     a = analyze(load_runs(run_dirs))
@@ -22,4 +31,17 @@ def compare_runs(run_dirs: list[Path], out_dir: Path) -> tuple[str, list[Path]]:
     diffs = fingerprint.differences(a.runs)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    return compare_render.write(a, table, diffs, out)
+    text, files = compare_render.write(a, table, diffs, out)
+    return text, files, table
+
+
+def regressions(table: pd.DataFrame, fail_above: float) -> list[str]:
+    """The significant rows whose ratio (other / baseline) exceeds `fail_above`, in words: what
+    `compare --fail-above` gates on (as asv's `continuous --factor` does)."""
+    if table.empty:
+        return []
+    slow = table[table["significant"] & (table["ratio"] > fail_above)]
+    return [
+        f"{r.metric} of {r.configuration} in {r.run}: {r.ratio:.2f}× the baseline (p {r.p_adj:.3g})"
+        for r in slow.itertuples(index=False)
+    ]

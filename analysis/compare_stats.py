@@ -49,7 +49,8 @@ def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
     'n.s.' when not, 'no verdict: N repeats' when so few repeats that no outcome of the test
     could reach p < ALPHA."""
     key = alignment_key(trials)
-    ok = trials.loc[trials["status"] == "ok", [*key, "run_id", *METRICS]]
+    metrics = METRICS
+    ok = trials.loc[trials["status"] == "ok", [*key, "run_id", *metrics]]
     base_id, others = run_ids[0], run_ids[1:]
     rows, pairs = [], []
     for k, group in ok.groupby(key, sort=False, dropna=False):
@@ -57,7 +58,7 @@ def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
         if base_id not in by_run:
             continue
         for other_id in (r for r in others if r in by_run):
-            for metric, name in METRICS.items():
+            for metric, name in metrics.items():
                 x, y = (_values(by_run[r][metric]) for r in (base_id, other_id))
                 rows.append(dict(zip(key, k, strict=True)) | {"metric": name, "run": other_id})
                 pairs.append((x, y))
@@ -149,7 +150,7 @@ def _labels(table: pd.DataFrame, key: list[str], reference: pd.DataFrame) -> pd.
 
 def text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     headers = ["metric", "configuration", "run", "base s", "other s", "ratio [95% CI]", "p"]
-    headers += ["p (BH)", "repeats", ""]
+    headers += ["p (BH)", "repeats", "verdict"]
     rows = [
         [
             r.metric,

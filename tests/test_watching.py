@@ -153,3 +153,17 @@ def test_warm_caches_are_filled_once_untimed_and_keyed_by_configuration(tmp_path
     second = run_cli(*args, "--out", str(tmp_path / "a"), "--name", "again", cwd=tmp_path)
     again = [p for p in run_dirs(tmp_path / "a") if p.name.endswith("again")][0]
     assert "cache_fills" not in json.loads((again / "run.json").read_text()), second.stdout
+
+
+def test_compare_fail_above_gates_on_significant_slowdowns(tmp_path: Path) -> None:
+    args = ["run", *FAKE, "--models", "seed_cnn", "--repeats", "4", "--out", str(tmp_path)]
+    assert run_cli(*args, "--name", "base", cwd=tmp_path).returncode == 0
+    slow = ["--set", "fake.epoch_s=3.0,1.5"]
+    assert run_cli(*args, *slow, "--name", "slow", cwd=tmp_path).returncode == 0
+    base, other = (next(tmp_path.glob(f"*-{n}")) for n in ("base", "slow"))
+    gate = run_cli("compare", str(base), str(other), "--fail-above", "1.2", cwd=tmp_path)
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "slower than 1.2×: steady epoch" in gate.stderr and "1.50×" in gate.stderr
+    assert "verdict" in gate.stdout
+    calm = run_cli("compare", str(base), str(other), "--fail-above", "2", cwd=tmp_path)
+    assert calm.returncode == 0, calm.stdout + calm.stderr
