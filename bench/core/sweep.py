@@ -27,8 +27,17 @@ from bench.hardware.mfu import mfu_fields
 from bench.launchers.local import run_trial
 from bench.trial.spec import Trial
 
-REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow"), "fake": ()}
-INSTALL_HINT = {"torch": "pip install -e '.[torch]'", "keras": "pip install -e '.[keras]'"}
+REQUIRED_MODULES = {
+    "torch": ("torch",),
+    "keras": ("keras", "tensorflow"),
+    "numpy": ("numpy", "threadpoolctl"),
+    "fake": (),
+}
+INSTALL_HINT = {
+    "torch": "pip install -e '.[torch]'",
+    "keras": "pip install -e '.[keras]'",
+    "numpy": "pip install -e .",
+}
 
 
 class Display(Protocol):
