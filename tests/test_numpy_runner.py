@@ -374,6 +374,19 @@ def test_the_runner_module_does_not_import_numpy() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_verify_compares_the_numpy_network_where_it_has_the_layers() -> None:
+    from bench.cli.verify_numpy import numpy_check
+
+    check: dict = {"counts": {}, "output_shapes": {}, "problems": ()}
+    numpy_check(zoo.get("seed001_cnn"), check)
+    assert check["counts"]["numpy"] == flops.param_counts(zoo.get("seed001_cnn"))
+    assert check["output_shapes"]["numpy"] == (2, 10) and check["problems"] == []
+    assert check["rel_diff_numpy"] <= 1e-4
+    lacking: dict = {"counts": {}, "output_shapes": {}, "problems": ()}
+    numpy_check(zoo.get("xception", (32, 32, 3)), lacking)
+    assert lacking["rel_diff_numpy"] is None and "SeparableConv" in lacking["numpy_skip"]
+
+
 # --- whole trials ------------------------------------------------------------------------------
 
 
