@@ -23,7 +23,7 @@ from bench.core.config import load
 from bench.core.plan import plan
 from bench.hardware.devices import Device
 from bench.runners import numpy_layers as nl
-from bench.runners.numpy_model import SGD, Adam, Network
+from bench.runners.numpy_model import SGD, Adam, Network, softmax_cross_entropy
 from models import flops, initial, zoo
 
 torch = pytest.importorskip("torch")
@@ -165,7 +165,7 @@ def test_dense_relu_flatten_gap_and_loss_match_torch() -> None:
     h = x
     for layer in layers:
         h = layer.forward(h, training=True)
-    loss, dlogits = nl.softmax_cross_entropy(h, labels)
+    loss, dlogits = softmax_cross_entropy(h, labels)
     d = dlogits
     for layer in reversed(layers):
         d = layer.backward(d, need_dx=True)

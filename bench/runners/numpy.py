@@ -143,7 +143,7 @@ class NumpyRunner:
 
     def _validation(self, epoch: int, correct: int) -> dict[str, Any]:
         """Evaluate on the validation arrays (batches of the trial's size); time it."""
-        from bench.runners.numpy_layers import softmax_cross_entropy
+        from bench.runners.numpy_model import softmax_cross_entropy
 
         bs, n = self.trial.batch_size, len(self.y_val)
         start = time.monotonic()

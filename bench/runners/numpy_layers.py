@@ -37,6 +37,12 @@ def padding_pair(size: int, kernel: int, stride: int, padding: str) -> tuple[int
     return (0, 0) if padding == "valid" else same_padding(size, kernel, stride)
 
 
+def column_sums(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The sum of each column of a 2-D array into `out`, as a matrix-vector product: BLAS does
+    it many times faster than `np.sum(axis=0)` when rows are short (a bias gradient)."""
+    return np.matmul(np.ones(len(a), F32), a, out=out)
+
+
 def _pad(x: np.ndarray, pads: tuple[tuple[int, int], ...], value: float) -> np.ndarray:
     """`x` padded by (before, after) on each axis with `value` (the array itself if no padding)."""
     return np.pad(x, pads, constant_values=value) if any(a or b for a, b in pads) else x
@@ -93,11 +99,11 @@ class Windowed:
         self.wo = (self.padded[1] - size) // stride + 1
         self._buffers: dict[tuple[str, int], np.ndarray] = {}
 
-    def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A scratch array, zeroed when first made, one per name and batch size."""
+    def _buffer(self, name: str, shape: tuple[int, ...], fill: float = 0.0) -> np.ndarray:
+        """A scratch array, filled with `fill` when first made, one per name and batch size."""
         buf = self._buffers.get((name, shape[0]))
         if buf is None:
-            buf = self._buffers[(name, shape[0])] = np.zeros(shape, F32)
+            buf = self._buffers[(name, shape[0])] = np.full(shape, fill, F32)
         return buf
 
     def _offset(self, i: int, j: int) -> tuple[slice, slice]:
@@ -121,6 +127,10 @@ class Conv2D(Windowed):
         super().__init__(params[0].shape[0], stride, padding, in_shape)
         self.params, self.grads = params, [np.empty_like(p) for p in params]
         self.c, self.f = params[0].shape[2:]
+        self.rows = self.size * self.size * self.c  # the kernel's rows: k·k·C
+        self.bias = len(params) > 1
+        # The kernel's rows, then the bias: one matmul with im2col's column of ones adds it.
+        self.weights = np.empty((self.rows + self.bias, self.f), F32)
 
     def _padded(self, x: np.ndarray) -> np.ndarray:
         (top, _), (left, _) = self.pads
@@ -131,34 +141,36 @@ class Conv2D(Windowed):
         return xp
 
     def _im2col(self, x: np.ndarray) -> np.ndarray:
-        """(samples·pixels, k·k·C): each output pixel's receptive field in (kh, kw, C) order,
-        the order of the HWIO kernel's rows, so that the kernel needs no reordering."""
+        """(samples·pixels, k·k·C [+ 1]): each output pixel's receptive field in (kh, kw, C)
+        order, the HWIO kernel's row order, then (with a bias) a column that stays 1."""
         n, k, s = len(x), self.size, self.stride
         xp = self._padded(x)
-        cols = self._buffer("cols", (n, self.ho, self.wo, k, k, self.c))
+        cols = self._buffer("cols", (n, self.ho, self.wo, self.rows + self.bias), fill=1.0)
+        patches = cols[..., : self.rows].reshape(n, self.ho, self.wo, k, k, self.c)  # a view
         if self.c == 1:  # one channel: k·k strided copies beat one with a 1-long inner axis
             for i in range(k):
                 for j in range(k):
-                    cols[:, :, :, i, j] = xp[:, *self._offset(i, j)]
+                    patches[:, :, :, i, j] = xp[:, *self._offset(i, j)]
         else:
             windows = sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
-            np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))
-        return cols.reshape(-1, k * k * self.c)
+            np.copyto(patches, windows.transpose(0, 1, 2, 4, 5, 3))
+        return cols.reshape(-1, self.rows + self.bias)
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         cols = self._im2col(x)
-        out = cols @ self.params[0].reshape(-1, self.f)
-        if len(self.params) > 1:
-            out += self.params[1]
+        self.weights[: self.rows] = self.params[0].reshape(self.rows, self.f)
+        if self.bias:
+            self.weights[self.rows] = self.params[1]
+        out = cols @ self.weights
         self.cols = cols if training else None
         return out.reshape(len(x), self.ho, self.wo, self.f)
 
     def backward(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
         n, k, c = len(dy), self.size, self.c
         dy = dy.reshape(-1, self.f)
-        np.matmul(self.cols.T, dy, out=self.grads[0].reshape(-1, self.f))
-        if len(self.params) > 1:
-            np.sum(dy, axis=0, out=self.grads[1])
+        np.matmul(self.cols[:, : self.rows].T, dy, out=self.grads[0].reshape(self.rows, self.f))
+        if self.bias:
+            column_sums(dy, self.grads[1])
         if not need_dx:
             return None
         # One batched matmul: each kernel offset's (samples·pixels, C) slab, contiguous.
@@ -182,6 +194,7 @@ class MaxPool2D(Windowed):
         super().__init__(size, stride, padding, in_shape)
         # Windows tiling the (padded) input exactly: every element belongs to one window.
         self.tiles = stride == size and (self.ho * size, self.wo * size) == self.padded
+        self.tied = False  # a window had tied maxima (after a ReLU: zeros): skip the fast path
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         xp = _pad(x, ((0, 0), *self.pads, (0, 0)), -np.inf)
@@ -197,7 +210,7 @@ class MaxPool2D(Windowed):
             return None
         xp, out = self.saved
         dxp = self._buffer("dxp", xp.shape)
-        if not (self.tiles and self._tiled_backward(xp, out, dy, dxp)):
+        if not (self.tiles and not self.tied and self._tiled_backward(xp, out, dy, dxp)):
             self._offsets_backward(xp, out, dy, dxp)
         return self._crop(dxp)
 
@@ -207,6 +220,7 @@ class MaxPool2D(Windowed):
         n, p, (_, ho, wo, c) = len(xp), self.size, out.shape
         hit = xp.reshape(n, ho, p, wo, p, c) == out[:, :, None, :, None, :]
         if np.count_nonzero(hit) > out.size:
+            self.tied = True
             return False
         np.multiply(hit, dy[:, :, None, :, None, :], out=dxp.reshape(n, ho, p, wo, p, c))
         return True
@@ -275,7 +289,7 @@ class Dense:
     def backward(self, dy: np.ndarray, need_dx: bool) -> np.ndarray | None:
         np.matmul(self.x.T, dy, out=self.grads[0])
         if len(self.params) > 1:
-            np.sum(dy, axis=0, out=self.grads[1])
+            column_sums(dy, self.grads[1])
         return dy @ self.params[0].T if need_dx else None
 
 
@@ -321,18 +335,3 @@ class GlobalAvgPool:
         h, w, c = self.in_shape
         scaled = dy / F32(h * w)
         return np.broadcast_to(scaled[:, None, None, :], (len(dy), h, w, c))
-
-
-def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, np.ndarray]:
-    """Mean softmax cross-entropy of logits (N, K) against integer labels, and its gradient
-    with respect to the logits: (softmax − one-hot) / N."""
-    n = len(labels)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    total = exp.sum(axis=1, keepdims=True)
-    rows = np.arange(n)
-    loss = np.mean(np.log(total[:, 0]) - shifted[rows, labels])
-    grad = exp / total
-    grad[rows, labels] -= 1
-    grad /= F32(n)
-    return loss, grad

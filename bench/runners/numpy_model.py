@@ -1,4 +1,5 @@
-"""A `ModelSpec` as a stack of NumPy layers (`numpy_layers`), and PyTorch's SGD and Adam.
+"""A `ModelSpec` as a stack of NumPy layers (`numpy_layers`), its loss (softmax cross-entropy
+on the logits, mean over the batch), and PyTorch's SGD and Adam.
 
 `Network(spec, seed)` starts from exactly the arrays `models.initial.draw(spec, seed)` yields
 (Keras layouts), as the torch and Keras builds do, so all three start bit-identical. The
@@ -61,6 +62,21 @@ def _views(arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     return flat, views
 
 
+def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[Any, np.ndarray]:
+    """Mean softmax cross-entropy of logits (N, K) against integer labels, and its gradient
+    with respect to the logits: (softmax − one-hot) / N."""
+    n = len(labels)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    loss = np.mean(np.log(total[:, 0]) - shifted[rows, labels])
+    grad = exp / total
+    grad[rows, labels] -= 1
+    grad /= F32(n)
+    return loss, grad
+
+
 class Network:
     """The spec's layers in order; trainable parameters and gradients in flat buffers."""
 
@@ -102,7 +118,7 @@ class Network:
     def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, np.ndarray]:
         """Forward in training mode, the loss, backward: (loss, logits); gradients in `grads`."""
         logits = self.forward(x, training=True)
-        loss, dlogits = nl.softmax_cross_entropy(logits, y)
+        loss, dlogits = softmax_cross_entropy(logits, y)
         self.backward(dlogits)
         return loss, logits
 
