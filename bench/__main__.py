@@ -20,7 +20,7 @@ from bench.cli.run import OVERRIDES
 from bench.errors import UsageError
 
 HELP = {
-    "frameworks": "torch, keras, fake",
+    "frameworks": "torch, keras, numpy, fake",
     "torch_modes": "eager, compile",
     "keras_modes": "graph, eager, xla",
     "keras_backends": "tensorflow, jax, torch",
@@ -124,7 +124,9 @@ def _add_selfcheck(sub: argparse._SubParsersAction) -> None:
         help="harness vs bare loop: steady-epoch ratio per framework",
         **parser_options(),
     )
-    chk.add_argument("--frameworks", default="torch,keras", metavar="A,B", help="torch, keras")
+    chk.add_argument(
+        "--frameworks", default="torch,keras", metavar="A,B", help="torch, keras, numpy"
+    )
     chk.add_argument("--models", default="seed_cnn", metavar="A,B", help="each is checked")
     chk.add_argument("--batch-sizes", default="64", metavar="A,B", help="each is checked")
     chk.add_argument("--samples", type=int, default=3200, help="per epoch")

@@ -192,7 +192,7 @@ def test_missing_config_exits_2(tmp_path: Path) -> None:
         ("--epochs", "1", ["epochs"]),
         ("--repeats", "1.5", ["repeats", "1.5"]),
         ("--threads", "0", ["threads", "0"]),
-        ("--frameworks", "tensorflw", ["frameworks", "tensorflw", "torch, keras, fake"]),
+        ("--frameworks", "tensorflw", ["frameworks", "tensorflw", "torch, keras, numpy, fake"]),
         ("--models", "seed_cn", ["seed_cn", "seed_cnn"]),
         ("--devices", "gpu", ["devices", "gpu"]),
         ("--samples", "10", ["samples", "10"]),

@@ -202,7 +202,7 @@ BAD_FILES = {
     "negative timeout": ("[train]\ntimeout_s = -1\n", ["timeout_s", "-1", "≥ 1"]),
     "unknown framework": (
         '[sweep]\nframeworks = ["torch", "tensorflow"]\n',
-        ["frameworks", "'tensorflow'", "torch, keras, fake"],
+        ["frameworks", "'tensorflow'", "torch, keras, numpy, fake"],
     ),
     "unknown optimizer": ('[train]\noptimizer = "rmsprop"\n', ["optimizer", "'rmsprop'", "sgd"]),
     "unknown dataset": ('[data]\ndataset = "mnist"\n', ["dataset", "'mnist'", "synthetic"]),
@@ -328,7 +328,7 @@ BAD_OVERRIDES = {
     "framework typo": (
         {"sweep": {"frameworks": ["tensorflw"]}},
         ["--frameworks"],
-        ["frameworks", "'tensorflw'", "torch, keras, fake"],
+        ["frameworks", "'tensorflw'", "torch, keras, numpy, fake"],
     ),
     "model typo": ({"sweep": {"models": ["seed_cn"]}}, ["--models"], ["'seed_cn'", "seed_cnn"]),
     "device typo": ({"sweep": {"devices": ["gpu"]}}, ["--devices"], ["devices", "'gpu'"]),

@@ -24,8 +24,9 @@ def test_verify_csv_reports_every_variant_matching():
     ]
     for r in rows:
         assert r["ok"] == "ok" and r["problems"] == ""
-        assert r["params_torch"] == r["params_keras"] == r["params_analytic"]
-        assert float(r["rel_output_diff"]) <= 1e-4
+        assert r["params_torch"] == r["params_keras"] == r["params_analytic"] == r["params_numpy"]
+        assert r["output_shape_numpy"] == r["output_shape_torch"]
+        assert float(r["rel_output_diff"]) <= 1e-4 and float(r["rel_output_diff_numpy"]) <= 1e-4
     assert rows[0]["params_analytic"] == "1,475,146/0"
 
 

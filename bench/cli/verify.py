@@ -6,7 +6,9 @@ value) and hands them to one child process (`python -m bench.cli.verify CASES.js
 which builds every case in torch and keras with `models.verify.check`: parameter counts against
 the analytic count, output shapes, FlopCounterMode's conv/dense FLOPs against the analytic ones
 (1 %), and forward outputs with the torch weights copied into the keras model (relative
-tolerance 1e-4). Large models are checked at a reduced input size unless `--full-size`.
+tolerance 1e-4); and, for the models the numpy runner implements, the NumPy network's counts,
+output shape and forward output against torch's from the same seed (`verify_numpy`). Large
+models are checked at a reduced input size unless `--full-size`.
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ COLUMNS = (
     "params_analytic",
     "params_torch",
     "params_keras",
+    "params_numpy",
     "output_shape_torch",
     "output_shape_keras",
+    "output_shape_numpy",
     "flops_analytic",
     "flops_counted",
     "rel_output_diff",
+    "rel_output_diff_numpy",
     "initial_identical",
     "ok",
     "problems",
@@ -62,6 +67,11 @@ def _fmt(pair: Any) -> str:
     return "" if pair is None else "/".join(f"{v:,}" for v in pair)
 
 
+def _diff(value: float | None, skip: str) -> str:
+    """A relative difference as shown; `n/a` where the numpy runner lacks a layer."""
+    return ("n/a" if skip else "") if value is None else f"{value:.1e}"
+
+
 def _row(case: dict[str, Any], check: dict[str, Any]) -> dict[str, str]:
     counts, shapes = check["counts"], check["output_shapes"]
     return {
@@ -72,11 +82,14 @@ def _row(case: dict[str, Any], check: dict[str, Any]) -> dict[str, str]:
         "params_analytic": _fmt(check["analytic"]),
         "params_torch": _fmt(counts.get("torch")),
         "params_keras": _fmt(counts.get("keras")),
+        "params_numpy": _fmt(counts.get("numpy")),
         "output_shape_torch": "x".join(map(str, shapes.get("torch", []))),
         "output_shape_keras": "x".join(map(str, shapes.get("keras", []))),
+        "output_shape_numpy": "x".join(map(str, shapes.get("numpy", []))),
         "flops_analytic": f"{check['matmul_flops']:,}",
         "flops_counted": "" if check["counted_flops"] is None else f"{check['counted_flops']:,}",
         "rel_output_diff": "" if check["rel_diff"] is None else f"{check['rel_diff']:.1e}",
+        "rel_output_diff_numpy": _diff(check.get("rel_diff_numpy"), check.get("numpy_skip", "")),
         "initial_identical": {None: "", True: "yes", False: "NO"}[check["initial_identical"]],
         "ok": "ok" if not check["problems"] else "MISMATCH",
         "problems": "; ".join(check["problems"]),
@@ -100,6 +113,7 @@ def render(rows: list[dict[str, str]], fmt: str) -> str:
         "output_shape_torch",
         "flops_counted",
         "rel_output_diff",
+        "rel_output_diff_numpy",
         "initial_identical",
         "ok",
     )
@@ -132,12 +146,15 @@ def verify(names: list[str], full_size: bool, fmt: str) -> int:
 
 
 def _child(cases_path: str, out_path: str) -> None:
+    from bench.cli.verify_numpy import numpy_check
     from models import verify, zoo
 
     checks = []
     for case in json.loads(Path(cases_path).read_text()):
         spec = zoo.get(case["name"], tuple(case["shape"]), **case["options"])
-        checks.append(asdict(verify.check(spec)))
+        check = asdict(verify.check(spec))
+        numpy_check(spec, check)
+        checks.append(check)
     Path(out_path).write_text(json.dumps(checks))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from bench.core.rules import build_section, fail, setting
 from bench.errors import UsageError
 
-FRAMEWORKS = ("torch", "keras", "fake")
+FRAMEWORKS = ("torch", "keras", "numpy", "fake")
 TORCH_MODES = ("eager", "compile")
 KERAS_MODES = ("graph", "eager", "xla")
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")

@@ -44,6 +44,8 @@ def variants(config: Config) -> list[tuple[str, str, str, str]]:
             for backend, mode in itertools.product(sweep.keras_backends, sweep.keras_modes):
                 skip = NO_GRAPH_MODE.get(backend, "") if mode == "graph" else ""
                 out.append(("keras", backend, mode, skip))
+        elif framework == "numpy":
+            out.append(("numpy", "numpy", "eager", ""))
         else:
             out.append(("fake", "fake", "scripted", ""))
     return out
@@ -118,6 +120,8 @@ def _points(
             ):
                 if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
                     skip = skip or LOADER_NEEDS_TF
+                if framework == "numpy":
+                    skip = skip or numpy_skip(model, options, shape, classes, device.kind, pipeline)
                 varying = {
                     "framework": framework,
                     "backend": backend,
@@ -175,6 +179,22 @@ def _fits(model: str, options: tuple, shape: tuple[int, ...], classes: int) -> s
     except ValueError as exc:
         return str(exc)
     return ""
+
+
+def numpy_skip(
+    model: str,
+    options: dict[str, Any],
+    shape: tuple[int, ...],
+    classes: int,
+    device_kind: str,
+    pipeline: str,
+) -> str:
+    """Why the numpy runner cannot run this model here ("" when it can): a GPU device, the
+    loader pipeline, or a layer it does not implement (`bench.runners.numpy.plan_skip`)."""
+    from bench.runners.numpy import plan_skip
+    from models import zoo
+
+    return plan_skip(zoo.get(model, shape, classes, **options), device_kind, pipeline)
 
 
 def check_fits(

@@ -32,8 +32,17 @@ from bench.trial.spec import Trial
 
 # The mode a warm-up trial runs in: the framework's plain one (a compiler would fill no cache).
 UNCOMPILED = {"torch": "eager", "tensorflow": "graph", "jax": "eager"}
-REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow"), "fake": ()}
-INSTALL_HINT = {"torch": "pip install -e '.[torch]'", "keras": "pip install -e '.[keras]'"}
+REQUIRED_MODULES = {
+    "torch": ("torch",),
+    "keras": ("keras", "tensorflow"),
+    "numpy": ("numpy", "threadpoolctl"),
+    "fake": (),
+}
+INSTALL_HINT = {
+    "torch": "pip install -e '.[torch]'",
+    "keras": "pip install -e '.[keras]'",
+    "numpy": "pip install -e .",
+}
 
 
 class Display(Protocol):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 RUNNER_MODULES = {
     "torch": "bench.runners.torch",
     "keras": "bench.runners.keras",
+    "numpy": "bench.runners.numpy",
     "fake": "bench.runners.fake",
 }
 

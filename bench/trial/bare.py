@@ -94,7 +94,28 @@ def keras_loop(trial: Trial) -> list[float]:
     return times
 
 
-LOOPS = {"torch": torch_loop, "keras": keras_loop}
+def numpy_loop(trial: Trial) -> list[float]:
+    from threadpoolctl import threadpool_limits
+
+    from bench.runners.numpy import ADAM_EPS
+    from bench.runners.numpy_model import Network, optimizer
+
+    limits = threadpool_limits(limits=trial.threads)  # noqa: F841 (held for the whole loop)
+    data = load_data(trial)
+    x, y = data.x_train, data.y_train
+    net = Network(model_spec(trial), seed=trial.seed)
+    opt = optimizer(trial.optimizer, net.params, trial.learning_rate, ADAM_EPS)
+    bs, times = trial.batch_size, []
+    for _ in range(trial.epochs):
+        t = time.perf_counter()
+        for i in range(trial.steps_per_epoch):
+            net.train_step(x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs])
+            opt.step(net.grads)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+LOOPS = {"torch": torch_loop, "keras": keras_loop, "numpy": numpy_loop}
 
 if __name__ == "__main__":
     trial = Trial.from_json(json.loads(Path(sys.argv[1]).read_text()))
