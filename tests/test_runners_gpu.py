@@ -91,7 +91,7 @@ def fake_torch(
             ),
             cudnn=SimpleNamespace(allow_tf32=True, benchmark=False, version=lambda: 90100),
             cuda=SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False)),
-            mkldnn=SimpleNamespace(is_available=lambda: True),
+            mkldnn=SimpleNamespace(is_available=lambda: True, enabled=True),
         ),
         device=FakeTorchDevice,
         zeros=zeros,
