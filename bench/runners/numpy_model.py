@@ -99,14 +99,16 @@ class Network:
             self.layers.append(built)
         with_params = [i for i, layer in enumerate(self.layers) if trained[i] and layer.params]
         self.lowest = with_params[0] if with_params else len(self.layers)
+        self.frozen_layers = spec.frozen_layers
 
     def counts(self) -> tuple[int, int]:
         """(trainable, non-trainable) parameter counts."""
         return self.params.size, self.frozen
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x, training)
+        """The logits; a frozen backbone always runs in inference mode, as in torch_build."""
+        for index, layer in enumerate(self.layers):
+            x = layer.forward(x, training and index >= self.frozen_layers)
         return x
 
     def backward(self, dlogits: np.ndarray) -> None:
