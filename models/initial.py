@@ -82,7 +82,7 @@ def draw(spec: ModelSpec, seed: int) -> Iterator[tuple[Path, Layer, Shape, list[
         shape = layer_output_shape(layer, shape)
 
 
-def _flatten_order(layer: Layer, shape: Shape, perm: np.ndarray | None) -> np.ndarray | None:
+def flatten_order(layer: Layer, shape: Shape, perm: np.ndarray | None) -> np.ndarray | None:
     """keras[i] = torch[perm[i]] for the flat vector after `layer` (see models.transfer)."""
     if isinstance(layer, Flatten) and len(shape) == 3:
         h, w, c = shape
@@ -129,7 +129,7 @@ def load_torch(model: Any, spec: ModelSpec, seed: int) -> None:
                 for target, array in zip(targets, torch_arrays(layer, arrays, perm), strict=True):
                     target.copy_(torch.from_numpy(np.ascontiguousarray(array)))
         if len(path) == 1:
-            perm = _flatten_order(layer, shape, perm)
+            perm = flatten_order(layer, shape, perm)
 
 
 def _module(model: Any, path: Path) -> Any:

@@ -21,16 +21,15 @@ from typing import Any
 import numpy as np
 
 from models.flops import Shape, layer_output_shape
+from models.initial import flatten_order
 from models.keras_build import layer_name
 from models.spec import (
     BatchNorm,
     Conv,
     Dense,
-    Dropout,
     Flatten,
     Layer,
     ModelSpec,
-    ReLU,
     Residual,
     SeparableConv,
 )
@@ -67,16 +66,6 @@ def _weights(layer: Layer, module: Any, perm: np.ndarray | None) -> list[np.ndar
     return []
 
 
-def _next_perm(layer: Layer, shape: Shape, perm: np.ndarray | None) -> np.ndarray | None:
-    """Track how a flat vector's Keras order maps to torch order: keras[i] = torch[perm[i]]."""
-    if isinstance(layer, Flatten) and len(shape) == 3:
-        h, w, c = shape
-        return np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()
-    if isinstance(layer, Flatten | ReLU | Dropout | BatchNorm):
-        return perm  # elementwise (or already flat): order preserved
-    return None  # Dense, GlobalAvgPool, ...: output order is the same in both frameworks
-
-
 def _copy(layer: Layer, module: Any, keras_model: Any, name: str, perm: np.ndarray | None) -> None:
     arrays = _weights(layer, module, perm)
     if arrays:
@@ -104,7 +93,7 @@ def torch_to_keras(torch_model: Any, keras_model: Any, spec: ModelSpec) -> None:
                 _copy_branch(sublayers, seq, keras_model, index, branch)
         else:
             _copy(layer, module, keras_model, layer_name(index), perm)
-        perm = _next_perm(layer, shape, perm)
+        perm = flatten_order(layer, shape, perm)
         shape = layer_output_shape(layer, shape)
 
 

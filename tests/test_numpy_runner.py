@@ -218,7 +218,7 @@ def torch_layout(spec, net: Network, arrays_of) -> list[np.ndarray]:
     for (path, layer, shape, arrays), built in zip(initial.draw(spec, 0), net.layers, strict=True):
         if arrays and path[0] >= spec.frozen_layers:
             out += initial.torch_arrays(layer, list(arrays_of(built)), perm)
-        perm = initial._flatten_order(layer, shape, perm)
+        perm = initial.flatten_order(layer, shape, perm)
     return out
 
 
