@@ -53,7 +53,7 @@ def test_torch_and_keras_learn_mnist5k_alike_from_the_same_start(tmp_path) -> No
     done = run_cli(
         "run", "--frameworks", "torch,keras", "--models", "seed_cnn", "--devices", "cpu",
         "--dataset", "mnist5k", "--batch-sizes", "64", "--samples", "1280", "--epochs", "2",
-        "--repeats", "1", "--no-report", "-q", "--out", str(tmp_path),
+        "--repeats", "1", "--set", "sweep.warmup=0", "--no-report", "-q", "--out", str(tmp_path),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     epochs = read_csv(only_run_dir(tmp_path) / "epochs.csv")

@@ -399,7 +399,8 @@ def test_numpy_trials_run_the_whole_protocol(tmp_path) -> None:
     done = run_cli(
         "run", "--frameworks", "numpy", "--models", "seed001_cnn,seed_ffnn,xception",
         "--devices", "cpu", "--batch-sizes", "32", "--samples", "256", "--epochs", "3",
-        "--threads", "1", "--repeats", "1", "--no-report", "-q", "--out", str(tmp_path),
+        "--threads", "1", "--repeats", "1", "--set", "sweep.warmup=0", "--no-report", "-q",
+        "--out", str(tmp_path),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     run = only_run_dir(tmp_path)
@@ -433,7 +434,7 @@ def test_numpy_and_torch_learn_mnist5k_alike_from_the_same_start(tmp_path) -> No
     done = run_cli(
         "run", "--frameworks", "torch,numpy", "--models", "seed_cnn", "--devices", "cpu",
         "--dataset", "mnist5k", "--batch-sizes", "64", "--samples", "1280", "--epochs", "2",
-        "--repeats", "1", "--no-report", "-q", "--out", str(tmp_path),
+        "--repeats", "1", "--set", "sweep.warmup=0", "--no-report", "-q", "--out", str(tmp_path),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     epochs = read_csv(only_run_dir(tmp_path) / "epochs.csv")
