@@ -26,7 +26,7 @@ from bench.hardware.placement import (
     torch_device_error,
 )
 from bench.runners.keras import KerasRunner
-from bench.runners.torch import TorchRunner
+from bench.runners.torch import TorchRunner, host
 from bench.trial.spec import Trial
 
 
@@ -386,3 +386,44 @@ def test_keras_on_jax_gpu_memory_probes() -> None:
 
 def test_keras_on_jax_cpu_has_no_device_memory_probes() -> None:
     assert keras_runner("jax", fake_jax("cpu"), jax_array("cpu"), kind="cpu").device_peaks() == []
+
+
+# --- 19.8: equal work in the memory pipeline -----------------------------------------------------
+
+
+class HostTensor:
+    """A host tensor that records its pinning and every copy of its slices to a device."""
+
+    def __init__(self, copies: list[tuple[str, str, bool, bool]], name: str, pinned: bool = False):
+        self.copies, self.name, self.pinned = copies, name, pinned
+
+    def pin_memory(self) -> HostTensor:
+        return HostTensor(self.copies, self.name, pinned=True)
+
+    def __getitem__(self, rows: slice) -> HostTensor:
+        return HostTensor(self.copies, f"{self.name}[{rows.start}:{rows.stop}]", self.pinned)
+
+    def to(self, device: FakeTorchDevice, non_blocking: bool = False) -> str:
+        self.copies.append((self.name, device.name, non_blocking, self.pinned))
+        return f"{self.name}@{device.name}"
+
+
+def test_torch_memory_pipeline_copies_each_batch_from_pinned_host_memory_as_keras_does() -> None:
+    """Keras's `fit(x=NumPy arrays)` copies every batch host → device; torch's memory pipeline
+    does the same work: host tensors, pinned on CUDA, one asynchronous copy per batch."""
+    runner = torch_runner(fake_torch())
+    runner.init_device()
+    copies: list[tuple[str, str, bool, bool]] = []
+    runner.x = host(runner.device, HostTensor(copies, "x"))
+    runner.y = host(runner.device, HostTensor(copies, "y"))
+    batches = list(runner._batches())
+    trial, bs = runner.trial, runner.trial.batch_size
+    assert len(batches) == trial.steps_per_epoch
+    assert batches[1] == (f"x[{bs}:{2 * bs}]@cuda:0", f"y[{bs}:{2 * bs}]@cuda:0")
+    assert len(copies) == 2 * trial.steps_per_epoch
+    assert all(non_blocking and pinned for _, _, non_blocking, pinned in copies)
+
+
+def test_torch_memory_pipeline_does_not_pin_for_the_cpu() -> None:
+    copies: list[tuple[str, str, bool, bool]] = []
+    assert not host(FakeTorchDevice("cpu"), HostTensor(copies, "x")).pinned

@@ -19,7 +19,9 @@ torch backend). Keras's own default, `jit_compile="auto"`, turns XLA on whenever
 a GPU; `bench` always passes the mode explicitly. The backend is chosen by the parent through
 `KERAS_BACKEND` before Keras is imported.
 
-Pipelines: `memory` hands the NumPy arrays to `fit(x, y, batch_size, shuffle=False)`; `loader` is
+Pipelines: `memory` hands the NumPy arrays to `fit(x, y, batch_size, shuffle=False)`: Keras's
+array data adapter slices them on the host and each batch is copied to the device (the torch
+runner's `memory` pipeline does the same with pinned host tensors); `loader` is
 `tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True)`, with
 `augment` mapped through `RandomFlip("horizontal")` and `RandomRotation(0.1)` in parallel, then
 `.prefetch(AUTOTUNE)` (TensorFlow backend only: the plan skips it on the others). tf.data uses

@@ -10,16 +10,20 @@ Device (`bench.runners.torch_device`): `cpu`, `cuda` (NVIDIA, or AMD through a R
 build phase checks that the model's parameters did too. Otherwise the trial fails with a
 `PlacementError` saying why (a CPU-only wheel, no visible GPU, a driver problem, no MPS).
 
-Pipelines: `memory` puts the training tensors on the device before training and slices them per
-step; `loader` is a `DataLoader(TensorDataset)` (batch size, no shuffle, `drop_last`, `workers`
-worker processes kept alive across epochs, pinned memory on CUDA) whose batches are moved with
-`.to(device, non_blocking=True)`; with `augment` its `collate_fn` flips and rotates each batch
-(`FlipRotate`). Both give every epoch the same steps and samples.
+Pipelines: `memory` keeps the training tensors in host memory (pinned on CUDA) and copies each
+step's slice to the device with `.to(device, non_blocking=True)` — the same work as Keras's
+`fit(x=NumPy arrays)`, whose data adapter slices host arrays and copies each batch to the device
+on every backend (on the CPU the copy is a no-op in both); `loader` is a
+`DataLoader(TensorDataset)` (batch size, no shuffle, `drop_last`, `workers` worker processes kept
+alive across epochs, pinned memory on CUDA) whose batches are moved the same way; with
+`augment` its `collate_fn` flips and rotates each batch (`FlipRotate`). Both give every epoch
+the same steps and samples.
 
 When the trial evaluates (real data, `[data] evaluate`), the loop also counts correct
 predictions on the device (an argmax and a sum per step, no sync: the counterpart of Keras's
 per-step accuracy metric), and after each epoch's clock has stopped the model is evaluated on the
-validation tensors (kept on the device in both pipelines) and reported as a `validation` event,
+validation tensors (in host memory, each batch copied to the device, as Keras's `evaluate` on
+NumPy arrays does) and reported as a `validation` event,
 timed on its own. Evaluation uses the uncompiled model, so that in mode `compile` it neither
 recompiles nor adds to torch.compile's statistics.
 
@@ -115,6 +119,12 @@ def make_loader(torch: Any, trial: Trial, x: Any, y: Any) -> Any:
     )
 
 
+def host(device: Any, tensor: Any) -> Any:
+    """A tensor the `memory` pipeline slices on the host: pinned where the device is CUDA (or
+    ROCm), so that each batch's copy can be asynchronous, as a pinned DataLoader's is."""
+    return tensor.pin_memory() if device.type == "cuda" else tensor
+
+
 def nchw(torch: Any, images: Any) -> Any:
     """NHWC NumPy images → an NCHW tensor on the host, in the standard (contiguous) layout.
 
@@ -158,10 +168,10 @@ class TorchRunner:
         if trial.pipeline == "loader":
             self.loader = make_loader(torch, trial, x, y)
         else:
-            self.x, self.y = x.to(device), y.to(device)
+            self.x, self.y = host(device, x), host(device, y)
         if self.evaluate:
-            self.x_val = nchw(torch, data.x_val).to(device)
-            self.y_val = torch.from_numpy(data.y_val).to(device)
+            self.x_val = host(device, nchw(torch, data.x_val))
+            self.y_val = host(device, torch.from_numpy(data.y_val))
 
     def dataset_info(self) -> dict[str, Any]:
         return self.info
@@ -204,9 +214,10 @@ class TorchRunner:
             for xb, yb in self.loader:
                 yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             return
-        x, y, bs = self.x, self.y, self.trial.batch_size
+        x, y, bs, device = self.x, self.y, self.trial.batch_size, self.device
         for i in range(self.trial.steps_per_epoch):
-            yield x[i * bs : (i + 1) * bs], y[i * bs : (i + 1) * bs]
+            batch = slice(i * bs, (i + 1) * bs)
+            yield x[batch].to(device, non_blocking=True), y[batch].to(device, non_blocking=True)
 
     def _train_epoch(self, clock: Clock, first: bool) -> tuple[Any, Any]:
         torch, model, opt, loss_fn = self.torch, self.step_model, self.optimizer, self.loss_fn
@@ -236,7 +247,9 @@ class TorchRunner:
         n = len(self.y_val)
         with torch.no_grad():
             for i in range(0, n, bs):
-                out, yb = model(self.x_val[i : i + bs]), self.y_val[i : i + bs]
+                xb = self.x_val[i : i + bs].to(self.device, non_blocking=True)
+                yb = self.y_val[i : i + bs].to(self.device, non_blocking=True)
+                out = model(xb)
                 loss_sum += torch.nn.functional.cross_entropy(out, yb, reduction="sum")
                 hits += (out.argmax(1) == yb).sum()
         val_loss, val_hits = loss_sum.item() / n, hits.item()  # .item() waits for the device

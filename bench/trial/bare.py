@@ -23,7 +23,7 @@ from bench.trial.spec import Trial
 def torch_loop(trial: Trial) -> list[float]:
     import torch
 
-    from bench.runners.torch import nchw
+    from bench.runners.torch import host, nchw
     from models import torch_build
 
     torch.set_num_threads(trial.threads)
@@ -31,8 +31,8 @@ def torch_loop(trial: Trial) -> list[float]:
     torch.manual_seed(trial.seed)
     device = torch.device("cuda:0" if trial.device_kind == "cuda" else "cpu")
     data = load_data(trial)
-    x = nchw(torch, data.x_train).to(device)
-    y = torch.from_numpy(data.y_train).to(device)
+    x = host(device, nchw(torch, data.x_train))
+    y = host(device, torch.from_numpy(data.y_train))
     model = torch_build.build(model_spec(trial), seed=trial.seed).to(device)
     if trial.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=trial.learning_rate, eps=1e-7)
@@ -45,7 +45,9 @@ def torch_loop(trial: Trial) -> list[float]:
         t = time.perf_counter()
         for i in range(trial.steps_per_epoch):
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[i * bs : (i + 1) * bs]), y[i * bs : (i + 1) * bs])
+            xb = x[i * bs : (i + 1) * bs].to(device, non_blocking=True)
+            yb = y[i * bs : (i + 1) * bs].to(device, non_blocking=True)
+            loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
         if device.type == "cuda":
