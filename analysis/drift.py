@@ -15,6 +15,17 @@ tests/test_analysis_calibration.py: drift-free series with 2 % epoch noise trip 
    epoch-to-epoch noise (a robust SD of successive differences, which a linear drift does not
    inflate);
 4. with several repeats, at least TREND_AGREE of them drift the same way on their own.
+
+A slow *last* epoch is not drift (a framework's loop may do extra work as `fit` ends; more epochs
+would not remove it). `final_epoch` detects it on its own: in a repeat with at least
+FINAL_MIN_EPOCHS steady epochs, the last is slow when its log time lies above the one-sided
+(1 − FINAL_ALPHA) prediction bound of the other steady epochs' log times (Student's t with
+their sample SD: under log-normal epoch noise a drift-free repeat trips it with probability
+FINAL_ALPHA) and exceeds their median by more than FINAL_MIN. A configuration is flagged when
+the median excess over repeats exceeds FINAL_MIN and at least TREND_AGREE of the repeats have a
+slow last epoch. Where it is found, the drift test runs on the steady epochs without the last.
+The steady median (`steady_epoch_s`) keeps the last epoch: with ≥ 4 steady epochs one slow epoch
+moves a median by at most half the gap between its two middle values.
 """
 
 from __future__ import annotations
@@ -32,6 +43,9 @@ TREND_DRIFT = 0.05  # change across the window, relative to the median
 TREND_NOISE_K = 2.0  # ... and at least this many epoch-noise SDs
 TREND_AGREE = 2 / 3  # share of repeats whose own Theil–Sen slope has the same sign
 MAD_TO_SD = 1.4826  # a normal distribution's SD / its MAD
+FINAL_MIN_EPOCHS = 4  # steady epochs: the last plus three to measure the noise against
+FINAL_MIN = 0.10  # the last epoch's excess over the others' median, relative
+FINAL_ALPHA = 0.01  # one-sided level of the prediction bound the last epoch must exceed
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +124,41 @@ def trend(repeats: Sequence[np.ndarray]) -> Trend:
         and agree >= TREND_AGREE
     )
     return Trend(slope, drift, float(tau), float(p), noise, agree, bool(flagged))
+
+
+@dataclass(frozen=True, slots=True)
+class FinalEpoch:
+    """A slow last epoch: its excess over the median of the other steady epochs (relative;
+    median over repeats), the share of repeats where it exceeds the threshold, the verdict."""
+
+    excess: float
+    share: float
+    flagged: bool
+
+
+NO_FINAL = FinalEpoch(math.nan, math.nan, False)
+
+
+def final_epoch(repeats: Sequence[np.ndarray]) -> FinalEpoch:
+    """The final-epoch verdict for one configuration, from each repeat's steady epoch times in
+    epoch order. See the module docstring for the rule."""
+    series = [a[~np.isnan(a)] for a in (np.asarray(r, dtype=float) for r in repeats)]
+    series = [a for a in series if len(a) >= FINAL_MIN_EPOCHS and (a > 0).all()]
+    if not series:
+        return NO_FINAL
+    excess = np.array([a[-1] / np.median(a[:-1]) - 1 for a in series])
+    slow = [
+        _above_prediction(np.log(a)) and e > FINAL_MIN for a, e in zip(series, excess, strict=True)
+    ]
+    share, median = float(np.mean(slow)), float(np.median(excess))
+    return FinalEpoch(median, share, bool(median > FINAL_MIN and share >= TREND_AGREE))
+
+
+def _above_prediction(logs: np.ndarray) -> bool:
+    """Is the last value above the one-sided prediction bound of the values before it?"""
+    others, n = logs[:-1], len(logs) - 1
+    sd = float(np.std(others, ddof=1))
+    if sd == 0:
+        return bool(logs[-1] > others[0])
+    t = (logs[-1] - np.mean(others)) / (sd * math.sqrt(1 + 1 / n))
+    return bool(t > sps.t.ppf(1 - FINAL_ALPHA, n - 1))

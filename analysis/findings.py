@@ -140,12 +140,14 @@ def config_warnings(configs: pd.DataFrame) -> list[str]:
     drifting = configs[configs["not_steady"].astype(bool)]
     out = _listed(
         [
-            f"{r.label}: not yet steady — epochs 2..{r.epochs} still drift by "
+            f"{r.label}: not yet steady — epochs 2..{r.epochs - bool(r.final_epoch_slow)} "
+            "still drift by "
             f"{r.trend_drift:+.0%} (Theil–Sen); train more epochs before trusting the steady time."
             for r in drifting.itertuples(index=False)
         ],
         "more configurations are not yet steady",
     )
+    out += final_epoch_warnings(configs)
     flat = configs[configs["first_not_slower"].astype(bool)]
     out += _listed(
         [
@@ -160,6 +162,22 @@ def config_warnings(configs: pd.DataFrame) -> list[str]:
     return out + _listed(
         [f"{r.label}: outlier repeat(s) by MAD: {r.outlier_repeats}." for r in odd.itertuples()],
         "more configurations have an outlier repeat",
+    )
+
+
+def final_epoch_warnings(configs: pd.DataFrame) -> list[str]:
+    """A slow last epoch, told apart from drift (`analysis.drift.final_epoch`)."""
+    slow = configs[configs["final_epoch_slow"].astype(bool)]
+    return _listed(
+        [
+            f"{r.label}: the last epoch ({r.epochs}) is {r.final_epoch_excess:+.0%} slower than "
+            f"epochs 2..{r.epochs - 1} — a final-epoch effect of the training loop, not drift: "
+            "more epochs will not remove it. The steady median keeps it (one slow epoch barely "
+            "moves a median); the drift test leaves it out. The harness times every epoch of "
+            "every framework alike; `bench selfcheck` shows whether a bare loop has it too."
+            for r in slow.itertuples(index=False)
+        ],
+        "more configurations have a slow last epoch",
     )
 
 

@@ -144,6 +144,8 @@ STATS = [
     "peak_device_bytes",
     "trend_drift",
     "not_steady",
+    "final_epoch_excess",
+    "final_epoch_slow",
     "first_not_slower",
     "outlier_repeats",
 ]
@@ -187,6 +189,8 @@ PER_CONFIG = [  # the columns `_config_stats` computes, configuration by configu
     "ci_level",
     "trend_drift",
     "not_steady",
+    "final_epoch_excess",
+    "final_epoch_slow",
     "outlier_repeats",
 ]
 
@@ -209,7 +213,9 @@ def trial_walls(ok: pd.DataFrame, epochs: pd.DataFrame) -> list[np.ndarray]:
 def _config_stats(pos: np.ndarray, walls: list[np.ndarray], columns: dict) -> dict:
     repeats = columns["steady_epoch_s"][pos]
     est = stats.median_ci(repeats)
-    trend = drift.trend([walls[i] for i in pos])
+    series = [walls[i] for i in pos]
+    final = drift.final_epoch(series)
+    trend = drift.trend([w[:-1] for w in series] if final.flagged else series)
     out = stats.mad_outliers(repeats) if len(pos) >= OUTLIER_MIN_REPEATS else []
     return {
         "steady_s": est.value,
@@ -218,5 +224,7 @@ def _config_stats(pos: np.ndarray, walls: list[np.ndarray], columns: dict) -> di
         "ci_level": est.level,
         "trend_drift": trend.drift,
         "not_steady": trend.not_steady,
+        "final_epoch_excess": final.excess,
+        "final_epoch_slow": final.flagged,
         "outlier_repeats": ", ".join(columns["trial_id"][pos][out]) if len(out) else "",
     }

@@ -132,3 +132,33 @@ def test_a_real_drift_is_caught(repeats, at_least) -> None:
         [drift.trend(drifting(rng, repeats, 6, 0.03)).not_steady for _ in range(draws)]
     )
     assert caught >= at_least, caught
+
+
+@pytest.mark.parametrize("epochs", [4, 5, 6, 10])
+@pytest.mark.parametrize("noise", [NOISE, 0.08])
+def test_drift_free_series_rarely_show_a_slow_last_epoch(epochs, noise) -> None:
+    draws = 400
+    for repeats in (1, 3, 5):
+        rng = np.random.default_rng(epochs * 100 + repeats)
+        rate = np.mean(
+            [
+                drift.final_epoch(drifting(rng, repeats, epochs, 0.0, noise)).flagged
+                for _ in range(draws)
+            ]
+        )
+        assert rate < 0.05, (epochs, noise, repeats, rate)
+
+
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_a_slow_last_epoch_is_caught_and_not_called_drift(repeats) -> None:
+    """seed_ffnn under a bare Keras fit: ≈0.16 s steady, ≈0.4 s in the last epoch."""
+    rng = np.random.default_rng(repeats)
+    draws, caught, drifted = 200, 0, 0
+    for _ in range(draws):
+        series = drifting(rng, repeats, 6, 0.0)
+        for s in series:
+            s[-1] *= 2.5
+        final = drift.final_epoch(series)
+        caught += final.flagged
+        drifted += drift.trend([s[:-1] for s in series] if final.flagged else series).not_steady
+    assert caught / draws >= 0.95 and drifted / draws < 0.05, (caught, drifted)

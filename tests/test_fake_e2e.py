@@ -324,3 +324,14 @@ def test_unwritable_out_exits_2_naming_the_folder(tmp_path: Path) -> None:
     assert done.stderr.count("bench: error:") == 1
     assert str(out) in done.stderr
     assert blocker.read_text() == "not a folder"
+
+
+def test_a_slow_last_epoch_is_reported_as_such_not_as_drift(tmp_path: Path) -> None:
+    """The bare-Keras pattern (≈0.16 s steady, ≈0.4 s last), scripted: the report names a
+    final-epoch effect and does not advise more epochs."""
+    script = "phase_s = 0.25\nfirst_step_s = 0.5\nepoch_s = [3.0, 1.0, 1.0, 1.0, 1.0, 2.5]\n"
+    run = run_fake(tmp_path, script, repeats=3, epochs=6, batch_sizes="[16]")
+    report = (run.dir / "report.md").read_text(encoding="utf-8")
+    assert "the last epoch (6) is +150% slower than epochs 2..5" in report
+    assert "final-epoch effect" in report and "not yet steady —" not in report
+    assert all(float(t["steady_epoch_s"]) == pytest.approx(1.0) for t in run.trials)
