@@ -117,7 +117,7 @@ def fig_phases(a: Analysis) -> Figure | None:
             ax.scatter(ticks, y, marker="|", s=260, c="black", zorder=3)
             ax.set_xlim(0, 1.04 * np.nanmax([widths.sum(axis=1).max(), np.nanmax(ticks)]))
             ax.set_yticks(y, sub["bar"])
-            ax.set_title(f"{model} on {device}")
+            figkit.facet_title(ax, f"{model} on {device}")
             ax.set_xlabel("seconds since spawn")
         handles = [Patch(color=colours[p], label=p) for p in PHASES]
         tick = "end of epoch 1 had it cost a steady epoch"
@@ -155,7 +155,7 @@ def fig_steady(a: Analysis) -> Figure | None:
                 ax.errorbar(pos, rows["steady_s"], yerr=np.nan_to_num(err), fmt="none", c="black")
             ax.set_xticks(np.arange(len(xs)), xs)
             figkit.maybe_log(ax, sub[["steady_low", "steady_s", "steady_high"]].to_numpy())
-            ax.set_title(model)
+            figkit.facet_title(ax, model)
             ax.set_ylabel("steady epoch time (s)")
         handles = [Patch(color=colours[v], label=v) for v in variants]
         title = _title("Steady epoch time (epochs 2..E): median over repeats and its CI", note)
@@ -186,7 +186,7 @@ def fig_epochs(a: Analysis) -> Figure | None:
             else:
                 _config_bands(ax, sub, colours)
             figkit.maybe_log(ax, sub["wall_s"])
-            ax.set_title(f"{model} on {device}")
+            figkit.facet_title(ax, f"{model} on {device}")
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel("epoch wall time (s)")

@@ -64,7 +64,9 @@ def fig_memory(a: Analysis) -> Figure | None:
         for ax, (source, device) in zip(axes, facets, strict=True):
             sub = data[(data["source"] == source) & (data["device"] == device)]
             figkit.hbar_groups(ax, sub, "row", "mib", colours)
-            ax.set_title(f"{device}: {SOURCE_NAMES.get(source, source)}", fontsize="medium")
+            figkit.facet_title(
+                ax, f"{device}: {SOURCE_NAMES.get(source, source)}", fontsize="medium"
+            )
             ax.set_xlabel("peak memory (MiB)")
         used = [v for v in colours if v in set(data["variant"])]
         handles = [Patch(color=colours[v], label=v) for v in used]
@@ -99,7 +101,7 @@ def fig_throughput(a: Analysis) -> Figure | None:
                 sub = data[data["device"] == device]
                 _throughput_lines(ax, sub, dim, colours, models)
                 figkit.maybe_log(ax, data["samples_per_s"])
-                ax.set_title(f"{device}: samples/s vs {dim.replace('_', ' ')}")
+                figkit.facet_title(ax, f"{device}: samples/s vs {dim.replace('_', ' ')}")
                 ax.set_ylabel("samples / s (steady)")
         handles = [Line2D([], [], color=c, label=v) for v, c in colours.items()]
         handles += [
@@ -186,7 +188,7 @@ def fig_mfu(a: Analysis) -> Figure | None:
             common |= dict(order=models, hue_order=variants, palette=colours, legend=False)
             sns.barplot(**common, estimator="median", errorbar=None, alpha=0.45)
             sns.stripplot(**common, dodge=True, size=4, linewidth=0.5, edgecolor="black")
-            ax.set_title(device, fontsize="medium")
+            figkit.facet_title(ax, device, fontsize="medium")
             ax.set_ylabel(f"MFU (% {peak})", fontsize="small")
         handles = [Patch(color=colours[v], label=v) for v in variants]
         title = "Model FLOPs utilisation per trial (bar: median; dots: trials)"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import doc, figkit, fingerprint, plots
+from analysis import doc, fingerprint, plots, render
 from analysis.analyze import Analysis, analyze
 from analysis.drift import TREND_MIN_EPOCHS
 from analysis.labels import fmt, fmt_ci, fmt_level, fmt_mib
@@ -42,14 +42,13 @@ def draw_figures(a: Analysis, out: Path) -> tuple[list[doc.Block], list[Path]]:
     """Render every applicable figure to out/figures/NAME.png; blocks for the report."""
     blocks: list[doc.Block] = []
     written = []
-    for n, spec in enumerate(plots.figures(), start=1):
+    pngs = render.render_all(a)
+    for n, (spec, png) in enumerate(zip(plots.figures(), pngs, strict=True), start=1):
         title = f"{n}. {spec.title}"
         blocks.append(doc.Heading(3, title))
-        fig = spec.draw(a)
-        if fig is None:
+        if png is None:
             blocks.append(doc.Para(f"Not drawn: {spec.absent}."))
             continue
-        png = figkit.png_bytes(fig)
         path = out / "figures" / f"{spec.name}.png"
         path.write_bytes(png)
         written.append(path)
