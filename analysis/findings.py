@@ -23,27 +23,32 @@ HOST_SOURCE = "host_vmhwm"
 
 
 def break_even_table(configs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (configuration, non-eager mode) that has an eager twin in the same run."""
+    """One row per (configuration, non-eager mode) that has an eager twin in the same run, in
+    the order of the configurations table (grouped by everything but the mode)."""
     key = [c for c in CONFIG if c != "mode"]
-    rows = []
-    for _, group in configs.groupby(key, sort=False):
-        base = group[group["mode"] == BASELINE_MODE]
-        if base.empty:
-            continue
-        b = base.iloc[0]
-        for _, other in group[group["mode"] != BASELINE_MODE].iterrows():
-            n = stats.break_even_epochs(b.cold_s, b.steady_s, other.cold_s, other.steady_s)
-            rows.append(
-                {
-                    "configuration": other["label"],
-                    "eager cold start (s)": b.cold_s,
-                    "eager steady (s)": b.steady_s,
-                    "mode cold start (s)": other.cold_s,
-                    "mode steady (s)": other.steady_s,
-                    "break-even epoch": n,
-                }
-            )
-    return pd.DataFrame(rows)
+    group = configs.groupby(key, sort=False, dropna=False).ngroup()
+    eager = configs["mode"] == BASELINE_MODE
+    base = configs[eager].assign(group=group[eager]).drop_duplicates("group")
+    other = configs[~eager].assign(group=group[~eager])
+    pairs = other.merge(base, on="group", suffixes=("", "_base"))  # inner: keeps other's order
+    pairs = pairs.sort_values("group", kind="stable")
+    columns = ("cold_s_base", "steady_s_base", "cold_s", "steady_s")
+    rows = pairs[list(columns)].itertuples(index=False, name=None)
+    break_even = [stats.break_even_epochs(*v) for v in rows]
+    return (
+        pd.DataFrame(
+            {
+                "configuration": pairs["label"].to_numpy(),
+                "eager cold start (s)": pairs["cold_s_base"].to_numpy(),
+                "eager steady (s)": pairs["steady_s_base"].to_numpy(),
+                "mode cold start (s)": pairs["cold_s"].to_numpy(),
+                "mode steady (s)": pairs["steady_s"].to_numpy(),
+                "break-even epoch": break_even,
+            }
+        )
+        if len(pairs)
+        else pd.DataFrame()
+    )
 
 
 def memory_table(runs: Runs, trials: pd.DataFrame) -> pd.DataFrame:
