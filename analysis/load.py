@@ -121,13 +121,13 @@ def check_run(run_dir: Path, run_id: str, tables: dict[str, pd.DataFrame]) -> No
             f"{run_dir / 'trials.csv'}: no trials — the run is empty "
             "(interrupted before its first trial finished?)."
         )
-    known = set(trials["trial_id"])
+    known = set(trials["trial_id"].unique())  # unique() first: iterating a column is slow
     for name, frame in tables.items():
         path = run_dir / name
-        other = set(frame["run_id"]) - {run_id}
+        other = set(frame["run_id"].unique()) - {run_id}
         if other:
             raise AnalysisError(f"{path}: rows of run {sorted(other)[0]!r}, not {run_id!r}.")
-        stray = set(frame["trial_id"]) - known
+        stray = set(frame["trial_id"].unique()) - known
         if stray:
             raise AnalysisError(f"{path}: trial {sorted(stray)[0]!r} is not in trials.csv.")
     _check_values(run_dir / "trials.csv", trials["status"], STATUSES)
@@ -135,7 +135,7 @@ def check_run(run_dir: Path, run_id: str, tables: dict[str, pd.DataFrame]) -> No
 
 
 def _check_values(path: Path, values: pd.Series, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(values) - set(allowed))
+    unknown = sorted(set(values.unique()) - set(allowed))
     if unknown:
         raise AnalysisError(
             f"{path}: column {values.name}: unknown value {unknown[0]!r}; "
