@@ -354,3 +354,13 @@ def test_a_bf16_trial_is_judged_against_the_bf16_calibration() -> None:
     )
     assert fields["peak_flops_per_s_calibrated"] == 4e11
     assert fields["mfu_calibrated"] == pytest.approx(0.25)
+
+
+def test_the_run_summary_names_precision_and_autotune_off_their_defaults() -> None:
+    from bench.core.summary import label
+
+    key = {"framework": "torch", "backend": "torch", "mode": "eager", "model": "seed_cnn"}
+    key |= {"input_shape": "28x28x1", "device": "cuda:0", "batch_size": 64, "threads": 2}
+    plain = "torch/eager seed_cnn 28x28x1 on cuda:0, b64, t2"
+    assert label(key | {"precision": "fp32", "autotune": "default"}) == plain
+    assert label(key | {"precision": "bf16", "autotune": "on"}) == plain + ", bf16, autotune on"
