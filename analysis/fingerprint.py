@@ -19,6 +19,7 @@ TRIAL_FIELDS = (
     "device_uuid",
     "threads",
     "precision",
+    "autotune",
     "framework_version",
     "dataset",
     "dataset_checksum",

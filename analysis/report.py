@@ -2,7 +2,8 @@
 
 The report holds, in order: warnings; one table row per configuration (steady median over
 repeats with its CI and that CI's real confidence, first epoch, overhead = first − steady,
-set-up, samples/s, memory); compile break-even; figures 1–6; every
+set-up, samples/s, memory); the precision × framework view when several precisions ran
+(`precision_view`); compile break-even; figures 1–6; every
 trial with its status and error (failed trials included, never averaged); each run's host
 fingerprint and config; and how each number was computed.
 """
@@ -18,6 +19,7 @@ from analysis.analyze import Analysis, analyze
 from analysis.drift import TREND_MIN_EPOCHS
 from analysis.labels import fmt, fmt_ci, fmt_level, fmt_mib
 from analysis.load import load_runs
+from analysis.precision_view import precision_blocks
 from analysis.stats import FULL_CI_REPEATS, VERDICT_REPEATS
 
 ERROR_CHARS = 160
@@ -69,6 +71,7 @@ def build(a: Analysis, figures: list[doc.Block]) -> list[doc.Block]:
         doc.Bullets(a.warnings) if a.warnings else doc.Para("None."),
         doc.Heading(2, "Configurations"),
         config_table(a.configs),
+        *precision_blocks(a),
         doc.Heading(2, "Compile break-even"),
         break_even_block(a.break_even),
         doc.Heading(2, "Figures"),

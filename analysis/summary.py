@@ -34,6 +34,7 @@ HEADLINE = (
 CONFIG = [c for c in IDENTITY if c in columns(TrialRow)]
 # identity columns other than model, device and variant, as they appear in labels
 SETTING_PREFIX = {"batch_size": "b", "threads": "t", "run_id": "", "input_shape": "", "cache": ""}
+SETTING_PREFIX |= {"precision": ""}  # "bf16"; autotune reads "autotune=on"
 SETTINGS = [
     c for c in CONFIG if c not in ("model", "device", "framework", "backend", "mode", "device_name")
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.core.schema import SCHEMA_VERSION, TABLES, columns_in_version
+from bench.core.schema import OLDER_VALUES, SCHEMA_VERSION, TABLES, columns_in_version
 
 
 class AnalysisError(Exception):
@@ -67,11 +67,13 @@ def read_table(path: Path, row_type: type, version: int = SCHEMA_VERSION) -> pd.
 
 
 def with_later_columns(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """`frame` with every column of `kinds` it lacks added empty, in `kinds`' order."""
+    """`frame` with every column of `kinds` it lacks added empty (or with its
+    `OLDER_VALUES` value), in `kinds`' order."""
     empty = {"str": "", "int?": pd.NA, "float?": np.nan}
     for name in (c for c in kinds if c not in frame):
         dtype = {"str": object, "int?": "Int64"}.get(kinds[name], "float64")
-        frame[name] = pd.Series(empty.get(kinds[name], np.nan), index=frame.index, dtype=dtype)
+        value = OLDER_VALUES.get(name, empty.get(kinds[name], np.nan))
+        frame[name] = pd.Series(value, index=frame.index, dtype=dtype)
     return frame[list(kinds)]
 
 

@@ -25,6 +25,8 @@ HELP = {
     "keras_modes": "graph, eager, xla",
     "keras_backends": "tensorflow, jax, torch",
     "caches": "cold, warm",
+    "precisions": "fp32, tf32, bf16, fp16",
+    "autotune": "default, off, on",
     "pipelines": "memory, loader",
 }
 

@@ -156,6 +156,11 @@ class FakeNvmlLib:
     def nvmlDeviceGetUUID(self, handle: dict[str, Any]) -> str | bytes:
         return handle["uuid"]
 
+    def nvmlDeviceGetCudaComputeCapability(self, handle: dict[str, Any]) -> tuple[int, int]:
+        if "cc" not in handle:
+            raise FakeNVMLError()
+        return handle["cc"]
+
     def nvmlDeviceGetMemoryInfo(self, handle: dict[str, Any], version: int | None = None) -> Any:
         total, used, reserved = handle["total"], handle["used"], handle["reserved"]
         if not version:  # v1: `used` is reserved + allocated
@@ -276,6 +281,7 @@ def default_gpus() -> list[dict[str, Any]]:
             reserved=GIB // 2,
             bus=b"00000000:3B:00.0",
             procs=[(4242, 3 * GIB), (4242, 1 * GIB), (99, 2 * GIB), (7, None)],
+            cc=(8, 0),
         ),
         gpu(
             "NVIDIA H100 80GB HBM3",
@@ -284,5 +290,6 @@ def default_gpus() -> list[dict[str, Any]]:
             1 * GIB,
             bus="00000000:86:00.0",
             procs=[],
+            cc=(9, 0),
         ),
     ]

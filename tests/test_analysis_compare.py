@@ -25,6 +25,7 @@ TWO_VALUES = {
     "workers": (None, 2),
     "augment": ("none", "flip+rotation"),
     "precision": ("fp32", "bf16"),
+    "autotune": ("default", "on"),
     "batch_size": (32, 64),
     "epochs": (6, 8),
     "samples_per_epoch": (64, 128),

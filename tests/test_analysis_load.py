@@ -12,7 +12,14 @@ from test_analysis_support import copy_run, fake_run, run_module, run_module_cod
 
 from analysis.load import AnalysisError, load_runs
 from analysis.report import write_report
-from bench.core.schema import ADDED_IN_VERSION, SCHEMA_VERSION, TABLES, TrialRow, columns
+from bench.core.schema import (
+    ADDED_IN_VERSION,
+    SCHEMA_VERSION,
+    TABLES,
+    TrialRow,
+    columns,
+    columns_in_version,
+)
 
 
 @pytest.fixture
@@ -105,18 +112,32 @@ ADDED_IN_4 = (
 )
 
 
-def as_version_3(run: Path) -> Path:
-    """Rewrite a run folder the way bench wrote it at schema version 3."""
+def as_version(run: Path, version: int) -> Path:
+    """Rewrite a run folder the way bench wrote it at schema `version`."""
     path = run / "trials.csv"
     rows = list(csv.DictReader(path.read_text().splitlines()))
-    v3 = [c for c in columns(TrialRow) if c not in ADDED_IN_4]
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, v3, extrasaction="ignore", lineterminator="\n")
+        header = columns_in_version(TrialRow, version)
+        writer = csv.DictWriter(f, header, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     meta = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps(meta | {"schema_version": 3}))
+    (run / "run.json").write_text(json.dumps(meta | {"schema_version": version}))
     return run
+
+
+def as_version_3(run: Path) -> Path:
+    """Rewrite a run folder the way bench wrote it at schema version 3."""
+    assert "device_uuid" not in columns_in_version(TrialRow, 3)
+    return as_version(run, 3)
+
+
+def test_a_version_4_folder_ran_with_default_autotuning(run: Path) -> None:
+    """Before version 5 every framework autotuned as it ships: `autotune` reads "default"."""
+    assert "autotune" not in columns_in_version(TrialRow, 4)
+    runs = load_runs([as_version(run, 4)])
+    assert list(runs.trials.columns) == columns(TrialRow)
+    assert runs.trials["autotune"].tolist() == ["default"]
 
 
 def test_a_version_3_folder_loads_and_reports(run: Path, tmp_path: Path) -> None:

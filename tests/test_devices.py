@@ -55,6 +55,7 @@ def test_gpus_reads_two_fake_gpus_and_decodes_bytes() -> None:
             "550.54.15",
             "12.4",
             "00000000:3B:00.0",
+            compute_capability=(8, 0),
         ),
         GpuInfo(
             1,
@@ -64,6 +65,7 @@ def test_gpus_reads_two_fake_gpus_and_decodes_bytes() -> None:
             "550.54.15",
             "12.4",
             "00000000:86:00.0",
+            compute_capability=(9, 0),
         ),
     ]
     assert all(isinstance(v, str) for g in infos for v in (g.name, g.uuid, g.pci_bus_id))

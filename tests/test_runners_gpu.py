@@ -10,6 +10,8 @@ message, in `tests/test_gpu_truth_e2e.py`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -44,6 +46,39 @@ def make_trial(framework: str = "torch", backend: str = "torch", kind: str = "cu
 # --- fake torch -------------------------------------------------------------------------------
 
 
+class FakeScaler:
+    """torch.amp.GradScaler's surface: the device it was made for, its scale."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    def get_scale(self) -> float:
+        return 65536.0
+
+
+def fake_amp(autocast_devices: tuple[str, ...] = ("cpu", "cuda", "mps")) -> dict[str, Any]:
+    """torch's autocast API: a context that sets the device's autocast dtype while open, on the
+    device types that have autocast."""
+    active: dict[str, str] = {}
+
+    @contextlib.contextmanager
+    def autocast(device_type: str, dtype: str) -> Iterator[None]:
+        active[device_type] = dtype
+        yield
+        del active[device_type]
+
+    return {
+        "autocast": autocast,
+        "is_autocast_enabled": lambda device: device in active,
+        "get_autocast_dtype": lambda device: active[device],
+        "bfloat16": "torch.bfloat16",
+        "float16": "torch.float16",
+        "amp": SimpleNamespace(
+            is_autocast_available=lambda d: d in autocast_devices, GradScaler=FakeScaler
+        ),
+    }
+
+
 class FakeTorchDevice:
     def __init__(self, name: str) -> None:
         self.name, self.type = name, name.split(":")[0]
@@ -57,6 +92,7 @@ def fake_torch(
     init_error: str = "",
     mps: tuple[bool, bool] = (False, False),
     lands_on: str = "",
+    autocast_devices: tuple[str, ...] = ("cpu", "cuda", "mps"),
 ) -> SimpleNamespace:
     """A torch module: its build (`cuda`, `hip`), what it sees, and where tensors really land."""
     calls: list[str] = []
@@ -101,6 +137,7 @@ def fake_torch(
         get_num_threads=lambda: 1,
         get_num_interop_threads=lambda: 1,
         get_float32_matmul_precision=lambda: "highest",
+        **fake_amp(autocast_devices),
     )
 
 
@@ -186,6 +223,14 @@ def test_torch_mps_errors(mps: tuple[bool, bool], words: str) -> None:
 # --- 2: placement, TensorFlow and JAX ----------------------------------------------------------
 
 
+def fake_tf_experimental() -> SimpleNamespace:
+    """tf.config.experimental: memory growth, and TensorFloat-32 (on, as TensorFlow ships)."""
+    flags = SimpleNamespace(set_memory_growth=lambda gpu, on: None, tf32=True)
+    flags.enable_tensor_float_32_execution = lambda on: setattr(flags, "tf32", on)
+    flags.tensor_float_32_execution_enabled = lambda: flags.tf32
+    return flags
+
+
 def fake_tf(*, gpus: int = 0, cuda_build: bool = False) -> SimpleNamespace:
     return SimpleNamespace(
         __version__="2.21.0",
@@ -194,8 +239,10 @@ def fake_tf(*, gpus: int = 0, cuda_build: bool = False) -> SimpleNamespace:
             threading=SimpleNamespace(
                 set_intra_op_parallelism_threads=lambda n: None,
                 set_inter_op_parallelism_threads=lambda n: None,
+                get_intra_op_parallelism_threads=lambda: 1,
+                get_inter_op_parallelism_threads=lambda: 1,
             ),
-            experimental=SimpleNamespace(set_memory_growth=lambda gpu, on: None),
+            experimental=fake_tf_experimental(),
         ),
         test=SimpleNamespace(
             is_built_with_cuda=lambda: cuda_build, is_built_with_rocm=lambda: False
@@ -222,8 +269,15 @@ def fake_jax(platform: str = "cpu") -> SimpleNamespace:
         device=device,
         devices=lambda: [device],
         block_until_ready=lambda tree: blocked.append(tree) or tree,
-        config=SimpleNamespace(jax_default_matmul_precision=None),
+        config=fake_jax_config(),
     )
+
+
+def fake_jax_config() -> SimpleNamespace:
+    """jax.config: the default matmul precision (None, as JAX ships) and `update`."""
+    config = SimpleNamespace(jax_default_matmul_precision=None)
+    config.update = lambda name, value: setattr(config, name, value)
+    return config
 
 
 def fake_keras(backend: str, tensor: Any) -> SimpleNamespace:
@@ -234,8 +288,16 @@ def fake_keras(backend: str, tensor: Any) -> SimpleNamespace:
         ops=SimpleNamespace(zeros=lambda shape: tensor, convert_to_numpy=fetched.append),
         utils=SimpleNamespace(set_random_seed=lambda seed: None),
         backend=SimpleNamespace(backend=lambda: backend),
-        config=SimpleNamespace(floatx=lambda: "float32"),
+        config=fake_keras_config(),
     )
+
+
+def fake_keras_config() -> SimpleNamespace:
+    """keras.config: floatx, and the global dtype policy (float32, as Keras ships)."""
+    config = SimpleNamespace(floatx=lambda: "float32", policy="float32")
+    config.set_dtype_policy = lambda name: setattr(config, "policy", name)
+    config.dtype_policy = lambda: SimpleNamespace(name=config.policy)
+    return config
 
 
 def keras_runner(backend: str, framework: Any, tensor: Any, kind: str = "cuda") -> KerasRunner:
@@ -344,7 +406,9 @@ def test_keras_on_torch_cuda_sync_is_cuda_synchronize() -> None:
 
 
 def keras_settings(runner: KerasRunner) -> dict[str, str]:
-    runner.model = SimpleNamespace(run_eagerly=True, jit_compile=False)
+    runner.model = SimpleNamespace(
+        run_eagerly=True, jit_compile=False, layers=[], outputs=[], optimizer=None
+    )
     return runner.settings()
 
 

@@ -29,6 +29,8 @@ OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
     "keras_modes": ("sweep", "keras_modes", str, True),
     "keras_backends": ("sweep", "keras_backends", str, True),
     "caches": ("sweep", "caches", str, True),
+    "precisions": ("sweep", "precisions", str, True),
+    "autotune": ("sweep", "autotune", str, True),
     "pipelines": ("data", "pipeline", str, True),
     "epochs": ("train", "epochs", int, False),
     "samples": ("train", "samples", int, False),

@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.core.rules import build_section, fail, setting
 from bench.errors import UsageError
+from bench.hardware.precision import AUTOTUNES, PRECISIONS
 
 FRAMEWORKS = ("torch", "keras", "numpy", "fake")
 TORCH_MODES = ("eager", "compile")
@@ -41,6 +42,8 @@ class Sweep:
     keras_modes: tuple[str, ...] = setting(("graph",), "str_list", choices=KERAS_MODES)
     keras_backends: tuple[str, ...] = setting(("tensorflow",), "str_list", choices=KERAS_BACKENDS)
     caches: tuple[str, ...] = setting(("cold",), "str_list", choices=CACHES)
+    precisions: tuple[str, ...] = setting(("fp32",), "str_list", choices=PRECISIONS)
+    autotune: tuple[str, ...] = setting(("default",), "str_list", choices=AUTOTUNES)
     threads: tuple[int, ...] = setting((), "int_list", minimum=1)
     repeats: int = setting(1, "int", minimum=1)
     warmup: int = setting(1, "int", minimum=0)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import UsageError
+from bench.hardware.precision import autotune_skip, precision_skip
 from bench.trial.spec import Trial
 
 if TYPE_CHECKING:
@@ -82,7 +83,6 @@ def _shared(config: Config) -> dict[str, Any]:
     train, data = config.train, config.data
     return {
         "dataset": data.dataset,
-        "precision": "fp32",
         "epochs": train.epochs,
         "optimizer": train.optimizer,
         "learning_rate": train.learning_rate,
@@ -115,13 +115,16 @@ def _points(
             check_fits(config, model, options, shape, classes)
             # Thread count matters to CPU trials; a GPU trial runs once, with the most.
             counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
-            for threads, pipeline, (framework, backend, mode, skip), cache in itertools.product(
-                counts, config.data.pipeline, variants(config), sweep.caches
+            for threads, pipeline, precision, autotune, variant, cache in itertools.product(
+                counts,
+                config.data.pipeline,
+                sweep.precisions,
+                sweep.autotune,
+                variants(config),
+                sweep.caches,
             ):
-                if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
-                    skip = skip or LOADER_NEEDS_TF
-                if framework == "numpy":
-                    skip = skip or numpy_skip(model, options, shape, classes, device.kind, pipeline)
+                framework, backend, mode, skip = variant
+                point = (model, options, shape, classes)
                 varying = {
                     "framework": framework,
                     "backend": backend,
@@ -131,20 +134,45 @@ def _points(
                     "model_options": options,
                     "input_shape": shape,
                     "classes": classes,
-                    "device": device.name,
-                    "device_kind": device.kind,
-                    "device_index": device.index,
-                    "device_name": device.label,
-                    "device_uuid": device.uuid or "",
+                    **_device_fields(device),
                     "threads": threads,
                     "batch_size": batch_size,
                     "repeat": repeat,
                     "steps_per_epoch": config.train.samples // batch_size,
-                    "skip": skip,
+                    "skip": skip or _skip(framework, backend, point, device, pipeline),
                     "pipeline": pipeline,
                     "augment": config.data.augment and pipeline == "loader",
+                    "precision": precision,
+                    "autotune": autotune,
                 }
+                if not varying["skip"]:
+                    kind, capability = device.kind, device.compute_capability
+                    varying["skip"] = precision_skip(
+                        precision, framework, kind, capability
+                    ) or autotune_skip(autotune, kind)
                 yield varying, size
+
+
+def _device_fields(device: Device) -> dict[str, Any]:
+    """The Trial fields that say where it runs."""
+    return {
+        "device": device.name,
+        "device_kind": device.kind,
+        "device_index": device.index,
+        "device_name": device.label,
+        "device_uuid": device.uuid or "",
+    }
+
+
+def _skip(
+    framework: str, backend: str, point: tuple[str, dict, tuple, int], device: Device, pipeline: str
+) -> str:
+    """Why a framework cannot run this model, device and pipeline ("" when it can)."""
+    if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
+        return LOADER_NEEDS_TF
+    if framework == "numpy":
+        return numpy_skip(*point, device.kind, pipeline)
+    return ""
 
 
 def data_header(config: Config) -> Header:
@@ -222,6 +250,8 @@ def _identity(t: dict[str, Any], size: int | None) -> list[str]:
         t["device"],
         f"b{t['batch_size']}",
         f"t{t['threads']}",
+        t["precision"] if t["precision"] != "fp32" else "",
+        f"autotune-{t['autotune']}" if t["autotune"] != "default" else "",
         "warm" if t["cache"] == "warm" else "",
         f"r{t['repeat']}",
     ]

@@ -171,6 +171,7 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "gpu_readings": gpu_readings(trial),
         "threads": trial.threads,
         "precision": trial.precision,
+        "autotune": trial.autotune,
         "batch_size": trial.batch_size,
         "repeat": trial.repeat,
         "epochs": trial.epochs,

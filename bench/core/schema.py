@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 OLDEST_READABLE_VERSION = 3
 # Columns added by each version, per table (every one optional: empty in older folders).
 ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
@@ -27,7 +27,11 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
             "peak_spec_note",
         )
     },
+    5: {"trials.csv": ("autotune",)},
 }
+# What a later column's cell means in an older folder where it is missing, when not "empty":
+# before version 5 every trial ran with each framework's autotuning as it ships.
+OLDER_VALUES: dict[str, str] = {"autotune": "default"}
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
 PHASES = (
@@ -75,7 +79,8 @@ class TrialRow:
     device_uuid: str = field(default="", kw_only=True)
     gpu_readings: str = field(default="", kw_only=True)  # "" (CPU) | device | board
     threads: int
-    precision: str
+    precision: str  # fp32 | tf32 | bf16 | fp16: what the trial ran ([sweep] precisions)
+    autotune: str = field(default="default", kw_only=True)  # default | off | on
     batch_size: int
     repeat: int
     epochs: int
@@ -130,6 +135,7 @@ IDENTITY_COLUMNS = (
     "device_name",
     "threads",
     "precision",
+    "autotune",
     "batch_size",
     "epochs",
     "samples_per_epoch",

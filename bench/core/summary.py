@@ -66,14 +66,18 @@ def _median(values: list[float | None]) -> float | None:
 
 
 def label(key: dict[str, Any]) -> str:
-    """framework[.backend]/mode model[options] on device, batch B, T threads."""
+    """framework[.backend]/mode model[options] on device, batch B, T threads[, precision]
+    [, autotune A] (the last two only off their defaults)."""
     fw, backend = key["framework"], key["backend"]
     name = fw if backend in ("tensorflow", fw) else f"{fw}.{backend}"
     options = f"[{key['model_options']}]" if key.get("model_options") else ""
     cache = " warm" if key.get("cache") == "warm" else ""
+    precision = f", {key['precision']}" if key.get("precision", "fp32") != "fp32" else ""
+    autotune = key.get("autotune", "default")
+    tuned = f", autotune {autotune}" if autotune != "default" else ""
     return (
         f"{name}/{key['mode']}{cache} {key['model']}{options} {key['input_shape']} "
-        f"on {key['device']}, b{key['batch_size']}, t{key['threads']}"
+        f"on {key['device']}, b{key['batch_size']}, t{key['threads']}{precision}{tuned}"
     )
 
 

@@ -1,7 +1,7 @@
 """`python -m bench calibrate`: each device's achievable matmul throughput, per framework.
 
 For every framework × device a fresh child (`bench.hardware.calibrate_child`) times square matmuls —
-FP32 everywhere, TF32 and BF16 too on CUDA — so the parent never imports a framework. The
+FP32 everywhere, TF32, BF16 and FP16 too on CUDA — so the parent never imports a framework. The
 result is one JSON document: the host fingerprint, the settings, and one row per framework,
 device, dtype and size with the best and median FLOP/s. It is written to
 `<out>/<host>-<YYYYMMDD-HHMMSS>.json` (UTC) and copied to `<out>/latest.json` (default `out`:
@@ -35,7 +35,7 @@ from bench.hardware.devices import Device, default_threads
 SCHEMA_VERSION = 1
 FRAMEWORKS = ("torch", "keras")
 REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow")}
-DTYPES = ("fp32", "tf32", "bf16")
+DTYPES = ("fp32", "tf32", "bf16", "fp16")
 DEFAULT_SIZES = {"cpu": (1024, 2048), "cuda": (4096, 8192)}
 DEFAULT_DTYPES = {"cpu": ("fp32",), "cuda": DTYPES}
 DEFAULT_OUT = Path("results") / "calibration"

@@ -11,8 +11,9 @@ first launch to after a device sync (`torch.cuda.synchronize`; for TensorFlow
 
 dtypes: `fp32` (TF32 off: torch `set_float32_matmul_precision("highest")`, TensorFlow
 `enable_tensor_float_32_execution(False)` — TensorFlow's default is on), `tf32` (on), `bf16`
-(bfloat16 inputs). Threads are set as the harness sets them for a trial. A dtype/size that fails
-(unsupported, out of memory) gives a row with status `failed`; the others still run.
+and `fp16` (bfloat16 / float16 inputs: what autocast and Keras's mixed policies run). Threads
+are set as the harness sets them for a trial. A dtype/size that fails (unsupported, out of
+memory) gives a row with status `failed`; the others still run.
 
 Placement (`bench.hardware.placement`): before any timing the child proves that the framework can
 use the device (not a CPU-only build, a GPU visible, the driver working) and that a first tensor
@@ -107,7 +108,7 @@ def _torch_cases(spec: dict[str, Any]) -> tuple[str, Callable[[str, int], tuple]
 
     def case(dtype: str, n: int) -> tuple:
         torch.set_float32_matmul_precision("high" if dtype == "tf32" else "highest")
-        dt = torch.bfloat16 if dtype == "bf16" else torch.float32
+        dt = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(dtype, torch.float32)
         a = torch.randn(n, n, device=device, dtype=dt)
         b = torch.randn(n, n, device=device, dtype=dt)
         c = torch.empty_like(a)
@@ -142,8 +143,9 @@ def _tf_cases(spec: dict[str, Any]) -> tuple[str, Callable[[str, int], tuple]]:
         with tf.device(name):
             a = tf.random.normal((n, n), dtype=tf.float32)
             b = tf.random.normal((n, n), dtype=tf.float32)
-            if dtype == "bf16":
-                a, b = tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16)
+            low = {"bf16": tf.bfloat16, "fp16": tf.float16}.get(dtype)
+            if low is not None:
+                a, b = tf.cast(a, low), tf.cast(b, low)
         # Soft placement would run "/GPU:0" ops on the CPU without a word: check where they are.
         require(placement_error(tf_tensor_kind(a), kind, asked, "the matmul's operands"))
 

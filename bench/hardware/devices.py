@@ -44,6 +44,7 @@ class Device:
     memory_bytes: int  # system RAM for the CPU, total device memory for a GPU or MIG slice
     detail: str  # e.g. "4 cores / 8 threads" or "driver 550.54, CUDA 12.4"
     uuid: str | None = None  # "GPU-…" or "MIG-…" from NVML; None for the CPU or without one
+    compute_capability: tuple[int, int] | None = None  # a CUDA GPU's (major, minor), from NVML
 
     @property
     def mig(self) -> bool:
@@ -127,6 +128,7 @@ def gpu_device(position: int, gpu: VisibleGpu) -> Device:
         memory_bytes=piece.memory_total_bytes if piece is not None else board.memory_total_bytes,
         detail=", ".join(parts),
         uuid=gpu.uuid,
+        compute_capability=board.compute_capability,
     )
 
 

@@ -11,7 +11,8 @@ frameworks as their epoch times do), or a spec-sheet figure for a known
 GPU (`spec_peak`, from `bench.hardware.peaks`). Every function returns None, not 0, when an input
 is missing or not positive, so that an empty CSV cell means "not measurable".
 
-The spec-sheet peak is the precision in effect's: TF32 where the framework allowed it on a GPU,
+The peak is the precision in effect's (`precision_in_effect`, read from settings.csv): BF16 or
+FP16 where autocast or a Keras mixed policy ran, TF32 where the framework allowed it on a GPU,
 else FP32. A GPU without TF32 Tensor Cores (Volta, Turing, Pascal: V100, T4, P100) runs "TF32
 allowed" matmuls in plain FP32 — the flags only matter from Ampere on — so its FP32 peak stands in.
 A MIG slice gets no spec-sheet peak: the sheet describes the whole board, and a slice has only
@@ -96,11 +97,21 @@ def device_peak(
 JAX_FP32_PRECISIONS = ("highest", "float32", "f32_f32_f32", "f64_f64_f64")
 
 
+#: The settings that name a trial's mixed-precision compute dtype, and the precision each value is.
+MIXED = {
+    "torch.autocast.dtype": {"torch.bfloat16": "bf16", "torch.float16": "fp16"},
+    "keras.dtype_policy": {"mixed_bfloat16": "bf16", "mixed_float16": "fp16"},
+}
+
+
 def precision_in_effect(trial_device_kind: str, settings: dict[str, str]) -> str:
-    """The matmul precision a trial's convolutions and matmuls actually ran in: `tf32` on a
-    GPU where the framework allowed it (cuDNN's TF32 in torch and Keras on torch, TF's
-    TensorFloat-32, JAX's default matmul precision), else `fp32`. MFU is judged against the
-    peak of that precision."""
+    """The precision a trial's convolutions and matmuls actually ran in: `bf16`/`fp16` where
+    autocast or a Keras mixed policy was on (any device); on a GPU `tf32` where the framework
+    allowed it (cuDNN's TF32 in torch and Keras on torch, TF's TensorFloat-32, JAX's default
+    matmul precision); else `fp32`. MFU is judged against the peak of that precision."""
+    for key, values in MIXED.items():
+        if settings.get(key) in values:
+            return values[settings[key]]
     if trial_device_kind != "cuda":
         return "fp32"
     allowed = ("torch.backends.cudnn.allow_tf32", "tf.tensor_float_32")

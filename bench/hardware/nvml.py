@@ -30,6 +30,7 @@ Semantics taken from nvidia-ml-py's `pynvml.py` (13.x) and the NVML API referenc
   energy, clocks, temperature and throttle reasons are read from the board
   (`nvmlDeviceGetDeviceHandleFromMigDeviceHandle`), so they are *board-level*: shared with every
   other slice. `nvmlDeviceIsMigDeviceHandle` returns a ctypes `c_uint` (truthy when set).
+- `nvmlDeviceGetCudaComputeCapability(handle)` returns (major, minor), e.g. (8, 0) for an A100.
 - a GPU is addressed by its UUID (`nvmlDeviceGetHandleByUUID`, which takes `GPU-` and `MIG-`
   UUIDs) or, only where NVML gave no UUID, by its NVML index (PCI bus order).
 - Every failed call raises a subclass of `lib.NVMLError` (NotSupported, NotFound,
@@ -90,6 +91,7 @@ class GpuInfo:
     pci_bus_id: str | None
     mig_enabled: bool = False
     mig_slices: tuple[MigSlice, ...] = ()
+    compute_capability: tuple[int, int] | None = None  # (major, minor); None if unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,7 @@ class Nvml:
         mode = self._call("nvmlDeviceGetMigMode", handle)
         mig = mode is not None and mode[0] == getattr(self._lib, "NVML_DEVICE_MIG_ENABLE", 1)
         board_name = _text(name) if name is not None else f"GPU {index}"
+        capability = self._call("nvmlDeviceGetCudaComputeCapability", handle)
         return GpuInfo(
             index=index,
             name=board_name,
@@ -196,6 +199,7 @@ class Nvml:
             pci_bus_id=None if bus_id is None else _text(bus_id),
             mig_enabled=mig,
             mig_slices=self._slices(handle, board_name) if mig else (),
+            compute_capability=None if capability is None else tuple(map(int, capability[:2])),
         )
 
     def _slices(self, board: Any, board_name: str) -> tuple[MigSlice, ...]:

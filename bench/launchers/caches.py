@@ -4,12 +4,12 @@ by an untimed run of the same configuration before the first warm trial uses the
 A `warm` trial gets persistent cache folders (inductor, Triton, CUDA, XLA, JAX; see
 `bench.launchers.local.child_env`) under `<output dir>/.cache/<key>/`. The key holds everything
 that changes what a compiler produces — framework, backend, mode, model and options, input
-shape, classes, batch size, precision, device kind and name, and the framework's installed
-version (read from package metadata: nothing is imported) — so two configurations never share a
-cache and an upgrade starts a new one. Before the first warm trial of a key, `fill` runs that
-trial untimed (2 one-step epochs: tracing and compilation happen in the first step) and leaves
-a `.filled` marker; the fill is recorded in run.json (`cache_fills`), never in the tables. A
-later run with the same key finds the filled cache, as a warm cache should.
+shape, classes, batch size, precision, autotune, device kind and name, and the framework's
+installed version (read from package metadata: nothing is imported) — so two configurations
+never share a cache and an upgrade starts a new one. Before the first warm trial of a key, `fill`
+runs that trial untimed (2 one-step epochs: tracing and compilation happen in the first step)
+and leaves a `.filled` marker; the fill is recorded in run.json (`cache_fills`), never in the
+tables. A later run with the same key finds the filled cache, as a warm cache should.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def cache_key(trial: Trial) -> str:
         "classes": trial.classes,
         "batch_size": trial.batch_size,
         "precision": trial.precision,
+        "autotune": trial.autotune,
         "device_kind": trial.device_kind,
         "device_name": trial.device_name,
         "versions": _versions(trial),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.hardware.device_env import device_env
+from bench.hardware.precision import autotune_env
 from bench.trial.spec import Trial
 
 LOG_TAIL_LINES = 5
@@ -42,7 +43,8 @@ class Outcome:
 
 
 def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
-    """A trial's environment: its device and threads, its backend, its compiler caches."""
+    """A trial's environment: its device and threads, its backend, its compiler caches, and its
+    autotuning as TensorFlow and XLA read it at start-up (`bench.hardware.precision`)."""
     env = device_env(trial.device_kind, trial.cuda_visible_id, trial.threads)
     env.update(
         {
@@ -63,6 +65,7 @@ def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
     )
     if trial.framework == "keras":
         env["KERAS_BACKEND"] = trial.backend
+    env.update(autotune_env(trial.autotune, env.get("XLA_FLAGS")))
     return env
 
 

@@ -11,7 +11,10 @@ do not hold it; on torch GPUs by synchronizing the device (see `keras_backends`)
 Device: `device_init` proves that the backend can use the trial's device and that Keras's first
 tensor lands there (`keras_backends.check_placement`), or the trial fails with a
 `PlacementError` saying why; `settings()` records each backend's precision flags (TF32) under
-the names `bench.hardware.mfu` reads.
+the names `bench.hardware.mfu` reads. Before that, `keras_precision.apply` sets the trial's dtype
+policy (mixed_bfloat16 / mixed_float16 for bf16 / fp16), its TF32 and torch's autotune flags;
+the built model's logits are cast to float32 under a mixed policy, and fp16 trials train with a
+`LossScaleOptimizer` (see `bench.runners.keras_precision`).
 
 Modes: `graph` is `compile(jit_compile=False)`, a traced `tf.function` without XLA; `eager` is
 `run_eagerly=True`; `xla` is `jit_compile=True` (XLA on TensorFlow and JAX, torch.compile on the
@@ -41,6 +44,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bench.runners import keras_backends as backends
+from bench.runners import keras_precision as precision
 from bench.runners.base import dataset_identity, evaluates, load_data, model_spec
 
 if TYPE_CHECKING:
@@ -101,6 +105,7 @@ class KerasRunner:
             self.framework.set_num_interop_threads(trial.threads)
         self.keras.utils.set_random_seed(trial.seed)
         kind, framework = trial.device_kind, self.framework
+        precision.apply(self.keras, trial.backend, framework, trial.precision, trial.autotune)
         backends.check_placement(self.keras, trial.backend, framework, kind, trial.device)
         self.device_sync = backends.device_sync(trial.backend, framework, kind)
 
@@ -120,7 +125,8 @@ class KerasRunner:
     def build(self) -> tuple[int, int]:
         from models import keras_build
 
-        self.model = keras_build.build(model_spec(self.trial), seed=self.trial.seed)
+        model = keras_build.build(model_spec(self.trial), seed=self.trial.seed)
+        self.model = precision.float32_output(self.keras, model)
         return keras_build.count_params(self.model)
 
     def compile(self) -> None:
@@ -130,7 +136,7 @@ class KerasRunner:
         else:
             optimizer = keras.optimizers.SGD(learning_rate=trial.learning_rate)
         self.model.compile(
-            optimizer=optimizer,
+            optimizer=precision.loss_scaled(keras, optimizer, trial.precision),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["accuracy"] if self.evaluate else None,
             run_eagerly=trial.mode == "eager",
@@ -196,6 +202,7 @@ class KerasRunner:
         }
         trial = self.trial
         values |= backends.backend_settings(trial.backend, self.framework, trial.device_kind)
+        values |= precision.settings(keras, model)
         return {k: str(v) for k, v in values.items()}
 
 

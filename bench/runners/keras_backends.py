@@ -192,7 +192,8 @@ def backend_settings(backend: str, module: Any, kind: str) -> dict[str, Any]:
             "jax.platform": device.platform,
             "jax.device_kind": device.device_kind,
         }
-    from bench.runners.torch_device import device_settings, precision_settings
+    from bench.runners.torch_device import device_settings
+    from bench.runners.torch_precision import precision_settings
 
     torch = module
     device = torch.device("cuda:0" if kind == "cuda" else kind)

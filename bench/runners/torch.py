@@ -27,6 +27,11 @@ NumPy arrays does) and reported as a `validation` event,
 timed on its own. Evaluation uses the uncompiled model, so that in mode `compile` it neither
 recompiles nor adds to torch.compile's statistics.
 
+Precision (`bench.runners.torch_precision`): `device_init` sets TF32 (on only for `tf32`) and,
+unless autotune is `default`, `cudnn.benchmark`; for `bf16`/`fp16` each step's forward pass and
+loss run under `torch.autocast` (validation too), and `fp16` steps go through a `GradScaler`.
+The first step's logits dtype is recorded in settings.csv (`torch.logits_dtype`).
+
 Mode `compile` wraps the model in `torch.compile` in the compile phase; the compilation itself
 happens lazily in the first step (forward) and first backward, so both land in `first_step`.
 """
@@ -46,13 +51,8 @@ from bench.runners.base import (
     model_spec,
     no_sync,
 )
-from bench.runners.torch_device import (
-    device_peaks,
-    device_settings,
-    pick_sync,
-    precision_settings,
-    torch_device,
-)
+from bench.runners.torch_device import device_peaks, device_settings, pick_sync, torch_device
+from bench.runners.torch_precision import Amp, apply_flags, precision_settings
 
 if TYPE_CHECKING:
     from bench.trial.clock import Clock
@@ -144,6 +144,7 @@ class TorchRunner:
         self.loader: Any = None
         self.evaluate = False
         self.info: dict[str, Any] = {}
+        self.logits_dtype = ""
 
     def import_framework(self) -> str:
         import torch
@@ -156,8 +157,10 @@ class TorchRunner:
         torch.set_num_threads(trial.threads)
         torch.set_num_interop_threads(trial.threads)
         torch.manual_seed(trial.seed)
+        apply_flags(torch, trial.precision, trial.autotune)
         self.device = torch_device(torch, trial.device_kind, trial.device)
         self.sync = pick_sync(trial.device_kind, torch)
+        self.amp = Amp(torch, trial.precision, self.device.type)
 
     def make_data(self) -> None:
         torch, trial, device = self.torch, self.trial, self.device
@@ -206,6 +209,8 @@ class TorchRunner:
             clock.epoch_end(lambda total=total: (total / steps).item())
             if self.evaluate:  # the epoch's clock has stopped; the next epoch_begin restarts it
                 clock.note(self._validation(epoch, correct))
+        # What the first step's forward pass produced: bfloat16/float16 logits under autocast.
+        clock.note({"event": "settings", "values": {"torch.logits_dtype": self.logits_dtype}})
 
     def _batches(self) -> Iterator[tuple[Any, Any]]:
         """One epoch's (inputs, labels) batches on the device, from either pipeline."""
@@ -223,17 +228,19 @@ class TorchRunner:
         torch, model, opt, loss_fn = self.torch, self.step_model, self.optimizer, self.loss_fn
         total = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device) if self.evaluate else None
+        amp = self.amp
         for i, (xb, yb) in enumerate(self._batches()):
             opt.zero_grad(set_to_none=True)
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
+            with amp.autocast():
+                out = model(xb)
+                loss = loss_fn(out, yb)
+            amp.backward_step(loss, opt)
             total += loss.detach()
             if correct is not None:
                 correct += (out.detach().argmax(1) == yb).sum()
             if first and i == 0:
                 clock.first_step_done()
+                self.logits_dtype = str(out.dtype)
         return total, correct
 
     def _validation(self, epoch: int, correct: Any) -> dict[str, Any]:
@@ -245,7 +252,7 @@ class TorchRunner:
         loss_sum = torch.zeros((), device=self.device)
         hits = torch.zeros((), dtype=torch.int64, device=self.device)
         n = len(self.y_val)
-        with torch.no_grad():
+        with torch.no_grad(), self.amp.autocast():
             for i in range(0, n, bs):
                 xb = self.x_val[i : i + bs].to(self.device, non_blocking=True)
                 yb = self.y_val[i : i + bs].to(self.device, non_blocking=True)
@@ -275,7 +282,7 @@ class TorchRunner:
             "torch.num_threads": torch.get_num_threads(),
             "torch.num_interop_threads": torch.get_num_interop_threads(),
             **precision_settings(torch),
-            "torch.backends.cudnn.benchmark": torch.backends.cudnn.benchmark,
+            **self.amp.settings(),
             "torch.backends.mkldnn.enabled": torch.backends.mkldnn.enabled,
             "torch.backends.mkldnn.available": torch.backends.mkldnn.is_available(),
             "dtype": str(next(self.model.parameters()).dtype),

@@ -95,15 +95,6 @@ def device_peaks(torch: Any, kind: str, device: Any) -> list[Any]:
     return []
 
 
-def precision_settings(torch: Any) -> dict[str, Any]:
-    """The float32 precision flags in effect (cuDNN and cuBLAS TF32, matmul precision)."""
-    return {
-        "torch.float32_matmul_precision": torch.get_float32_matmul_precision(),
-        "torch.backends.cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
-        "torch.backends.cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-    }
-
-
 def device_settings(torch: Any, kind: str, device: Any) -> dict[str, Any]:
     """What the device is: GPU name, CUDA/ROCm and cuDNN versions; the MPS device's name."""
     if kind == "cuda":

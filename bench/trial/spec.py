@@ -35,7 +35,7 @@ class Trial:
     device_index: int | None  # NVML index of the GPU's board; None for the CPU
     device_name: str
     threads: int
-    precision: str
+    precision: str  # fp32 | tf32 | bf16 | fp16 ([sweep] precisions)
     batch_size: int
     repeat: int
     epochs: int
@@ -53,6 +53,7 @@ class Trial:
     val_fraction: float = 0.1
     evaluate: bool = True
     device_uuid: str = ""  # "GPU-…" / "MIG-…" from NVML; "" for the CPU or without one
+    autotune: str = "default"  # default | off | on ([sweep] autotune)
 
     @property
     def samples_per_epoch(self) -> int:
