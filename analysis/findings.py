@@ -14,8 +14,8 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import stats
-from analysis.labels import fmt
 from analysis.load import Runs
+from analysis.numbers import number, percent, seconds
 from analysis.summary import CONFIG
 
 BASELINE_MODE = "eager"
@@ -36,10 +36,10 @@ def break_even_table(configs: pd.DataFrame) -> pd.DataFrame:
             rows.append(
                 {
                     "configuration": other["label"],
-                    "eager cold start (s)": b.cold_s,
-                    "eager steady (s)": b.steady_s,
-                    "mode cold start (s)": other.cold_s,
-                    "mode steady (s)": other.steady_s,
+                    "eager cold start": b.cold_s,
+                    "eager steady": b.steady_s,
+                    "mode cold start": other.cold_s,
+                    "mode steady": other.steady_s,
                     "break-even epoch": n,
                 }
             )
@@ -108,8 +108,8 @@ def loss_warnings(trials: pd.DataFrame, epochs: pd.DataFrame) -> list[str]:
     ends = ends.agg(["first", "last", "size"])
     stuck = [
         f"{trial_id}: the training loss did not fall on real data in run {run_id} "
-        f"({first:.4g} in epoch 1, {last:.4g} in the last); check the training loop and the "
-        "learning rate before trusting its timings."
+        f"({number(first)} in epoch 1, {number(last)} in the last); check the training loop "
+        "and the learning rate before trusting its timings."
         for (run_id, trial_id), first, last, size in zip(
             ends.index, ends["first"], ends["last"], ends["size"], strict=True
         )
@@ -141,7 +141,8 @@ def config_warnings(configs: pd.DataFrame) -> list[str]:
     out = _listed(
         [
             f"{r.label}: not yet steady — epochs 2..{r.epochs} still drift by "
-            f"{r.trend_drift:+.0%} (Theil–Sen); train more epochs before trusting the steady time."
+            f"{percent(r.trend_drift, signed=True)} (Theil–Sen); train more epochs before "
+            "trusting the steady time."
             for r in drifting.itertuples(index=False)
         ],
         "more configurations are not yet steady",
@@ -149,8 +150,8 @@ def config_warnings(configs: pd.DataFrame) -> list[str]:
     flat = configs[configs["first_not_slower"].astype(bool)]
     out += _listed(
         [
-            f"{r.label}: the first epoch ({fmt(r.first_epoch_s)} s) is not slower than the "
-            f"steady median ({fmt(r.steady_s)} s); the start-up cost lies elsewhere (set-up "
+            f"{r.label}: the first epoch ({seconds(r.first_epoch_s)}) is not slower than the "
+            f"steady median ({seconds(r.steady_s)}); the start-up cost lies elsewhere (set-up "
             "phases) or the epochs are noisy."
             for r in flat.itertuples(index=False)
         ],

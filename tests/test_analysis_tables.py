@@ -27,15 +27,26 @@ def test_first_minus_steady_is_the_overhead(analysis) -> None:
     assert np.allclose(c["first_epoch_s"] / c["steady_s"], c["overhead_ratio"])
 
 
+def seconds_cell(text: str) -> float:
+    """'1.23 s' or '45.6 ms [44.1, 47.0] 87%' → the point value in seconds."""
+    number, unit = text.split(" ")[:2]
+    return float(number.replace(",", "")) / (1000 if unit == "ms" else 1)
+
+
 def test_every_rendered_row_adds_up(analysis) -> None:
     table = report.config_table(analysis.configs)
-    first, steady, overhead = (
-        table.headers.index(h) for h in ("first epoch s", "steady epoch s [CI]", "overhead s")
-    )
+    column = {h: table.headers.index(h) for h in table.headers}
+    assert "peak device MiB" not in column  # no device memory measured: no empty column
     for row in table.rows:
-        values = [float(row[i].split(" [")[0].replace(",", "")) for i in (first, steady, overhead)]
-        # 4 significant digits each: the rounding of three numbers near 1–3 s
-        assert values[0] - values[1] == pytest.approx(values[2], abs=3e-3), row
+        first, steady, overhead, setup, cold = (
+            seconds_cell(row[column[h]])
+            for h in ("first epoch", "steady epoch [CI] level", "overhead", "set-up", "cold start")
+        )
+        # 3 significant digits each: the rounding of three numbers near 0.1–5 s
+        assert first - steady == pytest.approx(overhead, abs=0.015), row
+        assert setup + first == pytest.approx(cold, abs=0.015), row
+        # analysis_synth: each trial's first step is 40% of its first epoch
+        assert seconds_cell(row[column["first step"]]) == pytest.approx(0.4 * first, abs=0.01)
 
 
 def test_figure_one_bars_have_the_table_lengths(analysis) -> None:
