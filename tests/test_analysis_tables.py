@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from analysis_synth import make_runs
 
-from analysis import plots, report
+from analysis import glance, numbers, plots, report
 from analysis.analyze import analyze
 from analysis.labels import SETUP_PHASES
 
@@ -59,3 +60,38 @@ def test_figure_one_bars_have_the_table_lengths(analysis) -> None:
     # the tick sits at set-up + steady: the rest of the bar is the table's overhead
     tick = merged["setup_s"] + merged["steady_s"]
     assert np.allclose(setup + epoch_one - tick, merged["overhead_s"])
+
+
+def test_at_a_glance_has_one_line_per_model_and_device_in_a_fixed_order() -> None:
+    variants = [("keras", "tensorflow", "graph"), ("torch", "torch", "eager")]
+    configs = [
+        {"model": model, "device": device, "framework": f, "backend": b, "mode": m}
+        for model in ("m1", "m0")
+        for device in ("cuda:0", "cpu")
+        for f, b, m in variants
+    ]
+    a = analyze(make_runs(["r"], configs, repeats=3, seed=12))
+    para, extremes, lines = glance.glance_blocks(a.configs)
+    assert [line.split("**")[1] for line in lines.items] == [
+        "m1 on cpu",
+        "m1 on cuda:0",
+        "m0 on cpu",
+        "m0 on cuda:0",
+    ]  # models in plan order, the CPU first
+    row = a.configs.set_index(["model", "device", "variant"]).loc[("m0", "cpu", "torch eager")]
+    # torch before keras; each entry: first ÷ steady · cold start · steady, as in the table
+    entry = (
+        f"torch eager {numbers.ratio(row.overhead_ratio)} · {numbers.seconds(row.cold_s)} · "
+        f"{numbers.seconds(row.steady_s)}"
+    )
+    assert lines.items[2].startswith(f"**m0 on cpu**: {entry}; keras graph ")
+    assert "first epoch ÷ steady epoch" in para.text
+    most = a.configs.loc[a.configs["overhead_ratio"].idxmax()]
+    assert f"to {numbers.ratio(most.overhead_ratio)} ({most.variant}, {most.model} on" in (
+        extremes.text
+    )
+
+
+def test_at_a_glance_without_ok_trials_says_so() -> None:
+    (para,) = glance.glance_blocks(pd.DataFrame())
+    assert "No configuration finished ok" in para.text
