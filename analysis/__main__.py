@@ -45,7 +45,8 @@ def compare_parser(prog: str = "python -m analysis compare") -> argparse.Argumen
         "--fail-above",
         type=float,
         metavar="RATIO",
-        help="exit 1 when any significant ratio (other / baseline) exceeds RATIO, e.g. 1.10",
+        help="exit 1 when a significant ratio (other / baseline) of any compared metric "
+        "(steady epoch, first-epoch overhead, cold start) exceeds RATIO, e.g. 1.10",
     )
     return parser
 

@@ -1,6 +1,7 @@
 """`compare_runs`: compare run folders against the first — the table (`compare_stats`), written
 as text, compare.md, compare.html and a heatmap (`compare_render`) — and `regressions`, the
-significant slowdowns beyond a factor, which `compare --fail-above` turns into exit code 1.
+significant slowdowns beyond a factor in any compared metric, which `compare --fail-above`
+turns into exit code 1.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from analysis import compare_render, fingerprint
 from analysis.analyze import analyze
 from analysis.compare_stats import compare_table
 from analysis.load import AnalysisError, load_runs
+from analysis.numbers import p_value, ratio
 
 
 def compare_runs(run_dirs: list[Path], out_dir: Path) -> tuple[str, list[Path]]:
@@ -36,12 +38,15 @@ def compare(run_dirs: list[Path], out_dir: Path) -> tuple[str, list[Path], pd.Da
 
 
 def regressions(table: pd.DataFrame, fail_above: float) -> list[str]:
-    """The significant rows whose ratio (other / baseline) exceeds `fail_above`, in words: what
-    `compare --fail-above` gates on (as asv's `continuous --factor` does)."""
+    """The significant rows of any compared metric (steady epoch, first-epoch overhead, cold
+    start) whose ratio (other / baseline) exceeds `fail_above`, in words: what
+    `compare --fail-above` gates on (as asv's `continuous --factor` does). Only a significant
+    row counts, so a metric without a verdict (too few repeats, an overhead ≤ 0) never fails."""
     if table.empty:
         return []
     slow = table[table["significant"] & (table["ratio"] > fail_above)]
     return [
-        f"{r.metric} of {r.configuration} in {r.run}: {r.ratio:.2f}× the baseline (p {r.p_adj:.3g})"
+        f"{r.metric} of {r.configuration} in {r.run}: {ratio(r.ratio)} the baseline "
+        f"(p (BH) {p_value(r.p_adj)})"
         for r in slow.itertuples(index=False)
     ]

@@ -13,18 +13,21 @@ from matplotlib.figure import Figure
 from analysis import compare_stats as compare
 from analysis import doc, figkit
 from analysis.analyze import Analysis
-from analysis.labels import fmt
+from analysis.numbers import ratio
 
 MAX_HEAT_ROWS = 60
 LEGEND = (
-    "ratio = median(run) / median(baseline) over repeats: above 1 the run is slower; its 95% "
-    "CI is a Welch t-interval on log times. The unit is the repeat (a fresh process, one value "
-    "each). p: two-sided Mann–Whitney (exact below 9 repeats a side); p (BH): adjusted by "
-    "Benjamini–Hochberg over every tested row. * marks a significant difference: p (BH) < "
-    f"{compare.ALPHA}, the CI excludes 1 and the ratio differs from 1 by at least "
-    f"{compare.MIN_EFFECT:.0%}. 'no verdict: N repeats': with so few repeats no outcome of the "
-    f"test reaches p < {compare.ALPHA} (3 against 3 cannot; use at least "
-    f"{compare.stats.VERDICT_REPEATS} a side)."
+    "Metrics, one value per repeat (a fresh process): steady epoch; first-epoch overhead "
+    "(first − steady epoch); cold start (spawn to the end of epoch 1). ratio = median(run) / "
+    "median(baseline): above 1 the run is slower; its 95% CI is a Welch t-interval on log "
+    "values. p: two-sided Mann–Whitney (exact below 9 repeats a side); p (BH): adjusted by "
+    "Benjamini–Hochberg over every tested row. verdict: starred (*) 'slower' or 'faster' "
+    f"where p (BH) < {compare.ALPHA}, the CI excludes 1 and the ratio differs from 1 by at "
+    f"least {compare.MIN_EFFECT:.0%}; 'n.s.': tested, not significant; 'no verdict: N repeats': "
+    f"with so few repeats no outcome of the test reaches p < {compare.ALPHA} (3 against 3 "
+    f"cannot; use at least {compare.stats.VERDICT_REPEATS} a side); '{compare.NOT_POSITIVE}': "
+    "a repeat's first epoch was no slower than its steady one, leaving no overhead to take a "
+    "ratio of."
 )
 
 
@@ -32,7 +35,8 @@ def write(
     a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, out: Path
 ) -> tuple[str, list[Path]]:
     """Write compare.md, compare.html and figures/compare_ratios.png; return (text, files)."""
-    base, others = a.runs.run_ids[0], a.runs.run_ids[1:]
+    names = compare.run_labels(a.runs)
+    base, others = names[a.runs.run_ids[0]], [names[r] for r in a.runs.run_ids[1:]]
     blocks: list[doc.Block] = [
         doc.Heading(1, f"bench compare: {', '.join(others)} against {base}"),
         doc.Para(f"Baseline {base}. {LEGEND}"),
@@ -55,11 +59,16 @@ def write(
             doc.Heading(2, "Aligned configurations"),
             compare.doc_table(table),
         ]
-    blocks += fingerprint_blocks(diffs) + unmatched_blocks(a)
+    blocks += fingerprint_blocks(_named(diffs, names)) + unmatched_blocks(a)
     md, page = out / "compare.md", out / "compare.html"
     md.write_text(doc.to_markdown(blocks), encoding="utf-8")
     page.write_text(doc.to_html(f"bench compare against {base}", blocks), encoding="utf-8")
     return text(a, table, diffs), [md, page, *written]
+
+
+def _named(diffs: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """The differences with one column per run, headed by the run's folder name."""
+    return diffs.rename(columns=names)
 
 
 def fingerprint_blocks(diffs: pd.DataFrame) -> list[doc.Block]:
@@ -79,13 +88,15 @@ def unmatched_blocks(a: Analysis) -> list[doc.Block]:
 
 def text(a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame) -> str:
     """The comparison as plain text for the terminal."""
-    lines = [f"baseline: {a.runs.run_ids[0]}"]
+    names = compare.run_labels(a.runs)
+    lines = [f"baseline: {names[a.runs.run_ids[0]]}"]
     if table.empty:
         lines.append("no configuration finished ok in the baseline and another run.")
     else:
         headers, rows = compare.text_rows(table)
         lines += [doc.to_text(headers, rows, right={3, 4, 5, 6, 7}), "", LEGEND]
     if not diffs.empty:
+        diffs = _named(diffs, names)
         rows = diffs.astype(str).to_numpy().tolist()
         lines += ["", "what differs between the runs:", doc.to_text(list(diffs.columns), rows)]
     missing = compare.unmatched(a)
@@ -159,7 +170,7 @@ def _heatmap(ax, values: pd.DataFrame, notes: pd.DataFrame, limit: float) -> Non
 
 
 def _cell(r) -> str:
-    return f"{fmt(r.ratio)}{'*' if r.significant else ''}"
+    return f"{ratio(r.ratio)}{'*' if r.significant else ''}"
 
 
 def _n(table: pd.DataFrame) -> int:

@@ -4,25 +4,36 @@ Trials are aligned by identity — every column of `bench.core.schema.IDENTITY_C
 device kind standing in for the machine-dependent ones (`MACHINE_COLUMNS`: device index and
 name, threads, data set path), which join the key only where a run holds several
 configurations under one identity. The first run is the baseline. For each other run, aligned
-configuration and metric (steady epoch time, cold start) the unit is the repeat — one value per
-fresh process, never pooled epochs: the ratio of medians (other / baseline; above 1 = slower)
-with a Welch t 95% CI on log times, a two-sided Mann–Whitney p (exact below 9 repeats a side),
-and that p adjusted by Benjamini–Hochberg over every row of the table that has a test.
+configuration and metric (steady epoch time, first-epoch overhead = first − steady epoch of
+the same process, cold start = spawn to the end of epoch 1) the unit is the repeat — one value
+per fresh process, never pooled epochs: the ratio of medians (other / baseline; above 1 =
+slower) with a Welch t 95% CI on log times, a two-sided Mann–Whitney p (exact below 9 repeats a
+side), and that p adjusted by Benjamini–Hochberg over every row of the table that has a test. A
+ratio needs positive values: a row where some repeat's overhead is ≤ 0 (its first epoch was no
+slower than its steady one) gets no test and no verdict. Runs are named by their folder.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis import doc, stats
 from analysis.analyze import Analysis
-from analysis.labels import fmt, fmt_ci, variant
+from analysis.labels import variant
+from analysis.numbers import p_value, ratio_interval, seconds
 from bench.core.schema import IDENTITY_COLUMNS, MACHINE_COLUMNS
 
 ALPHA = stats.ALPHA
 MIN_EFFECT = 0.02  # |ratio − 1| below this is never marked, however small p is
-METRICS = {"steady_epoch_s": "steady epoch", "cold_s": "cold start"}
+METRICS = {
+    "steady_epoch_s": "steady epoch",
+    "overhead_s": "first-epoch overhead",
+    "cold_s": "cold start",
+}
+NOT_POSITIVE = "no verdict: a repeat ≤ 0"
 LABELLED = ("model", "device_kind", "framework", "backend", "mode", "input_shape", "batch_size")
 
 
@@ -39,15 +50,28 @@ def alignment_key(trials: pd.DataFrame) -> list[str]:
 
 
 def compare_table(a: Analysis) -> pd.DataFrame:
-    """One row per (metric, aligned configuration, other run) — see `compare_trials`."""
-    return compare_trials(a.trials, a.runs.run_ids)
+    """One row per (aligned configuration, other run, metric) — see `compare_trials` — with
+    each run named by its folder (`run_labels`)."""
+    table = compare_trials(a.trials, a.runs.run_ids)
+    if table.empty:
+        return table
+    return table.assign(run=table["run"].map(run_labels(a.runs)))
+
+
+def run_labels(runs) -> dict[str, str]:
+    """Run id → the name of its folder (what a user typed); the run ids themselves where two
+    folders have the same name or the folders are not known."""
+    ids = runs.run_ids
+    paths = runs.runs.get("path")
+    names = ids if paths is None else [Path(p).name for p in paths]
+    return dict(zip(ids, names if len(set(names)) == len(names) else ids, strict=True))
 
 
 def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
-    """One row per (metric, aligned configuration, other run): medians, ratio with CI, p and
+    """One row per (aligned configuration, other run, metric): medians, ratio with CI, p and
     BH-adjusted p, repeats per side, and the verdict: 'slower' or 'faster' when significant,
     'n.s.' when not, 'no verdict: N repeats' when so few repeats that no outcome of the test
-    could reach p < ALPHA."""
+    could reach p < ALPHA, NOT_POSITIVE when a repeat's value is ≤ 0 (no ratio to test)."""
     key = alignment_key(trials)
     metrics = METRICS
     ok = trials.loc[trials["status"] == "ok", [*key, "run_id", *metrics]]
@@ -66,8 +90,6 @@ def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
         return pd.DataFrame()
     table = pd.concat([pd.DataFrame(rows), compare_values(pairs)], axis=1)
     table.insert(0, "configuration", _labels(table, key, ok))
-    order = table["metric"].map(list(METRICS.values()).index)
-    table = table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
     return decide(table)
 
 
@@ -78,22 +100,25 @@ def _values(series: pd.Series) -> np.ndarray:
 
 def compare_values(pairs: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """For each (baseline, other) pair of per-repeat values: medians, ratio with its CI,
-    Mann–Whitney p (NaN where it cannot reach ALPHA), repeat counts and `testable`. Pairs of
-    equal sizes go to scipy together, one call per size."""
+    Mann–Whitney p (NaN where it cannot reach ALPHA or a value is ≤ 0), repeat counts,
+    `positive` (every value > 0) and `testable`. Pairs of equal sizes go to scipy together,
+    one call per size."""
     out = {c: np.full(len(pairs), np.nan) for c in COLUMNS}
     out |= {"n_base": np.zeros(len(pairs), int), "n_other": np.zeros(len(pairs), int)}
-    out["testable"] = np.zeros(len(pairs), bool)
+    out |= {"testable": np.zeros(len(pairs), bool), "positive": np.zeros(len(pairs), bool)}
     sizes = pd.Series([(len(x), len(y)) for x, y in pairs])
     for (n1, n2), idx in sizes.groupby(sizes).indices.items():
         x = np.array([pairs[i][0] for i in idx]).reshape(len(idx), n1)
         y = np.array([pairs[i][1] for i in idx]).reshape(len(idx), n2)
-        testable = stats.smallest_p(n1, n2) < ALPHA
-        block = {"n_base": n1, "n_other": n2, "testable": testable}
+        positive = (x > 0).all(axis=1) & (y > 0).all(axis=1)
+        testable = (stats.smallest_p(n1, n2) < ALPHA) & positive
+        block = {"n_base": n1, "n_other": n2, "testable": testable, "positive": positive}
         if n1 and n2:
             ratio, low, high = stats.ratio_cis(x, y)
             block |= {"base_median": np.median(x, axis=1), "other_median": np.median(y, axis=1)}
-            block |= {"ratio": ratio, "ratio_low": low, "ratio_high": high}
-            block["p"] = stats.mann_whitney_rows(x, y)[1] if testable else np.nan
+            block |= {"ratio": np.where(positive, ratio, np.nan), "ratio_low": low}
+            block |= {"ratio_high": high}
+            block["p"] = np.where(testable, stats.mann_whitney_rows(x, y)[1], np.nan)
         for column, values in block.items():
             out[column][idx] = values
     return pd.DataFrame(out)
@@ -116,7 +141,12 @@ def decide(table: pd.DataFrame) -> pd.DataFrame:
     significant = significant_rows(table, table["p_adj"])
     faster = np.where(table["ratio"] > 1, "slower", "faster")
     verdict = np.where(significant, faster, "n.s.")
-    untested = [f"no verdict: {_repeats(r.n_base, r.n_other)}" for r in table.itertuples()]
+    untested = [
+        f"no verdict: {_repeats(r.n_base, r.n_other)}"
+        if stats.smallest_p(r.n_base, r.n_other) >= ALPHA
+        else NOT_POSITIVE
+        for r in table.itertuples()
+    ]
     verdict = np.where(table["testable"], verdict, untested)
     return table.assign(significant=significant, verdict=verdict)
 
@@ -148,25 +178,28 @@ def _labels(table: pd.DataFrame, key: list[str], reference: pd.DataFrame) -> pd.
     return table.apply(label, axis=1)
 
 
+HEADERS = ["metric", "configuration", "run", "baseline median", "run median"]
+HEADERS += ["ratio [95% CI]", "p", "p (BH)", "repeats", "verdict"]
+
+
 def text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    headers = ["metric", "configuration", "run", "base s", "other s", "ratio [95% CI]", "p"]
-    headers += ["p (BH)", "repeats", "verdict"]
+    """Every column headed; the verdict `* slower`, `* faster`, `n.s.` or `no verdict: ...`."""
     rows = [
         [
             r.metric,
             r.configuration,
             r.run,
-            fmt(r.base_median),
-            fmt(r.other_median),
-            fmt_ci(r.ratio, r.ratio_low, r.ratio_high),
-            fmt(r.p),
-            fmt(r.p_adj),
+            seconds(r.base_median),
+            seconds(r.other_median),
+            ratio_interval(r.ratio, r.ratio_low, r.ratio_high),
+            p_value(r.p),
+            p_value(r.p_adj),
             f"{r.n_base}/{r.n_other}",
-            f"* {r.verdict}" if r.significant else ("" if r.verdict == "n.s." else r.verdict),
+            f"* {r.verdict}" if r.significant else r.verdict,
         ]
         for r in table.itertuples(index=False)
     ]
-    return headers, rows
+    return list(HEADERS), rows
 
 
 def unmatched(a: Analysis) -> list[str]:
@@ -176,8 +209,9 @@ def unmatched(a: Analysis) -> list[str]:
     runs_per_key = ok.groupby(key, sort=False, dropna=False)["run_id"].unique().reset_index()
     missing = runs_per_key[runs_per_key["run_id"].map(len) < len(a.runs.run_ids)]
     labels = _labels(missing, key, ok) if len(missing) else []
+    names = run_labels(a.runs)
     return [
-        f"{label}: only in {', '.join(ids)}"
+        f"{label}: only in {', '.join(names[i] for i in ids)}"
         for label, ids in zip(labels, missing["run_id"], strict=True)
     ]
 

@@ -18,8 +18,8 @@ h3 { font-size: 1.1em; margin-top: 1.5em; }
 .scroll { overflow-x: auto; margin: .8em 0; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; vertical-align: top; }
-th { background: #f3f4f6; text-align: left; white-space: nowrap; }
-td:first-child { white-space: nowrap; }
+th { background: #f3f4f6; text-align: left; }
+td:first-child { min-width: 14em; }
 td.r { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr:nth-child(even) td { background: #fafafa; }
 td.bad { color: #b00020; font-weight: 600; }
@@ -112,8 +112,9 @@ def _html_table(t: Table) -> str:
 
 
 def _inline(text: str) -> str:
-    """Escape, then `code` spans as <code>."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+    """Escape, then `code` spans as <code> and **bold** as <strong>."""
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
 
 
 def _html_block(b: Block) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import stats
-from analysis.labels import fmt
 from analysis.load import Runs
+from analysis.numbers import number, percent, seconds
 from analysis.summary import CONFIG
 
 BASELINE_MODE = "eager"
@@ -39,10 +39,10 @@ def break_even_table(configs: pd.DataFrame) -> pd.DataFrame:
         pd.DataFrame(
             {
                 "configuration": pairs["label"].to_numpy(),
-                "eager cold start (s)": pairs["cold_s_base"].to_numpy(),
-                "eager steady (s)": pairs["steady_s_base"].to_numpy(),
-                "mode cold start (s)": pairs["cold_s"].to_numpy(),
-                "mode steady (s)": pairs["steady_s"].to_numpy(),
+                "eager cold start": pairs["cold_s_base"].to_numpy(),
+                "eager steady": pairs["steady_s_base"].to_numpy(),
+                "mode cold start": pairs["cold_s"].to_numpy(),
+                "mode steady": pairs["steady_s"].to_numpy(),
                 "break-even epoch": break_even,
             }
         )
@@ -113,8 +113,8 @@ def loss_warnings(trials: pd.DataFrame, epochs: pd.DataFrame) -> list[str]:
     ends = ends.agg(["first", "last", "size"])
     stuck = [
         f"{trial_id}: the training loss did not fall on real data in run {run_id} "
-        f"({first:.4g} in epoch 1, {last:.4g} in the last); check the training loop and the "
-        "learning rate before trusting its timings."
+        f"({number(first)} in epoch 1, {number(last)} in the last); check the training loop "
+        "and the learning rate before trusting its timings."
         for (run_id, trial_id), first, last, size in zip(
             ends.index, ends["first"], ends["last"], ends["size"], strict=True
         )
@@ -146,8 +146,8 @@ def config_warnings(configs: pd.DataFrame) -> list[str]:
     out = _listed(
         [
             f"{r.label}: not yet steady — epochs 2..{r.epochs - bool(r.final_epoch_slow)} "
-            "still drift by "
-            f"{r.trend_drift:+.0%} (Theil–Sen); train more epochs before trusting the steady time."
+            f"still drift by {percent(r.trend_drift, signed=True)} (Theil–Sen); train more "
+            "epochs before trusting the steady time."
             for r in drifting.itertuples(index=False)
         ],
         "more configurations are not yet steady",
@@ -156,8 +156,8 @@ def config_warnings(configs: pd.DataFrame) -> list[str]:
     flat = configs[configs["first_not_slower"].astype(bool)]
     out += _listed(
         [
-            f"{r.label}: the first epoch ({fmt(r.first_epoch_s)} s) is not slower than the "
-            f"steady median ({fmt(r.steady_s)} s); the start-up cost lies elsewhere (set-up "
+            f"{r.label}: the first epoch ({seconds(r.first_epoch_s)}) is not slower than the "
+            f"steady median ({seconds(r.steady_s)}); the start-up cost lies elsewhere (set-up "
             "phases) or the epochs are noisy."
             for r in flat.itertuples(index=False)
         ],
@@ -175,8 +175,9 @@ def final_epoch_warnings(configs: pd.DataFrame) -> list[str]:
     slow = configs[configs["final_epoch_slow"].astype(bool)]
     return _listed(
         [
-            f"{r.label}: the last epoch ({r.epochs}) is {r.final_epoch_excess:+.0%} slower than "
-            f"epochs 2..{r.epochs - 1} — a final-epoch effect of the training loop, not drift: "
+            f"{r.label}: the last epoch ({r.epochs}) is "
+            f"{percent(r.final_epoch_excess, signed=True)} slower than epochs 2..{r.epochs - 1} "
+            "— a final-epoch effect of the training loop, not drift: "
             "more epochs will not remove it. The steady median keeps it (one slow epoch barely "
             "moves a median); the drift test leaves it out. The harness times every epoch of "
             "every framework alike; `bench selfcheck` shows whether a bare loop has it too."

@@ -1,11 +1,13 @@
 """`write_report`: report.md, a self-contained report.html and figures/*.png for run folders.
 
-The report holds, in order: warnings; one table row per configuration (steady median over
-repeats with its CI and that CI's real confidence, first epoch, overhead = first − steady,
-set-up, samples/s, memory); the precision × framework view when several precisions ran
-(`precision_view`); compile break-even; figures 1–6; every
-trial with its status and error (failed trials included, never averaged); each run's host
-fingerprint and config; and how each number was computed.
+The report holds, in order: **At a glance** (`analysis.glance`: per model and device, each
+framework and mode's first epoch ÷ steady, cold start and steady epoch) and figure 1, the
+first-epoch phases; warnings; one table row per configuration (steady median over repeats with
+its CI and that CI's real confidence, first epoch, overhead = first − steady, first step,
+set-up, cold start, samples/s, memory); the precision × framework view when several precisions ran
+(`precision_view`); compile break-even; figures 2–6; every trial with its
+status and error (failed trials included, never averaged); each run's host fingerprint and
+config; and how each number was computed. Numbers are written by `analysis.numbers`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import pandas as pd
 from analysis import doc, fingerprint, plots, render
 from analysis.analyze import Analysis, analyze
 from analysis.drift import TREND_MIN_EPOCHS
-from analysis.labels import fmt, fmt_ci, fmt_level, fmt_mib
+from analysis.glance import glance_blocks
 from analysis.load import load_runs
+from analysis.numbers import epochs, level, mib, number, ratio, seconds, seconds_interval
 from analysis.precision_view import precision_blocks
 from analysis.stats import FULL_CI_REPEATS, VERDICT_REPEATS
 
@@ -40,33 +43,40 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> list[Path
     return [md, page, *written]
 
 
-def draw_figures(a: Analysis, out: Path) -> tuple[list[doc.Block], list[Path]]:
-    """Render every applicable figure to out/figures/NAME.png; blocks for the report."""
-    blocks: list[doc.Block] = []
+def draw_figures(a: Analysis, out: Path) -> tuple[list[list[doc.Block]], list[Path]]:
+    """Render every applicable figure to out/figures/NAME.png; each figure's blocks for the
+    report (its heading, then the image or why it was not drawn)."""
+    figures: list[list[doc.Block]] = []
     written = []
     pngs = render.render_all(a)
     for n, (spec, png) in enumerate(zip(plots.figures(), pngs, strict=True), start=1):
         title = f"{n}. {spec.title}"
-        blocks.append(doc.Heading(3, title))
         if png is None:
-            blocks.append(doc.Para(f"Not drawn: {spec.absent}."))
+            figures.append([doc.Heading(3, title), doc.Para(f"Not drawn: {spec.absent}.")])
             continue
         path = out / "figures" / f"{spec.name}.png"
         path.write_bytes(png)
         written.append(path)
-        blocks.append(doc.Image(f"figures/{spec.name}.png", png, title, spec.caption))
-    return blocks, written
+        image = doc.Image(f"figures/{spec.name}.png", png, title, spec.caption)
+        figures.append([doc.Heading(3, title), image])
+    return figures, written
 
 
-def build(a: Analysis, figures: list[doc.Block]) -> list[doc.Block]:
+def build(a: Analysis, figures: list[list[doc.Block]]) -> list[doc.Block]:
+    """The report's blocks: At a glance and the phases figure first (the first screen), then
+    warnings, tables, the other figures, trials, runs and method."""
     n_ok = int((a.trials["status"] == "ok").sum())
+    n_runs = len(a.runs.run_ids)
+    phases, *others = figures
     blocks: list[doc.Block] = [
         doc.Heading(1, "bench report: " + ", ".join(a.runs.run_ids)),
         doc.Para(
-            f"{len(a.runs.run_ids)} run(s), {len(a.trials)} trials ({n_ok} ok), "
-            f"{len(a.configs)} configurations. Every figure below is computed from the raw "
-            "rows of phases.csv and epochs.csv; only trials with status ok enter a statistic."
+            f"{n_runs} run{'s' * (n_runs != 1)}, {len(a.trials)} trials ({n_ok} ok), "
+            f"{len(a.configs)} configurations; {len(a.warnings)} warning(s) below the figure."
         ),
+        doc.Heading(2, "At a glance"),
+        *glance_blocks(a.configs),
+        *phases,
         doc.Heading(2, "Warnings"),
         doc.Bullets(a.warnings) if a.warnings else doc.Para("None."),
         doc.Heading(2, "Configurations"),
@@ -75,7 +85,7 @@ def build(a: Analysis, figures: list[doc.Block]) -> list[doc.Block]:
         doc.Heading(2, "Compile break-even"),
         break_even_block(a.break_even),
         doc.Heading(2, "Figures"),
-        *figures,
+        *(block for figure in others for block in figure),
         doc.Heading(2, "Trials"),
         trial_table(a.trials),
         *error_blocks(a.trials),
@@ -88,37 +98,30 @@ def build(a: Analysis, figures: list[doc.Block]) -> list[doc.Block]:
 
 
 def config_table(configs: pd.DataFrame) -> doc.Table:
-    """One row per configuration; first epoch − steady epoch = overhead in every row."""
-    headers = [
-        "configuration",
-        "n ok",
-        "steady epoch s [CI]",
-        "CI level",
-        "first epoch s",
-        "overhead s",
-        "first / steady",
-        "set-up s",
-        "samples/s",
-        "peak RSS MiB",
-        "peak device MiB",
-    ]
+    """One row per configuration; first epoch − steady epoch = overhead and set-up + first
+    epoch = cold start in every row. Peak device memory only where some trial has one."""
+    headers = ["configuration", "n ok", "steady epoch [CI] level", "first epoch", "overhead"]
+    headers += ["first ÷ steady", "first step", "set-up", "cold start", "samples/s"]
+    headers += ["peak RSS MiB", "peak device MiB"]
+    keep = len(headers) - (not configs["peak_device_bytes"].notna().any())
     rows = [
         [
             r.label,
             str(r.n_ok),
-            fmt_ci(r.steady_s, r.steady_low, r.steady_high),
-            fmt_level(r.ci_level),
-            fmt(r.first_epoch_s),
-            fmt(r.overhead_s),
-            f"{fmt(r.overhead_ratio)}×",
-            fmt(r.setup_s),
-            fmt(r.samples_per_s),
-            fmt_mib(r.peak_rss_bytes),
-            fmt_mib(r.peak_device_bytes),
-        ]
+            f"{seconds_interval(r.steady_s, r.steady_low, r.steady_high)} {level(r.ci_level)}",
+            seconds(r.first_epoch_s),
+            seconds(r.overhead_s),
+            ratio(r.overhead_ratio),
+            seconds(r.first_step_s),
+            seconds(r.setup_s),
+            seconds(r.cold_s),
+            number(r.samples_per_s),
+            mib(r.peak_rss_bytes),
+            mib(r.peak_device_bytes),
+        ][:keep]
         for r in configs.itertuples(index=False)
     ]
-    return doc.Table(headers, rows, right=set(range(1, len(headers))))
+    return doc.Table(headers[:keep], rows, right=set(range(1, keep)))
 
 
 def break_even_block(table: pd.DataFrame) -> doc.Block:
@@ -127,27 +130,30 @@ def break_even_block(table: pd.DataFrame) -> doc.Block:
             "Not computed: no configuration ran both in eager mode and in a graph/compiled "
             "mode (sweep [sweep] torch_modes / keras_modes to get it)."
         )
-    rows = [[r[0]] + [fmt(v) for v in r[1:]] for r in table.itertuples(index=False)]
+    rows = [
+        [r[0], *(seconds(v) for v in r[1:-1]), epochs(r[-1])] for r in table.itertuples(index=False)
+    ]
     return doc.Table(list(table.columns), rows, right=set(range(1, len(table.columns))))
 
 
 def trial_table(trials: pd.DataFrame) -> doc.Table:
-    headers = ["trial", "run", "status", "steady s", "first epoch s", "set-up s"]
+    headers = ["trial", "run", "status", "steady epoch", "first epoch", "first step", "set-up"]
     headers += ["outlier epochs", "error"]
     rows = [
         [
             r.trial_id,
             r.run_id,
             r.status,
-            fmt(r.steady_epoch_s),
-            fmt(r.first_epoch_s),
-            fmt(r.setup_s),
+            seconds(r.steady_epoch_s),
+            seconds(r.first_epoch_s),
+            seconds(r.first_step_s),
+            seconds(r.setup_s),
             r.outlier_epochs,
             _first_line(r.error),
         ]
         for r in trials.itertuples(index=False)
     ]
-    return doc.Table(headers, rows, right={3, 4, 5})
+    return doc.Table(headers, rows, right={3, 4, 5, 6})
 
 
 def _first_line(text: str) -> str:
@@ -187,6 +193,10 @@ def run_blocks(a: Analysis) -> list[doc.Block]:
 
 
 METHOD = [
+    "Every number is computed from the raw rows of phases.csv and epochs.csv; only trials "
+    "with status ok enter a statistic.",
+    "Numbers: times to 3 significant digits, in s from 1 s up and in ms below (an interval "
+    "in its point's unit); counts with thousands separators; p-values as <0.001, 0.03, 1.00.",
     "The unit of every interval is the repeat: a fresh process, one value each. Epochs of one "
     "process share its speed, so they are never pooled as if independent.",
     "Steady epoch time: per trial the median wall time of epochs 2..E; per configuration the "
@@ -196,7 +206,9 @@ METHOD = [
     "First epoch: the median over repeats of epoch 1's wall time. First-epoch overhead = first "
     "epoch − steady epoch, the difference of those two medians, so the row adds up; first / "
     "steady is their ratio. Set-up: the median over repeats of spawn + harness + import + "
-    "device_init + data + build + compile; cold start = set-up + first epoch.",
+    "device_init + data + build + compile; cold start = set-up + first epoch (spawn to the end "
+    "of epoch 1). First step: the median over repeats of epoch 1's first training step, where "
+    "tracing, compilation and autotuning land.",
     "Samples/s: samples per epoch / steady epoch time.",
     "Outliers: modified z-score 0.6745·(x − median)/MAD above 3.5 (Iglewicz–Hoaglin), for a "
     "trial's steady epochs and for a configuration's repeats (from 3 repeats).",

@@ -24,6 +24,7 @@ IDENTITY = ("run_id", *IDENTITY_COLUMNS)
 # recomputed here from raw rows; trials.csv's own copies are dropped
 HEADLINE = (
     "setup_s",
+    "first_step_s",
     "first_epoch_s",
     "steady_epoch_s",
     "first_epoch_overhead_s",
@@ -64,7 +65,7 @@ def config_labels(frame: pd.DataFrame) -> pd.Series:
 
 def trial_table(runs: Runs) -> pd.DataFrame:
     """One row per trial (every status): identity, status, error, and for ok trials the
-    figures from raw rows — setup_s, first_epoch_s, steady_epoch_s, overhead_s,
+    figures from raw rows — setup_s, first_step_s, first_epoch_s, steady_epoch_s, overhead_s,
     overhead_ratio, cold_s, samples_per_s, peaks, n_steady and the flagged outlier epochs."""
     trials = runs.trials.drop(columns=[c for c in HEADLINE if c in runs.trials]).copy()
     trials["variant"] = [
@@ -78,7 +79,10 @@ def trial_table(runs: Runs) -> pd.DataFrame:
     keys = ["run_id", "trial_id"]
     setup = runs.phases[runs.phases["phase"].isin(SETUP_PHASES)]
     setup = setup.groupby(keys)["duration_s"].sum().rename("setup_s")
-    table = trials.join(setup, on=keys).join(_epoch_figures(runs.epochs), on=keys)
+    first_step = runs.phases[runs.phases["phase"] == "first_step"]
+    first_step = first_step.groupby(keys)["duration_s"].sum().rename("first_step_s")
+    table = trials.join(setup, on=keys).join(first_step, on=keys)
+    table = table.join(_epoch_figures(runs.epochs), on=keys)
     not_ok = table["status"] != "ok"
     derived = [c for c in table.columns if c not in trials.columns]
     table.loc[not_ok, derived] = np.nan
@@ -140,6 +144,7 @@ STATS = [
     "overhead_ratio",
     "setup_s",
     "cold_s",
+    "first_step_s",
     "samples_per_s",
     "peak_rss_bytes",
     "peak_device_bytes",
@@ -156,7 +161,8 @@ def config_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration of ok trials (columns CONFIG + STATS): n, the steady median
     over repeats with its order-statistic CI and that CI's confidence (`ci_level`), first
     epoch, overhead (first − steady, and first / steady), set-up, cold start (set-up + first),
-    samples/s, peaks, and the warning flags. Every figure is a median over repeats."""
+    the first step (epoch 1's first training step), samples/s, peaks, and the warning flags.
+    Every figure is a median over repeats."""
     ok = trials[trials["status"] == "ok"].reset_index(drop=True)
     grouped = ok.groupby(CONFIG, sort=False, dropna=False)
     table = grouped.agg(
@@ -164,6 +170,7 @@ def config_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
         n_ok=("trial_id", "size"),
         first_epoch_s=("first_epoch_s", "median"),
         setup_s=("setup_s", "median"),
+        first_step_s=("first_step_s", "median"),
         peak_rss_bytes=("peak_rss_bytes", "max"),
         peak_device_bytes=("peak_device_bytes", "max"),
     )

@@ -8,7 +8,7 @@ import pytest
 from analysis_synth import join_runs, make_runs, trial_view
 
 from analysis import compare_render
-from analysis.compare_stats import alignment_key, compare_table, text_rows
+from analysis.compare_stats import METRICS, alignment_key, compare_table, text_rows
 from bench.core.schema import IDENTITY_COLUMNS, MACHINE_COLUMNS
 
 # two values of each identity column that aligns across machines
@@ -44,7 +44,9 @@ def test_a_run_sweeping_any_identity_column_is_not_pooled(column) -> None:
     a = trial_view(runs)
     assert column in alignment_key(a.trials)
     table = compare_table(a)
-    assert len(table) == 4 and (table["n_base"] == 4).all() and (table["n_other"] == 4).all()
+    # two configurations × (steady epoch, first-epoch overhead, cold start)
+    assert len(table) == 2 * len(METRICS) == 6
+    assert (table["n_base"] == 4).all() and (table["n_other"] == 4).all()
     assert table.groupby("metric")["configuration"].nunique().eq(2).all()
 
 
@@ -62,7 +64,7 @@ def test_machine_columns_align_loosely(column) -> None:
     )
     a = trial_view(runs)
     assert column not in alignment_key(a.trials)
-    assert len(compare_table(a)) == 2
+    assert len(compare_table(a)) == len(METRICS)  # one configuration, every metric
 
 
 def test_table_shows_raw_and_adjusted_p() -> None:
@@ -88,4 +90,43 @@ def test_heatmap_colours_only_significant_cells() -> None:
     cells = np.ma.getmaskarray(mesh.get_array()).ravel()
     assert cells.tolist() == [True, False, True]  # only b is coloured
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "0.92" in texts and "1.5*" in texts  # the uncoloured ratio is still printed
+    assert "0.920×" in texts and "1.50×*" in texts  # the uncoloured ratio is still printed
+
+
+def test_overhead_is_compared_beside_steady_epoch_and_cold_start() -> None:
+    runs = make_runs(["a", "b"], [{"model": "m0"}], repeats=6, seed=9, scale={"b": 1.3})
+    table = compare_table(trial_view(runs))
+    assert table["metric"].tolist() == ["steady epoch", "first-epoch overhead", "cold start"]
+    overhead = table.iloc[1]
+    assert overhead.ratio == pytest.approx(1.3, rel=0.15) and overhead.n_base == 6
+    assert overhead.significant and overhead.verdict == "slower"
+
+
+def test_an_overhead_at_or_below_zero_gets_no_test_and_no_verdict() -> None:
+    runs = make_runs(["a", "b"], [{"model": "m0"}], repeats=6, seed=10, scale={"b": 1.3})
+    epochs = runs.epochs
+    one = (epochs["run_id"] == "b") & (epochs["epoch"] == 1) & epochs["trial_id"].str.endswith("r0")
+    epochs.loc[one, "wall_s"] = 0.5  # this repeat's first epoch is faster than its steady ones
+    table = compare_table(trial_view(runs)).set_index("metric")
+    overhead = table.loc["first-epoch overhead"]
+    assert np.isnan(overhead.p) and np.isnan(overhead.ratio_low) and not overhead.significant
+    assert overhead.verdict == "no verdict: a repeat ≤ 0"
+    assert table.loc["steady epoch", "significant"]  # the other metrics are still tested
+    headers, rows = text_rows(table.reset_index())
+    assert rows[1][headers.index("verdict")] == "no verdict: a repeat ≤ 0"
+    assert rows[1][headers.index("p")] == "—"
+
+
+def test_runs_are_named_by_their_folder_and_every_column_is_headed() -> None:
+    runs = make_runs(["20261201-0900-a1b2", "20261202-0900-c3d4"], [{"model": "m0"}], 4, seed=12)
+    runs.runs["path"] = ["results/baseline", "results/after-fix"]
+    a = trial_view(runs)
+    table = compare_table(a)
+    assert set(table["run"]) == {"after-fix"}
+    text = compare_render.text(a, table, pd.DataFrame())
+    assert text.startswith("baseline: baseline\n") and "20261201" not in text
+    header = text.splitlines()[1].split()
+    assert header[:3] == ["metric", "configuration", "run"] and header[-1] == "verdict"
+    headers, rows = text_rows(table)
+    assert all(headers) and all(row[-1] for row in rows)  # n.s. is written, not left blank
+    assert {row[-1] for row in rows} <= {"n.s.", "* slower", "* faster"}

@@ -35,7 +35,7 @@ def test_loss_that_does_not_fall_on_real_data_is_flagged():
     warnings = loss_warnings(trials, epochs)
     assert len(warnings) == 1
     assert warnings[0].startswith("stuck: the training loss did not fall")
-    assert "2.3 in epoch 1" in warnings[0]
+    assert "2.30 in epoch 1" in warnings[0]
 
 
 def test_trial_ids_repeat_across_runs():
@@ -49,4 +49,4 @@ def test_trial_ids_repeat_across_runs():
     warnings = loss_warnings(trials, epochs)
     assert len(warnings) == 1
     assert warnings[0].startswith("0-fake: the training loss did not fall on real data in run b")
-    assert "2.4 in epoch 1, 2.42 in the last" in warnings[0]
+    assert "2.40 in epoch 1, 2.42 in the last" in warnings[0]

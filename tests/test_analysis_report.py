@@ -153,7 +153,8 @@ def test_compare_four_repeats_a_side_reach_a_verdict() -> None:
     base = fake_run("four", repeats=4, batch_sizes=(32, 64))
     slow = fake_run("four-slow", scale=FACTOR, repeats=4, batch_sizes=(32, 64))
     table = compare_table(analyze(load_runs([base, slow])))
-    assert len(table) == 4 and (table["n_base"] == 4).all()
+    # 2 configurations × (steady epoch, first-epoch overhead, cold start): every one 1.5× or more
+    assert len(table) == 6 and (table["n_base"] == 4).all()
     # exact Mann–Whitney, complete separation of 4 against 4: p = 2/70; BH keeps it (all equal)
     assert table["p"].to_numpy() == pytest.approx(2 / 70)
     assert table["p_adj"].to_numpy() == pytest.approx(2 / 70)
@@ -189,3 +190,67 @@ def test_report_renders_in_headless_chromium(ok_run: Path, failed_run: Path, tmp
     # text, tables and the embedded figures make every band of the page non-blank
     bands = image.reshape(8, -1).std(axis=1)
     assert (bands > 5).all(), bands
+
+
+def test_report_opens_with_at_a_glance_then_the_phases_figure(ok_run, failed_run, tmp_path):
+    write_report([ok_run, failed_run], tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    html = (tmp_path / "report.html").read_text()
+    headings = [line for line in md.splitlines() if line.startswith("#")]
+    assert headings[:5] == [
+        f"# bench report: {ok_run.name}, {failed_run.name}",
+        "## At a glance",
+        "### 1. First-epoch decomposition",
+        "## Warnings",
+        "## Configurations",
+    ]
+    glance = md.split("## At a glance")[1].split("### 1.")[0]
+    # fake runner: steady median 1.0 s, first epoch 2.0 s, set-up 6 × 0.1 s → cold start 2.6 s
+    assert "**seed_ffnn on cpu**: fake scripted b32 2.00× · 2.60 s · 1.00 s; " in glance
+    assert "fake scripted b64 2.00× · 2.60 s · 1.00 s" in glance
+    assert "first epoch ÷ steady epoch" in glance and "cold start" in glance
+    assert "<strong>seed_ffnn on cpu</strong>: fake scripted b32 2.00×" in html
+    figure = html.index('<img alt="1. First-epoch decomposition"')
+    assert html.index("<h2>At a glance") < figure < html.index("<h2>Warnings")
+    table = next(line for line in md.splitlines() if line.startswith("| configuration"))
+    assert "| first step |" in table and "| cold start |" in table
+
+
+def test_terminal_and_report_write_the_same_numbers(ok_run, tmp_path) -> None:
+    import csv
+
+    from bench.cli.progress import configuration_table
+    from bench.cli.report import _value
+    from bench.core.summary import configurations
+
+    with open(ok_run / "trials.csv", newline="") as f:
+        rows = [{k: _value(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    terminal = configuration_table(configurations(rows))
+    cells = {c.header.replace("\n", " "): list(c.cells) for c in terminal.columns}
+    write_report([ok_run], tmp_path)
+    md, html = ((tmp_path / f"report.{x}").read_text() for x in ("md", "html"))
+    report = report_rows(md)
+    same = {
+        "steady epoch [CI] level": "steady epoch [CI] level",
+        "first epoch": "first epoch",
+        "overhead": "overhead",
+        "first ÷ steady": "first ÷ steady",
+        "first step": "first step",
+        "set-up": "set-up",
+        "cold start": "cold start",
+        "samples/s": "samples/s",
+    }
+    for terminal_column, report_column in same.items():
+        assert cells[terminal_column] == [r[report_column] for r in report], terminal_column
+        assert all(f">{r[report_column]}<" in html for r in report)
+    assert cells["cold start"] == ["2.60 s", "2.60 s"] and cells["first step"] == ["500 ms"] * 2
+
+
+def report_rows(md: str) -> list[dict[str, str]]:
+    """The Configurations table of report.md as dicts."""
+    lines = md.split("## Configurations")[1].strip().split("\n\n")[0].splitlines()
+    header = [h.strip() for h in lines[0].strip("|").split("|")]
+    rows = [line for line in lines[2:] if line.startswith("|")]
+    return [
+        dict(zip(header, (c.strip() for c in r.strip("|").split("|")), strict=True)) for r in rows
+    ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from analysis_synth import make_runs
 
-from analysis import plots, report
+from analysis import glance, numbers, plots, report
 from analysis.analyze import analyze
 from analysis.labels import SETUP_PHASES
 
@@ -27,15 +28,26 @@ def test_first_minus_steady_is_the_overhead(analysis) -> None:
     assert np.allclose(c["first_epoch_s"] / c["steady_s"], c["overhead_ratio"])
 
 
+def seconds_cell(text: str) -> float:
+    """'1.23 s' or '45.6 ms [44.1, 47.0] 87%' → the point value in seconds."""
+    number, unit = text.split(" ")[:2]
+    return float(number.replace(",", "")) / (1000 if unit == "ms" else 1)
+
+
 def test_every_rendered_row_adds_up(analysis) -> None:
     table = report.config_table(analysis.configs)
-    first, steady, overhead = (
-        table.headers.index(h) for h in ("first epoch s", "steady epoch s [CI]", "overhead s")
-    )
+    column = {h: table.headers.index(h) for h in table.headers}
+    assert "peak device MiB" not in column  # no device memory measured: no empty column
     for row in table.rows:
-        values = [float(row[i].split(" [")[0].replace(",", "")) for i in (first, steady, overhead)]
-        # 4 significant digits each: the rounding of three numbers near 1–3 s
-        assert values[0] - values[1] == pytest.approx(values[2], abs=3e-3), row
+        first, steady, overhead, setup, cold = (
+            seconds_cell(row[column[h]])
+            for h in ("first epoch", "steady epoch [CI] level", "overhead", "set-up", "cold start")
+        )
+        # 3 significant digits each: the rounding of three numbers near 0.1–5 s
+        assert first - steady == pytest.approx(overhead, abs=0.015), row
+        assert setup + first == pytest.approx(cold, abs=0.015), row
+        # analysis_synth: each trial's first step is 40% of its first epoch
+        assert seconds_cell(row[column["first step"]]) == pytest.approx(0.4 * first, abs=0.01)
 
 
 def test_figure_one_bars_have_the_table_lengths(analysis) -> None:
@@ -48,3 +60,38 @@ def test_figure_one_bars_have_the_table_lengths(analysis) -> None:
     # the tick sits at set-up + steady: the rest of the bar is the table's overhead
     tick = merged["setup_s"] + merged["steady_s"]
     assert np.allclose(setup + epoch_one - tick, merged["overhead_s"])
+
+
+def test_at_a_glance_has_one_line_per_model_and_device_in_a_fixed_order() -> None:
+    variants = [("keras", "tensorflow", "graph"), ("torch", "torch", "eager")]
+    configs = [
+        {"model": model, "device": device, "framework": f, "backend": b, "mode": m}
+        for model in ("m1", "m0")
+        for device in ("cuda:0", "cpu")
+        for f, b, m in variants
+    ]
+    a = analyze(make_runs(["r"], configs, repeats=3, seed=12))
+    para, extremes, lines = glance.glance_blocks(a.configs)
+    assert [line.split("**")[1] for line in lines.items] == [
+        "m1 on cpu",
+        "m1 on cuda:0",
+        "m0 on cpu",
+        "m0 on cuda:0",
+    ]  # models in plan order, the CPU first
+    row = a.configs.set_index(["model", "device", "variant"]).loc[("m0", "cpu", "torch eager")]
+    # torch before keras; each entry: first ÷ steady · cold start · steady, as in the table
+    entry = (
+        f"torch eager {numbers.ratio(row.overhead_ratio)} · {numbers.seconds(row.cold_s)} · "
+        f"{numbers.seconds(row.steady_s)}"
+    )
+    assert lines.items[2].startswith(f"**m0 on cpu**: {entry}; keras graph ")
+    assert "first epoch ÷ steady epoch" in para.text
+    most = a.configs.loc[a.configs["overhead_ratio"].idxmax()]
+    assert f"to {numbers.ratio(most.overhead_ratio)} ({most.variant}, {most.model} on" in (
+        extremes.text
+    )
+
+
+def test_at_a_glance_without_ok_trials_says_so() -> None:
+    (para,) = glance.glance_blocks(pd.DataFrame())
+    assert "No configuration finished ok" in para.text

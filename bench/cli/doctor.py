@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from analysis.numbers import mib, number, seconds
 from bench.hardware.doctor import FAIL, INFO, OK, Check, nvml_check, rapl_check, subject, verdict
 
 FRAMEWORKS = ("torch", "keras")
@@ -162,12 +163,8 @@ def run_check(framework: str, backend: str, device: Any, metered: bool) -> Check
     if metered and not energy:
         problems.append("the hardware reports energy, but no epoch recorded any")
     words = (
-        f"2 epochs ok: first {row.first_epoch_s:.2f} s, steady {row.steady_epoch_s:.2f} s"
-        + (
-            f", device peak {row.peak_device_bytes / 2**20:.0f} MiB"
-            if row.peak_device_bytes
-            else ""
-        )
-        + (f", {sum(energy):.1f} J" if energy else "")
+        f"2 epochs ok: first {seconds(row.first_epoch_s)}, steady {seconds(row.steady_epoch_s)}"
+        + (f", device peak {mib(row.peak_device_bytes)} MiB" if row.peak_device_bytes else "")
+        + (f", {number(sum(energy))} J" if energy else "")
     )
     return Check(name, device.name, FAIL if problems else OK, "; ".join([words, *problems]))

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from analysis.numbers import level, mib, number, ratio, seconds, seconds_interval
 from bench.core.eta import Eta
 from bench.core.schema import TrialRow
 from bench.core.summary import Configuration
@@ -31,14 +32,6 @@ NEXT = {
     "data": "build",
     "build": "compile, first step, epoch 1",
 }
-
-
-def _s(value: float | None) -> str:
-    return "" if value is None else f"{value:.4g}"
-
-
-def _mib(value: int | None) -> str:
-    return "" if value is None else f"{value / 2**20:.0f}"
 
 
 def _clock(seconds: float | None) -> str:
@@ -112,7 +105,7 @@ class Display:
         if self.verbosity > 0 and event["event"] in ("phase", "epoch"):
             what = event.get("phase") or f"epoch {event['epoch']}"
             took = event.get("duration_s", event.get("wall_s"))
-            self.note(f"  {self._trial.trial_id}: {what} {took:.3f} s")
+            self.note(f"  {self._trial.trial_id}: {what} {seconds(took)}")
         if event["event"] == "phase" and event["phase"] in NEXT:
             self._describe(NEXT[event["phase"]])
         elif event["event"] == "epoch":
@@ -144,10 +137,10 @@ def result_line(row: TrialRow, done: int, total: int) -> str:
     """One finished trial, as rich markup: its figures, or (in colour) why it did not finish."""
     head = escape(f"[{done}/{total}] {row.trial_id}: ")
     if row.status == "ok":
-        rate = "" if row.samples_per_s is None else f"{row.samples_per_s:,.0f}"
         return head + escape(
-            f"ok — first epoch {_s(row.first_epoch_s)} s, steady {_s(row.steady_epoch_s)} s, "
-            f"overhead {_s(row.first_epoch_overhead_s)} s, {rate} samples/s"
+            f"ok — first epoch {seconds(row.first_epoch_s)}, steady {seconds(row.steady_epoch_s)}"
+            f", overhead {seconds(row.first_epoch_overhead_s)}, "
+            f"{number(row.samples_per_s)} samples/s"
         )
     color = "yellow" if row.status == "skipped" else "red"
     log = "" if row.status == "skipped" else f" (log: logs/{row.trial_id}.log)"
@@ -155,37 +148,39 @@ def result_line(row: TrialRow, done: int, total: int) -> str:
 
 
 def configuration_table(configs: list[Configuration]) -> Table:
-    """The end-of-run summary: one row per configuration."""
-    table = Table(title="bench summary: one row per configuration (seconds; RSS in MiB)")
-    heads = ("configuration", "repeats", "steady epoch [CI]", "first epoch", "overhead")
-    heads += ("first/steady", "set-up", "samples/s", "peak RSS")
+    """The end-of-run summary: one row per configuration, numbers as the report writes them."""
+    table = Table(title="bench summary: one row per configuration (peak RSS in MiB)")
+    heads = ("configuration", "repeats", "steady epoch\n[CI] level", "first\nepoch", "overhead")
+    heads += ("first ÷\nsteady", "first\nstep", "set-up", "cold\nstart", "samples/s", "peak\nRSS")
     for name in heads:
         table.add_column(name, justify="left" if name == "configuration" else "right")
     for c in configs:
-        ci = ""
+        steady = seconds_interval(c.steady_epoch_s, c.steady_ci_low_s, c.steady_ci_high_s)
         if c.steady_ci_level is not None:
-            ci = f" [{_s(c.steady_ci_low_s)}, {_s(c.steady_ci_high_s)}] {c.steady_ci_level:.0%}"
+            steady += f" {level(c.steady_ci_level)}"
         table.add_row(
             escape(c.label),
             f"{c.ok}/{c.repeats} ok" + (f" ({c.statuses})" if c.statuses else ""),
-            _s(c.steady_epoch_s) + ci,
-            _s(c.first_epoch_s),
-            _s(c.overhead_s),
-            "" if c.first_over_steady is None else f"{c.first_over_steady:.2f}×",
-            _s(c.setup_s),
-            "" if c.samples_per_s is None else f"{c.samples_per_s:,.0f}",
-            _mib(c.peak_rss_bytes),
+            steady,
+            seconds(c.first_epoch_s),
+            seconds(c.overhead_s),
+            ratio(c.first_over_steady),
+            seconds(c.first_step_s),
+            seconds(c.setup_s),
+            seconds(c.cold_start_s),
+            number(c.samples_per_s),
+            mib(c.peak_rss_bytes),
         )
     return table
 
 
 def summary_table(rows: list[TrialRow]) -> Table:
     """The per-trial table (`--verbose`)."""
-    table = Table(title="bench trials (seconds; RSS in MiB)")
+    table = Table(title="bench trials (peak RSS in MiB)")
     for name in (
         "trial",
         "status",
-        "setup",
+        "set-up",
         "first step",
         "steady step",
         "first epoch",
@@ -196,16 +191,17 @@ def summary_table(rows: list[TrialRow]) -> Table:
     ):
         table.add_column(name, justify="left" if name in ("trial", "status") else "right")
     for row in rows:
+        step = row.steady_epoch_s / row.steps_per_epoch if row.steady_epoch_s else None
         table.add_row(
             row.trial_id,
             row.status if row.status == "ok" else f"[red]{row.status}[/red]",
-            _s(row.setup_s),
-            _s(row.first_step_s),
-            _s(row.steady_epoch_s / row.steps_per_epoch if row.steady_epoch_s else None),
-            _s(row.first_epoch_s),
-            _s(row.steady_epoch_s),
-            _s(row.first_epoch_overhead_s),
-            "" if row.samples_per_s is None else f"{row.samples_per_s:.0f}",
-            _mib(row.peak_rss_bytes),
+            seconds(row.setup_s),
+            seconds(row.first_step_s),
+            seconds(step),
+            seconds(row.first_epoch_s),
+            seconds(row.steady_epoch_s),
+            seconds(row.first_epoch_overhead_s),
+            number(row.samples_per_s),
+            mib(row.peak_rss_bytes),
         )
     return table

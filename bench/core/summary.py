@@ -6,8 +6,10 @@ configuration: the median steady epoch over its `ok` repeats with a distribution
 order-statistic interval for the median (`median_interval`: its confidence is exact — with 3
 repeats [min, max] is a 75 % interval, and 95 % needs at least 6 — and printed as such), the
 median first epoch, the overhead defined as median first − median steady (so the row adds up),
-first ÷ steady, the median set-up, samples/s at the median steady epoch, and the largest peak
-RSS. Pure Python: the parent has no NumPy or pandas to spare for this.
+first ÷ steady, the median set-up, samples/s at the median steady epoch, the largest peak
+RSS, the median first step and the cold start (median set-up + median first epoch: spawn to the
+end of epoch 1, as the report computes it). Pure Python: the parent has no NumPy or pandas to
+spare for this.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Configuration:
     setup_s: float | None
     samples_per_s: float | None
     peak_rss_bytes: int | None
+    first_step_s: float | None  # median of the first training step (trials.csv first_step_s)
+    cold_start_s: float | None  # median set-up + median first epoch: spawn to the end of epoch 1
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +103,7 @@ def _summarise(group: list[dict[str, Any]]) -> Configuration:
     if steady_values:
         low, high, level = median_interval(steady_values)
     first = _median([r["first_epoch_s"] for r in ok])
+    setup = _median([r["setup_s"] for r in ok])
     samples = key["samples_per_epoch"] or 0
     rss = [r["peak_rss_bytes"] for r in ok if r["peak_rss_bytes"] is not None]
     statuses = ", ".join(
@@ -117,9 +122,11 @@ def _summarise(group: list[dict[str, Any]]) -> Configuration:
         first_epoch_s=first,
         overhead_s=first - steady if first is not None and steady is not None else None,
         first_over_steady=first / steady if first is not None and steady else None,
-        setup_s=_median([r["setup_s"] for r in ok]),
+        setup_s=setup,
         samples_per_s=samples / steady if steady else None,
         peak_rss_bytes=max(rss) if rss else None,
+        first_step_s=_median([r.get("first_step_s") for r in ok]),
+        cold_start_s=setup + first if setup is not None and first is not None else None,
     )
 
 
