@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis import doc
 from analysis.analyze import Analysis
-from analysis.labels import fmt, fmt_mib
+from analysis.numbers import mib, number, ratio, seconds
 from analysis.summary import CONFIG, setting_labels
 
 # [sweep] precisions in order of falling width (bench.hardware.precision.PRECISIONS; analysis
@@ -81,14 +81,14 @@ def precision_blocks(a: Analysis) -> list[doc.Block]:
             r.base,
             r.precision,
             str(r.n_ok),
-            fmt(r.steady_s),
-            f"{fmt(r.vs_fp32)}×" if r.vs_fp32 == r.vs_fp32 else "—",
-            fmt(r.first_epoch_s),
-            fmt(r.overhead_s),
-            fmt_mib(r.peak_rss_bytes),
-            fmt_mib(r.peak_device_bytes),
-            fmt(r.loss_first),
-            fmt(r.loss_final),
+            seconds(r.steady_s),
+            ratio(r.vs_fp32),
+            seconds(r.first_epoch_s),
+            seconds(r.overhead_s),
+            mib(r.peak_rss_bytes),
+            mib(r.peak_device_bytes),
+            number(r.loss_first, 4),
+            number(r.loss_final, 4),
         ]
         for r in table.itertuples(index=False)
     ]

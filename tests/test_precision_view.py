@@ -8,6 +8,7 @@ import pytest
 from analysis_synth import make_runs
 
 from analysis.analyze import analyze
+from analysis.numbers import ratio
 from analysis.precision_view import precision_blocks, precision_table
 
 CONFIGS = [
@@ -43,4 +44,4 @@ def test_each_configuration_at_each_precision_against_fp32() -> None:
     heading, _note, grid = precision_blocks(analyze(runs))
     assert heading.text == "Precision × framework"
     assert grid.rows[1][:3] == ["m · cpu · torch eager", "bf16", "3"]
-    assert grid.rows[0][4] == "1×" and grid.rows[1][4] == f"{table.loc[1, 'vs_fp32']:.4g}×"
+    assert grid.rows[0][4] == "1.00×" and grid.rows[1][4] == ratio(table.loc[1, "vs_fp32"])
