@@ -12,25 +12,32 @@ from repeats of at least MODES_MIN_PER_REPEAT steady epochs each,
 D > MODES_K0 + MODES_K1 / √n and the groups are more than MODES_MIN_SHIFT apart. One
 unimodal sample split this way already has D ≈ 2.65 (a normal halved at its median) and
 smaller samples scatter higher, hence the threshold's √n term. Calibrated by simulation
-(tests/test_analysis_instability.py, seeded): unimodal epoch noise — lognormal, Student-t with
-3 degrees of freedom, and a lognormal skewed enough to be 30 % wide — trips it in under 5 % of
-configurations at every size tried (1–10 repeats, 7–31 epochs); 30 % of epochs 15 % slower with
-2 % noise is caught in most configurations from 3 repeats of 11 epochs.
+(tests/test_analysis_instability.py, seeded; processes 8 % apart): unimodal epoch noise — 2 %
+lognormal, 2 % Student-t with 3 degrees of freedom, and a skewed 30 % lognormal — trips it in
+under 5 % of configurations at every size tried, 1–6 repeats of 5–20 steady epochs (at most
+4.2 %: the 30 % lognormal, 3 repeats of 5; the others at most 2.2 %). With 2 % noise and 30 %
+of the epochs 15 % slower it catches 98 % of configurations of 3 repeats × 10 steady epochs,
+about 57 % of single repeats of 10.
 
 **Repeats that disagree** (`disagreement`): each repeat's steady median has an
 order-statistic interval from its own epochs (`stats.median_ci`: with 5 steady epochs,
 [min, max] at 94 %); flagged when the slowest repeat's interval lies wholly above the fastest
 repeat's and their medians differ by more than DISAGREE_MIN_SHIFT — the epochs of one process
 then say far less about the configuration than they seem to. Needs two repeats with at least
-MODES_MIN_PER_REPEAT steady epochs.
+MODES_MIN_PER_REPEAT steady epochs. Simulated with 2 % epoch noise: processes 2 % apart trip it
+in 0.4–4 % of configurations (2–6 repeats of 5 or 10 steady epochs); 8 % apart, the
+development VM's spread, in 42–95 % — there the repeats really do disagree.
 
-From pyperf (`pyperf check` / `format_checks` and `pyperf system show`) this takes the shape of
-a warning — say that the result may be unstable, give the number that shows it, then what to
-do about it — and its list of suspects (CPU frequency and its governor, which should be
-`performance`; other work on the machine; the load average it records in its metadata).
-pyperf judges stability by the standard deviation over the mean (10 % warns, 20 % errs); here
-the repeat is the unit and epochs are not independent, so the rules above look at shape and at
-the repeats' own intervals instead.
+Taken from pyperf: the shape of a warning (`pyperf check`, `_formatter.format_checks`: "the
+benchmark seems unstable", the number that shows it, then what to do — rerun with more runs,
+`pyperf system tune`), once per problem, with the advice once at the end; and its suspects
+(`pyperf system show`: the CPU scaling governor, whose advice is `performance`; the metadata it
+collects per run, `_collect_metadata`: `load_avg_1min` from /proc/loadavg with
+`os.getloadavg` as fallback, CPU frequency and governor of the CPUs in the affinity set — which
+`bench.trial.noise` reads the same way). Not taken: pyperf judges stability by the standard
+deviation over the mean (10 % warns, 20 % errs); here the repeat is the unit and the epochs of
+one process are not independent, so the rules above look at shape and at the repeats' own
+intervals instead.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ MODES_MIN_EPOCHS = 6
 MODES_MIN_PER_REPEAT = 3
 MODES_MIN_GROUP = 3
 MODES_MIN_SHARE = 0.15
-MODES_K0, MODES_K1 = 3.5, 6.0
+MODES_K0, MODES_K1 = 3.5, 7.0
 MODES_MIN_SHIFT = 0.03  # relative gap between the group means
 DISAGREE_MIN_SHIFT = 0.10  # slowest repeat's median / fastest's − 1
 
@@ -78,20 +85,20 @@ def two_groups(values: np.ndarray) -> tuple[int, float, float, float] | None:
     m = max(MODES_MIN_GROUP, math.ceil(MODES_MIN_SHARE * n))
     if n < 2 * m:
         return None
-    cum, cum2 = np.cumsum(x), np.cumsum(x * x)
+    cum = np.cumsum(x)
     i = np.arange(m, n - m + 1)  # size of the low group
     low_mean = cum[i - 1] / i
     high_mean = (cum[-1] - cum[i - 1]) / (n - i)
     between = i * (n - i) / n * (high_mean - low_mean) ** 2
     k = int(np.argmax(between))
-    sse = (cum2[-1] - i[k] * low_mean[k] ** 2 - (n - i[k]) * high_mean[k] ** 2) / (n - 2)
-    spread = math.sqrt(max(sse, 0.0))
-    gap = float(high_mean[k] - low_mean[k])
-    if spread > 1e-12 * abs(high_mean[k]):
-        separation = gap / spread
-    else:  # no spread within the groups: two groups exactly where there is a gap at all
-        separation = math.inf if gap > 0 else 0.0
-    return int(i[k]), float(low_mean[k]), float(high_mean[k]), separation
+    low, high = x[: i[k]], x[i[k] :]  # the within-group spread directly: no cancellation
+    spread = math.sqrt(
+        (np.sum((low - low.mean()) ** 2) + np.sum((high - high.mean()) ** 2)) / (n - 2)
+    )
+    gap = float(high.mean() - low.mean())
+    if spread <= 1e-9 * abs(high.mean()):  # equal times within each group, up to rounding
+        return int(i[k]), float(low.mean()), float(high.mean()), math.inf if gap > 0 else 0.0
+    return int(i[k]), float(low.mean()), float(high.mean()), gap / spread
 
 
 def relative_epochs(repeats: Sequence[np.ndarray]) -> np.ndarray:

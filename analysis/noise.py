@@ -117,8 +117,10 @@ def causes(focus: pd.DataFrame, group: pd.DataFrame, cpus: int | None = None) ->
     )
 
 
-def _times(separation: float) -> str:
-    return "no spread within either" if math.isinf(separation) else f"{separation:.1f}× the spread"
+def _separation(separation: float) -> str:
+    if math.isinf(separation):
+        return "no spread within either group"
+    return f"their means {separation:.1f} within-group SDs apart"
 
 
 def unstable_warnings(
@@ -141,8 +143,8 @@ def unstable_warnings(
         if m is not None and m.multimodal:
             split.append(
                 f"{label}: may be unstable — its steady epochs fall into two groups "
-                f"{m.shift:.0%} apart ({m.n_fast} fast, {m.n_slow} slow epochs; between them "
-                f"{_times(m.separation)} within a group); {causes(rows, rows, n_cpus)}."
+                f"{m.shift:.0%} apart ({m.n_fast} fast, {m.n_slow} slow epochs; "
+                f"{_separation(m.separation)}); {causes(rows, rows, n_cpus)}."
             )
         d = instability.disagreement(repeats)
         if d is not None and d.disagree:
