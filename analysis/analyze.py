@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis import findings, summary
+from analysis import findings, noise, summary
 from analysis.load import Runs
 
 
@@ -32,6 +32,7 @@ def analyze(runs: Runs) -> Analysis:
         memory=findings.memory_table(runs, trials),
         break_even=findings.break_even_table(configs),
         warnings=findings.warnings(trials, configs)
+        + noise.unstable_warnings(trials, configs, runs.epochs, noise.logical_cpus(runs.meta))
         + findings.loss_warnings(trials, runs.epochs)
         + findings.spec_peak_notes(trials),
     )

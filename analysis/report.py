@@ -138,7 +138,7 @@ def break_even_block(table: pd.DataFrame) -> doc.Block:
 
 def trial_table(trials: pd.DataFrame) -> doc.Table:
     headers = ["trial", "run", "status", "steady epoch", "first epoch", "first step", "set-up"]
-    headers += ["outlier epochs", "error"]
+    headers += ["steal %", "other CPU %", "outlier epochs", "error"]
     rows = [
         [
             r.trial_id,
@@ -148,12 +148,14 @@ def trial_table(trials: pd.DataFrame) -> doc.Table:
             seconds(r.first_epoch_s),
             seconds(r.first_step_s),
             seconds(r.setup_s),
+            number(r.cpu_steal_pct, 2),
+            number(r.other_cpu_pct, 2),
             r.outlier_epochs,
             _first_line(r.error),
         ]
         for r in trials.itertuples(index=False)
     ]
-    return doc.Table(headers, rows, right={3, 4, 5, 6})
+    return doc.Table(headers, rows, right={3, 4, 5, 6, 7, 8})
 
 
 def _first_line(text: str) -> str:
@@ -219,6 +221,13 @@ METHOD = [
     "Compile break-even: the first epoch count N from which a non-eager mode has finished N "
     "epochs no later than eager, time(N) = cold start + (N − 1) × steady; 'never' when its "
     "steady epoch is not faster.",
+    "Unstable timings (warnings): a configuration's steady epochs split into two groups — each "
+    "repeat over its own lower quartile, pooled, the best two-means split, Ashman's D above "
+    "3.5 + 7/√n and the groups over 3% apart (unimodal noise trips it in under 5% of "
+    "simulated configurations) — or its slowest repeat's order-statistic interval lying above "
+    "its fastest's with their medians over 10% apart. The likely cause is read from the noise "
+    "columns (CPU steal ≥ 2%, other processes ≥ 20% of a core, thermal throttling, a CPU "
+    "frequency range over 10%, a load average at or above the CPU count).",
     "Peak memory: per epoch and source (memory.csv, or epochs.csv's peak_rss_bytes and "
     "peak_device_bytes by device_mem_source), the largest epoch per trial, median over repeats.",
     f"Comparisons (bench compare) need at least {VERDICT_REPEATS} repeats a side for a verdict.",

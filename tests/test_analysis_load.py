@@ -14,8 +14,10 @@ from analysis.load import AnalysisError, load_runs
 from analysis.report import write_report
 from bench.core.schema import (
     ADDED_IN_VERSION,
+    OLDER_VALUES,
     SCHEMA_VERSION,
     TABLES,
+    SampleRow,
     TrialRow,
     columns,
     columns_in_version,
@@ -113,23 +115,25 @@ ADDED_IN_4 = (
 
 
 def as_version(run: Path, version: int) -> Path:
-    """Rewrite a run folder the way bench wrote it at schema `version`."""
-    path = run / "trials.csv"
-    rows = list(csv.DictReader(path.read_text().splitlines()))
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        header = columns_in_version(TrialRow, version)
-        writer = csv.DictWriter(f, header, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    """Rewrite a run folder the way bench wrote it at schema `version`: every table without
+    the columns later versions added."""
+    for name, row_type in TABLES.items():
+        path = run / name
+        rows = list(csv.DictReader(path.read_text().splitlines()))
+        header = columns_in_version(row_type, version)
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, header, extrasaction="ignore", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
     meta = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps(meta | {"schema_version": version}))
     return run
 
 
-def as_version_3(run: Path) -> Path:
-    """Rewrite a run folder the way bench wrote it at schema version 3."""
-    assert "device_uuid" not in columns_in_version(TrialRow, 3)
-    return as_version(run, 3)
+def added_since(version: int, table: str) -> list[str]:
+    """The columns added after `version`, less those an older folder reads with a value."""
+    added = [c for v, t in ADDED_IN_VERSION.items() if v > version for c in t.get(table, ())]
+    return [c for c in added if c not in OLDER_VALUES]
 
 
 def test_a_version_4_folder_ran_with_default_autotuning(run: Path) -> None:
@@ -140,11 +144,14 @@ def test_a_version_4_folder_ran_with_default_autotuning(run: Path) -> None:
     assert runs.trials["autotune"].tolist() == ["default"]
 
 
-def test_a_version_3_folder_loads_and_reports(run: Path, tmp_path: Path) -> None:
-    runs = load_runs([as_version_3(run)])
+@pytest.mark.parametrize("version", [3, 4])
+def test_an_older_folder_loads_and_reports(run: Path, tmp_path: Path, version: int) -> None:
+    runs = load_runs([as_version(run, version)])
     assert list(runs.trials.columns) == columns(TrialRow)  # today's columns, in order
-    added = runs.trials[list(ADDED_IN_4)]
+    assert list(runs.extra["samples.csv"].columns) == columns(SampleRow)
+    added = runs.trials[added_since(version, "trials.csv")]
     assert added.apply(lambda c: c.isna() | (c == "")).all().all()
+    assert runs.extra["samples.csv"][added_since(version, "samples.csv")].isna().all().all()
     assert runs.trials["status"].tolist() == ["ok"]
     written = write_report([run], tmp_path / "report")
     assert (tmp_path / "report" / "report.md") in written
@@ -154,14 +161,17 @@ def test_a_version_3_folder_must_have_the_version_3_header(run: Path) -> None:
     meta = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps(meta | {"schema_version": 3}))
     expect_error([run], str(run / "trials.csv"), "schema version 3", "device_uuid")
+    (run / "run.json").write_text(json.dumps(meta | {"schema_version": 4}))
+    expect_error([run], str(run / "trials.csv"), "schema version 4", "load_avg_1m_before")
     (run / "run.json").write_text(json.dumps(meta | {"schema_version": 2}))
     expect_error([run], "schema_version is 2", "versions 3 to")
 
 
 def test_columns_added_since_version_3_are_optional() -> None:
     assert ADDED_IN_VERSION[4]["trials.csv"] == ADDED_IN_4
-    defaults = {f.name: f.default for f in dataclasses.fields(TrialRow)}
-    assert all(defaults[c] in ("", None) for c in ADDED_IN_4)
+    for table, row_type in TABLES.items():
+        defaults = {f.name: f.default for f in dataclasses.fields(row_type)}
+        assert all(defaults[c] in ("", None) for c in added_since(3, table)), table
 
 
 def test_empty_run(run: Path) -> None:

@@ -72,8 +72,9 @@ def fake_run(
     batch_sizes: tuple[int, ...] = (32,),
     models: tuple[str, ...] = ("seed_ffnn",),
     fail: str = "none",
+    epoch_s: tuple[float, ...] = EPOCH_S,
 ) -> Path:
-    """A finished fake run (its folder); epoch times are EPOCH_S × `scale`."""
+    """A finished fake run (its folder); epoch times are `epoch_s` (EPOCH_S) × `scale`."""
     folder = _BASE / name
     folder.mkdir()
     config = folder / "bench.toml"
@@ -82,8 +83,8 @@ def fake_run(
             models=", ".join(f'"{m}"' for m in models),
             batch_sizes=", ".join(map(str, batch_sizes)),
             repeats=repeats,
-            epochs=len(EPOCH_S),
-            epoch_s=", ".join(str(round(s * scale, 6)) for s in EPOCH_S),
+            epochs=len(epoch_s),
+            epoch_s=", ".join(str(round(s * scale, 6)) for s in epoch_s),
             fail=fail,
         )
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -90,6 +91,16 @@ def test_cpu_rows_have_the_schema_columns_and_no_gpu_values() -> None:
     assert max(r["cpu_percent"] for r in rows[1:]) > 0
     times = [r["t_s"] for r in rows]
     assert times == sorted(times)
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux /proc")
+def test_rows_carry_the_noise_readings() -> None:
+    rows = _run(Sampler(0.02), 0.3)
+    assert rows[0]["cpu_steal_pct"] is None and rows[0]["other_cpu_pct"] is None  # no interval
+    assert all(isinstance(r["load_avg_1m"], float) for r in rows)
+    later = [r for r in rows[1:] if r["cpu_steal_pct"] is not None]
+    assert later, "every later row covers an interval"
+    assert all(0 <= r["cpu_steal_pct"] <= 100 and r["other_cpu_pct"] >= 0 for r in later)
 
 
 def test_t_s_uses_the_given_clock_and_origin() -> None:

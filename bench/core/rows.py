@@ -21,6 +21,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from bench.core.noise_rows import noise_columns
 from bench.core.schema import EpochRow, MemoryRow, PhaseRow, SampleRow, SettingRow, TrialRow
 from bench.trial.spec import Trial
 
@@ -119,6 +120,7 @@ def trial_rows(
         error=error,
         **measured(info, epochs),
         **headline(phases, epochs),
+        **noise_columns(events),
     )
     return {
         "trials.csv": [row],

@@ -16,6 +16,17 @@ from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 5
 OLDEST_READABLE_VERSION = 3
+# What disturbed a trial's timing (bench.trial.noise; summarised by bench.core.noise_rows).
+NOISE_TRIAL_COLUMNS = (
+    "load_avg_1m_before",
+    "cpu_governor",
+    "cpu_freq_min_mhz",
+    "cpu_freq_max_mhz",
+    "cpu_steal_pct",
+    "other_cpu_pct",
+    "cpu_throttle_count",
+    "gpu_throttle_reasons",
+)
 # Columns added by each version, per table (every one optional: empty in older folders).
 ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
     4: {
@@ -27,7 +38,10 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
             "peak_spec_note",
         )
     },
-    5: {"trials.csv": ("autotune",)},
+    5: {
+        "trials.csv": ("autotune", *NOISE_TRIAL_COLUMNS),
+        "samples.csv": ("load_avg_1m", "cpu_steal_pct", "other_cpu_pct", "cpu_freq_mhz"),
+    },
 }
 # What a later column's cell means in an older folder where it is missing, when not "empty":
 # before version 5 every trial ran with each framework's autotuning as it ships.
@@ -113,6 +127,15 @@ class TrialRow:
     peak_flops_per_s_spec: float | None = None
     mfu_spec: float | None = None
     peak_spec_note: str = ""  # why the spec-sheet peak is empty, or which one stood in
+    # Noise (NOISE_TRIAL_COLUMNS): the parent's snapshots around the trial and its samples.
+    load_avg_1m_before: float | None = None
+    cpu_governor: str = ""
+    cpu_freq_min_mhz: float | None = None
+    cpu_freq_max_mhz: float | None = None
+    cpu_steal_pct: float | None = None
+    other_cpu_pct: float | None = None
+    cpu_throttle_count: int | None = None
+    gpu_throttle_reasons: int | None = None
 
 
 # Every trials.csv column has one role (tests/test_schema_roles.py fails for a column in none).
@@ -184,6 +207,7 @@ MEASURED_COLUMNS = (
     "mfu_calibrated",
     "peak_flops_per_s_spec",
     "mfu_spec",
+    *NOISE_TRIAL_COLUMNS,
 )
 
 
@@ -259,6 +283,10 @@ class SampleRow:
     gpu_sm_clock_mhz: int | None = None
     gpu_temperature_c: float | None = None
     gpu_throttle_reasons: int | None = None
+    load_avg_1m: float | None = None
+    cpu_steal_pct: float | None = None
+    other_cpu_pct: float | None = None
+    cpu_freq_mhz: float | None = None
 
 
 TABLES: dict[str, type] = {

@@ -7,7 +7,9 @@ The child is `python -m bench.trial`, started in its own session (so a timeout o
 stop it with everything it spawned) with stdout and stderr going to the trial's log. It reports
 through an events file (JSON lines), which is read while it runs to show progress, and once more
 when it has exited. The status comes from what the child wrote and how it ended — never from
-its stdout.
+its stdout. Just before the spawn and right after the child ends, the parent records the noise
+snapshot (`bench.trial.noise.snapshot`: load average, CPU governor, thermal throttle count) as
+the events `noise_before` and `noise_after`, outside every timed interval.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from bench.hardware.device_env import device_env
 from bench.hardware.precision import autotune_env
+from bench.trial import noise
 from bench.trial.spec import Trial
 
 LOG_TAIL_LINES = 5
@@ -151,6 +154,7 @@ def run_trial(
     argv = [sys.executable, "-m", "bench.trial", str(trial_json), str(events_path)]
     try:
         with open(log_path, "wb") as log:
+            before = {"event": "noise_before", **noise.snapshot()}
             spawn_t = time.monotonic()
             proc = subprocess.Popen(
                 [*argv, repr(spawn_t)],
@@ -167,6 +171,7 @@ def run_trial(
         # that it cannot compete with the next trial for the CPU.
         _signal_group(proc, signal.SIGKILL)
         events.extend(_read_new(events_path, offset)[0])
+        events = [before, *events, {"event": "noise_after", **noise.snapshot()}]
         if ended == "interrupted":
             status, error = "interrupted", "stopped by Ctrl-C"
         else:

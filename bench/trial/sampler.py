@@ -7,6 +7,9 @@
     rss_bytes, cpu_percent    psutil, for the whole process (all threads; can exceed 100)
     gpu_*                     `Nvml.sample(gpu)` and `Nvml.process_memory_bytes(gpu, pid)`
                               (empty unless an `Nvml` and a GPU are given)
+    load_avg_1m, cpu_steal_pct, other_cpu_pct, cpu_freq_mhz
+                              `bench.trial.noise.NoiseProbe`: what else competes for the CPUs
+                              (the two shares since the row before; empty on the first row)
 
 Rows are the columns of samples.csv minus `run_id` / `trial_id` (`SAMPLE_COLUMNS`). They are kept
 in memory as tuples and handed out as dicts by `drain()` (call it where the trial already writes
@@ -25,12 +28,17 @@ utilisation, power, clock, temperature and throttle reasons are the whole board'
 inside a container with its own PID namespace that may not be `os.getpid()`, and the column is
 then empty.
 
-Overhead: each tick is two small /proc reads (statm, stat) and, on GPUs, about seven NVML calls
-(ctypes releases the GIL while the driver works). The thread holds the GIL for tens of
-microseconds per tick — well under 0.1 % of a 0.2 s interval — and allocates one tuple and the
-one dict `Nvml.sample` returns. Ticks are scheduled on a fixed grid; a late tick is not made up
-with a burst. `on_tick` (e.g. `EnergyMeter.poll`, to catch RAPL counter wraps on long epochs)
-runs on the sampler thread after each row and must be as cheap.
+Overhead: each tick is two small /proc reads for this process (statm, stat), the noise probe's
+reads (/proc/loadavg, /proc/stat, /proc/<pid>/stat of this process and of each live
+descendant, and one cpufreq file per CPU, at most 64; every 2 s a walk of the process tree's
+`task/*/children` files) and, on GPUs, about seven NVML calls (ctypes releases the GIL while the
+driver works). Measured on the 2-CPU development VM under load (no cpufreq, no children):
+about 95 µs per tick, of which the noise probe is about 50 µs — under 0.05 % of a 0.2 s
+interval, most of it the kernel writing /proc text while the GIL is released (`os.read`); a
+host with cpufreq adds one small sysfs read per CPU (at most 64, a few µs each). It allocates a
+few tuples and the one dict `Nvml.sample` returns. Ticks are scheduled on a fixed grid; a late
+tick is not made up with a burst. `on_tick` (e.g. `EnergyMeter.poll`, to catch RAPL counter
+wraps on long epochs) runs on the sampler thread after each row and must be as cheap.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from typing import Any
 import psutil
 
 from bench.hardware.nvml import Nvml
+from bench.trial.noise import NoiseProbe
 
 DEFAULT_INTERVAL_S = 0.2
 SAMPLE_COLUMNS = (
@@ -58,6 +67,10 @@ SAMPLE_COLUMNS = (
     "gpu_sm_clock_mhz",
     "gpu_temperature_c",
     "gpu_throttle_reasons",
+    "load_avg_1m",
+    "cpu_steal_pct",
+    "other_cpu_pct",
+    "cpu_freq_mhz",
 )
 _NO_GPU = (None,) * 7
 _JOIN_GRACE_S = 2.0
@@ -78,6 +91,7 @@ class Sampler:
         origin: float = 0.0,
         *,
         on_tick: Callable[[], object] | None = None,
+        noise: NoiseProbe | None = None,
     ) -> None:
         if not interval_s > 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s!r}")
@@ -90,6 +104,7 @@ class Sampler:
         self._clock = clock
         self._origin = origin
         self._on_tick = on_tick
+        self._noise = NoiseProbe(self._pid) if noise is None else noise
         self._rows: list[Row] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -170,8 +185,9 @@ class Sampler:
             cpu_pct: float | None = self._proc.cpu_percent(None) if cpu else None
         except psutil.Error:
             rss = cpu_pct = None
+        noise = self._noise.take()
         if not self._gpu:
-            return (t_s, rss, cpu_pct, *_NO_GPU)
+            return (t_s, rss, cpu_pct, *_NO_GPU, *noise)
         assert self._nvml is not None and self._key is not None
         gpu = self._nvml.sample(self._key)
         return (
@@ -185,4 +201,5 @@ class Sampler:
             gpu["sm_clock_mhz"],
             gpu["temperature_c"],
             gpu["throttle_reasons"],
+            *noise,
         )
