@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis import instability
 from analysis.findings import _listed
-from analysis.labels import fmt
+from analysis.numbers import percent, seconds_interval
 from analysis.summary import CONFIG, trial_walls
 
 STEAL_PCT = 2.0
@@ -151,10 +151,11 @@ def unstable_warnings(
             slow, fast = rows.iloc[[d.slow]], rows.iloc[d.fast]
             apart.append(
                 f"{label}: may be unstable — its repeats disagree beyond their own intervals: "
-                f"repeat {slow['repeat'].iloc[0]} took {fmt(d.slow_ci.value)} s "
-                f"[{fmt(d.slow_ci.low)}, {fmt(d.slow_ci.high)}], {d.shift:.0%} more than "
-                f"repeat {fast['repeat']} with {fmt(d.fast_ci.value)} s "
-                f"[{fmt(d.fast_ci.low)}, {fmt(d.fast_ci.high)}]; {causes(slow, rows, n_cpus)}."
+                f"repeat {slow['repeat'].iloc[0]} took "
+                f"{seconds_interval(d.slow_ci.value, d.slow_ci.low, d.slow_ci.high)}, "
+                f"{percent(d.shift)} more than repeat {fast['repeat']} with "
+                f"{seconds_interval(d.fast_ci.value, d.fast_ci.low, d.fast_ci.high)}; "
+                f"{causes(slow, rows, n_cpus)}."
             )
     out = _listed(split, "more configurations with multi-modal epochs")
     out += _listed(apart, "more configurations whose repeats disagree")
