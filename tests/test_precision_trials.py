@@ -102,7 +102,7 @@ def test_the_report_has_the_precision_table(run_dir: Path) -> None:
     rows = [line for line in section.splitlines() if line.startswith("| seed_cnn")]
     assert len(rows) == len(FRAMEWORKS) * len(PRECISIONS)
     assert [row.split(" | ")[1] for row in rows[: len(PRECISIONS)]] == list(PRECISIONS)
-    assert rows[0].split(" | ")[4] == "1×"  # fp32's own steady ratio
+    assert rows[0].split(" | ")[4] == "1.00×"  # fp32's own steady ratio
 
 
 def test_tiny_bf16_and_fp16_calibration_on_the_cpu(tmp_path: Path) -> None:
