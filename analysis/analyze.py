@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis import findings, summary
+from analysis import findings, native, summary
 from analysis.load import Runs
 
 
@@ -23,7 +23,7 @@ class Analysis:
 
 
 def analyze(runs: Runs) -> Analysis:
-    trials = summary.trial_table(runs)
+    trials, native_notes = native.reconcile(summary.trial_table(runs))
     configs = summary.config_table(trials, runs.epochs)
     return Analysis(
         runs=runs,
@@ -33,5 +33,6 @@ def analyze(runs: Runs) -> Analysis:
         break_even=findings.break_even_table(configs),
         warnings=findings.warnings(trials, configs)
         + findings.loss_warnings(trials, runs.epochs)
-        + findings.spec_peak_notes(trials),
+        + findings.spec_peak_notes(trials)
+        + native_notes,
     )

@@ -93,6 +93,7 @@ def _shared(config: Config) -> dict[str, Any]:
         "workers": data.workers,
         "val_fraction": data.val_fraction,
         "evaluate": data.evaluate,
+        "user_models": config.models,
     }
 
 
@@ -107,12 +108,13 @@ def _points(
     data = data_header(config)
     thread_counts = sweep.threads or (default_threads,)
     for repeat, model in itertools.product(range(sweep.repeats), sweep.models):
-        native = zoo.info(model)
+        info = zoo.info(model)
         for options, size, device, batch_size in itertools.product(
             option_sets(config, model), sweep.input_sizes or (None,), devices, sweep.batch_sizes
         ):
-            shape, classes = model_input(native, data, size)
-            check_fits(config, model, options, shape, classes)
+            shape, classes = model_input(info, data, size)
+            if info.native is None:
+                check_fits(config, model, options, shape, classes)
             # Thread count matters to CPU trials; a GPU trial runs once, with the most.
             counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
             for threads, pipeline, (framework, backend, mode, skip), cache in itertools.product(
@@ -120,7 +122,9 @@ def _points(
             ):
                 if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
                     skip = skip or LOADER_NEEDS_TF
-                if framework == "numpy":
+                if info.native is not None:
+                    skip = skip or native_skip(model, info.native, framework)
+                elif framework == "numpy":
                     skip = skip or numpy_skip(model, options, shape, classes, device.kind, pipeline)
                 varying = {
                     "framework": framework,
@@ -143,6 +147,8 @@ def _points(
                     "skip": skip,
                     "pipeline": pipeline,
                     "augment": config.data.augment and pipeline == "loader",
+                    "definition": "spec" if info.native is None else "native",
+                    "native": "" if info.native is None else info.native.for_framework(framework),
                 }
                 yield varying, size
 
@@ -195,6 +201,20 @@ def numpy_skip(
     from models import zoo
 
     return plan_skip(zoo.get(model, shape, classes, **options), device_kind, pipeline)
+
+
+def native_skip(model: str, native: Any, framework: str) -> str:
+    """Why a native model does not run in `framework` ("" when it does): it has no factory
+    for it, or the framework is numpy (a native model is a torch or Keras factory)."""
+    if framework == "numpy":
+        return (
+            f"{model} is a native model (a torch/Keras factory); the NumPy runner builds spec "
+            "models only"
+        )
+    if framework in ("torch", "keras") and not native.for_framework(framework):
+        key = f'[models.{model}] {framework} = "module:factory"'
+        return f"native model {model} has no {framework} factory ({key})"
+    return ""
 
 
 def check_fits(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 OLDEST_READABLE_VERSION = 3
 # Columns added by each version, per table (every one optional: empty in older folders).
 ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
@@ -27,6 +27,7 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
             "peak_spec_note",
         )
     },
+    5: {"trials.csv": ("definition",)},
 }
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
@@ -56,6 +57,8 @@ class TrialRow:
     cache: str
     model: str
     model_options: str
+    # spec (bench built it from models.spec) | native (the user's own torch/Keras factory)
+    definition: str = field(default="spec", kw_only=True)
     dataset: str
     # Data identity and input pipeline (keyword-only: they have defaults but sit with `dataset`).
     pipeline: str = field(default="memory", kw_only=True)
@@ -143,6 +146,7 @@ MACHINE_COLUMNS = ("device", "device_name", "device_uuid", "threads", "dataset")
 REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
 # What a trial recorded or derived: sizes, data facts, status, versions, figures.
 MEASURED_COLUMNS = (
+    "definition",
     "gpu_readings",
     "peak_calibrated_by",
     "mfu_calibrated_own",

@@ -39,7 +39,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bench.runners import keras_backends as backends
-from bench.runners.base import dataset_identity, evaluates, load_data, model_spec
+from bench.runners.base import (
+    dataset_identity,
+    evaluates,
+    load_data,
+    model_settings,
+    model_spec,
+)
 
 if TYPE_CHECKING:
     from bench.trial.clock import Clock
@@ -116,9 +122,13 @@ class KerasRunner:
         return self.info
 
     def build(self) -> tuple[int, int]:
-        from models import keras_build
+        from models import keras_build, native
 
-        self.model = keras_build.build(model_spec(self.trial), seed=self.trial.seed)
+        trial = self.trial
+        if trial.definition == "native":  # the user's factory, after set_random_seed(seed)
+            self.model = native.build_keras(trial.native, trial.input_shape, trial.classes)
+        else:
+            self.model = keras_build.build(model_spec(trial), seed=trial.seed)
         return keras_build.count_params(self.model)
 
     def compile(self) -> None:
@@ -194,6 +204,7 @@ class KerasRunner:
         }
         trial = self.trial
         values |= backends.backend_settings(trial.backend, self.framework, trial.device_kind)
+        values |= model_settings(trial)
         return {k: str(v) for k, v in values.items()}
 
 
