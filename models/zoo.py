@@ -16,7 +16,6 @@ replaces another's; their ``ModelInfo.origin`` says where each was defined ("" f
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,8 +127,8 @@ def register_native(
     and/or Keras factory; it has no spec, so ``get`` refuses it. Only inside ``defining``."""
     if not _origin:
         raise ValueError("register_native is for users' models: call it inside defining()")
-    info = ModelInfo(name, tuple(input_shape), classes, description, "", origin=_origin)
-    _add(dataclasses.replace(info, native=native), None)
+    shape = tuple(input_shape)
+    _add(ModelInfo(name, shape, classes, description, "", origin=_origin, native=native), None)
 
 
 def clear_user() -> None:

@@ -136,3 +136,20 @@ def test_verify_fails_native_factories_that_are_not_the_same_network(tmp_path):
     proc = run_cli("models", "--verify", "pair", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "MISMATCH" in proc.stdout and "not the same network" in proc.stdout
+
+
+def test_a_native_factory_that_breaks_its_contract_is_named_in_the_error(tmp_path):
+    from models import native
+
+    factories = tmp_path / "factories.py"
+    factories.write_text("def not_a_module(input_shape, classes):\n    return [input_shape]\n")
+    with pytest.raises(TypeError, match=r"factories\.py:not_a_module returned list, not a torch"):
+        native.build_torch(f"{factories}:not_a_module", (8, 8, 1), 3)
+    with pytest.raises(TypeError, match=r"returned list, not a keras\.Model"):
+        native.build_keras(f"{factories}:not_a_module", (8, 8, 1), 3)
+    with pytest.raises(ImportError, match=r"has no 'absent'"):
+        native.load_factory(f"{factories}:absent")
+    import torch
+
+    model = native.build_torch(f"{REPO / 'examples' / 'native_models.py'}:torch_cnn", (8, 8, 3), 5)
+    assert model(torch.zeros(2, 3, 8, 8)).shape == (2, 5)  # NCHW in, (N, classes) logits out
