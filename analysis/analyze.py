@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis import findings, noise, summary
+from analysis import findings, native, noise, summary
 from analysis.load import Runs
 
 
@@ -23,7 +23,7 @@ class Analysis:
 
 
 def analyze(runs: Runs) -> Analysis:
-    trials = summary.trial_table(runs)
+    trials, native_notes = native.reconcile(summary.trial_table(runs))
     configs = summary.config_table(trials, runs.epochs)
     return Analysis(
         runs=runs,
@@ -34,5 +34,6 @@ def analyze(runs: Runs) -> Analysis:
         warnings=findings.warnings(trials, configs)
         + noise.unstable_warnings(trials, configs, runs.epochs, noise.logical_cpus(runs.meta))
         + findings.loss_warnings(trials, runs.epochs)
-        + findings.spec_peak_notes(trials),
+        + findings.spec_peak_notes(trials)
+        + native_notes,
     )

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from bench.cli.flags import Version, deprecate, parser_options
-from bench.cli.run import OVERRIDES
+from bench.cli.run import OVERRIDES, REPEATABLE
 from bench.errors import UsageError
 
 HELP = {
@@ -47,7 +47,11 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         dashed = "--" + flag.replace("_", "-")
         meta = "A,B,..." if is_list else "VALUE"
         choices = f": {HELP[flag]}" if flag in HELP else ""
-        run.add_argument(dashed, metavar=meta, help=f"override [{section}] {key}{choices}")
+        action = "append" if flag in REPEATABLE else "store"
+        again = " (repeatable)" if flag in REPEATABLE else ""
+        run.add_argument(
+            dashed, metavar=meta, action=action, help=f"override [{section}] {key}{choices}{again}"
+        )
     run.add_argument(
         "--set",
         action="append",
@@ -103,6 +107,15 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     )
     mod.add_argument(
         "--full-size", action="store_true", help="--verify big models at full input size (slow)"
+    )
+    mod.add_argument(
+        "--config", type=Path, help="its [models] section adds your models (default: ./bench.toml)"
+    )
+    mod.add_argument(
+        "--model-file",
+        action="append",
+        metavar="A,B,...",
+        help="spec files of your models, overriding [models] files (repeatable)",
     )
     _command(mod, "models:models")
 

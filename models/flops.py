@@ -44,6 +44,7 @@ from models.spec import (
     ReLU,
     Residual,
     SeparableConv,
+    vocabulary,
 )
 
 Shape = tuple[int, ...]
@@ -189,7 +190,9 @@ def _cost(layer: Layer, shape: Shape) -> _Cost:
             return _Cost((prod(shape),))
         case Residual():
             return _residual(layer, shape)
-    raise TypeError(f"unknown layer type {type(layer).__name__}")
+    raise TypeError(
+        f"unknown layer {type(layer).__name__!r}; the layers of models.spec are: {vocabulary()}"
+    )
 
 
 def layer_output_shape(layer: Layer, shape: Shape) -> Shape:

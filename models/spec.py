@@ -151,3 +151,36 @@ class ModelSpec:
     layers: tuple[Layer, ...]
     description: str = ""
     frozen_layers: int = 0
+
+
+#: The spec vocabulary by name: every layer a ModelSpec may hold.
+LAYER_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        Conv,
+        SeparableConv,
+        BatchNorm,
+        MaxPool,
+        AvgPool,
+        GlobalAvgPool,
+        ReLU,
+        Flatten,
+        Dense,
+        Dropout,
+        Residual,
+    )
+}
+
+
+def layer_type(name: str) -> type:
+    """The layer class called ``name`` (any letter case), or ``ValueError`` naming the
+    vocabulary: the one "unknown layer" error of spec files and TOML layer lists alike."""
+    for known, cls in LAYER_TYPES.items():
+        if known.lower() == str(name).lower():
+            return cls
+    raise ValueError(f"unknown layer {name!r}; the layers of models.spec are: {vocabulary()}")
+
+
+def vocabulary() -> str:
+    """The layer names, comma-separated, for error messages."""
+    return ", ".join(LAYER_TYPES)

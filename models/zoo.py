@@ -7,12 +7,18 @@ so a bad name or value fails here, naming what is allowed.
 
 Architectures themselves live in ``models/architectures*.py``; importing this module's public
 functions loads them (lazily, once) so registration never happens as a side effect of import order.
+
+Users' own models (``models.user``) join the same registry: spec-file factories registered with
+the same ``@register`` inside ``defining(origin)``, and native models (``register_native``: a
+torch and/or Keras factory, no spec). ``clear_user`` removes them all, so that one config's set
+replaces another's; their ``ModelInfo.origin`` says where each was defined ("" for the zoo's).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +51,10 @@ class ModelInfo:
     #: A fixed-design model (vgg16, xception): it keeps its own input size and channels, and
     #: real data is resized to them; other models take the data's own shape.
     fixed_input: bool = False
+    #: Where a user's model was defined (a spec file, a bench.toml table); "" for the zoo's.
+    origin: str = ""
+    #: A native model's factories (``models.native.NativeRef``); None for a spec model.
+    native: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,30 @@ class _Entry:
 
 _REGISTRY: dict[str, _Entry] = {}
 _loaded = False
+_USER: set[str] = set()  # names registered by users' files and tables
+_origin = ""  # the user's file or table being defined now ("" outside `defining`)
+
+
+@contextmanager
+def defining(origin: str) -> Iterator[None]:
+    """Within: ``register`` records models as the user's, defined in ``origin``."""
+    global _origin
+    _load()
+    previous, _origin = _origin, origin
+    try:
+        yield
+    finally:
+        _origin = previous
+
+
+def _add(info: ModelInfo, factory: Factory | None) -> None:
+    old = _REGISTRY.get(info.name)
+    if old is not None and (factory is None or old.factory is not factory):
+        where = old.info.origin or "the built-in zoo"
+        raise ValueError(f"model {info.name!r} is already defined (by {where}); rename it")
+    _REGISTRY[info.name] = _Entry(info, factory)  # type: ignore[arg-type]
+    if info.origin:
+        _USER.add(info.name)
 
 
 def register(
@@ -70,15 +104,43 @@ def register(
     """Decorator: register ``fn(input_shape, classes, **options) -> ModelSpec`` under ``name``."""
 
     def decorate(fn: Factory) -> Factory:
-        if name in _REGISTRY and _REGISTRY[name].factory is not fn:
-            raise ValueError(f"model {name!r} is already registered")
         info = ModelInfo(
-            name, tuple(input_shape), classes, description, source, options or {}, fixed_input
+            name,
+            tuple(input_shape),
+            classes,
+            description,
+            source,
+            options or {},
+            fixed_input,
+            origin=_origin,
         )
-        _REGISTRY[name] = _Entry(info, fn)
+        _add(info, fn)
         return fn
 
     return decorate
+
+
+def register_native(
+    name: str, native: Any, *, input_shape: tuple[int, ...], classes: int, description: str = ""
+) -> None:
+    """Register a native model: ``native`` (a ``models.native.NativeRef``) names its torch
+    and/or Keras factory; it has no spec, so ``get`` refuses it. Only inside ``defining``."""
+    if not _origin:
+        raise ValueError("register_native is for users' models: call it inside defining()")
+    shape = tuple(input_shape)
+    _add(ModelInfo(name, shape, classes, description, "", origin=_origin, native=native), None)
+
+
+def clear_user() -> None:
+    """Forget every user's model (spec files, tables, natives): the zoo alone remains."""
+    for name in _USER:
+        _REGISTRY.pop(name, None)
+    _USER.clear()
+
+
+def user_names() -> list[str]:
+    """Sorted names of the users' models now registered."""
+    return sorted(_USER)
 
 
 def _load() -> None:
@@ -139,6 +201,11 @@ def get(
     input shape, class count or option.
     """
     entry = _entry(name)
+    if entry.info.native is not None:
+        raise ValueError(
+            f"model {name!r} is a native model ({entry.info.native}): it has no spec; its "
+            "factory builds it inside a trial"
+        )
     shape = tuple(entry.info.input_shape if input_shape is None else input_shape)
     n_classes = entry.info.classes if classes is None else classes
     if len(shape) != len(entry.info.input_shape) or any(int(d) < 1 for d in shape):

@@ -2,12 +2,18 @@
 
 The listing answers "how big is it?" for every registered model (input shape, classes,
 parameters, forward FLOPs per sample); `models NAME` answers the seeds' exercises on output sizes
-and parameter counts layer by layer.
+and parameter counts layer by layer. The user's own models join them: the `[models]` section of
+`--config` (default ./bench.toml) and `--model-file` spec files, each listed with where it was
+defined; a native model (a torch/Keras factory) has no spec, so its size is counted only when
+it is built (`--verify`, or a trial).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from dataclasses import asdict
+from typing import Any
 
 from bench.errors import UsageError
 
@@ -16,17 +22,27 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
+def _short(text: object) -> str:
+    """Paths under the current folder shown relative to it (they are stored absolute)."""
+    return str(text).replace(os.getcwd() + os.sep, "")
+
+
 def listing() -> str:
     from models import flops, zoo
 
     header = f"{'model':<16} {'input':>11} {'classes':>7} {'params':>13} {'fwd MFLOP/sample':>17}"
-    lines = [header + "  options (default first)", "-" * (len(header) + 25)]
+    lines = [header + "  options (default first); where defined", "-" * (len(header) + 40)]
     for name in zoo.names():
-        spec = zoo.get(name)
-        row = (
-            f"{name:<16} {_shape(spec.input_shape):>11} {spec.classes:>7} "
-            f"{flops.param_count(spec):>13,} {flops.forward_flops(spec) / 1e6:>17,.2f}  "
-            + options_text(zoo.info(name).options)
+        info = zoo.info(name)
+        notes = [options_text(info.options)] + [f"from {_short(info.origin)}"] * bool(info.origin)
+        if info.native is not None:
+            sizes = f"{'native':>13} {'-':>17}"
+            notes = [_short(info.native), *notes[1:]]
+        else:
+            spec = zoo.get(name)
+            sizes = f"{flops.param_count(spec):>13,} {flops.forward_flops(spec) / 1e6:>17,.2f}"
+        row = f"{name:<16} {_shape(info.input_shape):>11} {info.classes:>7} {sizes}  " + "; ".join(
+            n for n in notes if n
         )
         lines.append(row.rstrip())
     return "\n".join(lines)
@@ -45,14 +61,17 @@ def describe(name: str) -> str:
     from models import flops, zoo
 
     try:
-        spec = zoo.get(name)
         info = zoo.info(name)
     except KeyError as exc:
         raise UsageError(str(exc).strip("'\"")) from None
+    if info.native is not None:
+        return describe_native(info)
+    spec = zoo.get(name)
     trainable, frozen = flops.param_counts(spec)
     lines = [
         f"{name}: {info.description}",
         *([f"source: {info.source}"] if info.source else []),
+        *([f"defined in: {_short(info.origin)}"] if info.origin else []),
         f"input {_shape(spec.input_shape)}, {spec.classes} classes",
         "",
         f"{'#':>3} {'layer':<14} {'output':>14} {'params':>13} {'fwd FLOPs':>15}",
@@ -71,12 +90,52 @@ def describe(name: str) -> str:
     return "\n".join(lines)
 
 
+def describe_native(info: Any) -> str:
+    """A native model: its factories and defaults; no layer table (bench knows no layers)."""
+    factories = [f"{fw} factory: {_short(ref)}" for fw, ref in asdict(info.native).items() if ref]
+    return "\n".join(
+        [
+            f"{info.name}: native model ({_short(info.description)})",
+            f"defined in: {_short(info.origin)}",
+            *factories,
+            f"input {_shape(info.input_shape)}, {info.classes} classes (defaults; the data's own "
+            "shape and classes override them)",
+            "",
+            "no layer table: the factory builds the network. Parameters are counted when it is "
+            f"built: `bench models --verify {info.name}` or any trial (trials.csv "
+            "params_trainable; flops_per_sample by torch's FlopCounterMode).",
+        ]
+    )
+
+
+def load_user_models(args: argparse.Namespace) -> dict[str, Any]:
+    """Install the user's models: the [models] section of `--config` (default ./bench.toml
+    if there is one), its `files` replaced by `--model-file`; the section, normalized."""
+    from bench.cli.run import DEFAULT_CONFIG
+    from bench.core.config import parse_models, read_doc
+
+    path = args.config
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    raw = read_doc(path).get("models", {}) if path is not None else {}
+    where = str(path) if path is not None else "(no config file)"
+    if not isinstance(raw, dict):
+        return parse_models(raw, where)  # refuses it, naming the file
+    section = dict(raw)
+    if args.model_file:
+        section["files"] = [f.strip() for text in args.model_file for f in text.split(",")]
+        section["files"] = [f for f in section["files"] if f]
+        where += " + command line (--model-file)"
+    return parse_models(section, where)
+
+
 def models(args: argparse.Namespace) -> int:
     """`models` (the listing), `models NAME` (its layer table) or `models --verify [NAME...]`."""
+    user_models = load_user_models(args)
     if args.verify:
         from bench.cli.verify import verify
 
-        return verify(args.names, args.full_size, args.format)
+        return verify(args.names, args.full_size, args.format, user_models)
     if len(args.names) > 1:
         raise UsageError("models: name one model for its layer table, or use --verify.")
     if args.format != "table":

@@ -37,7 +37,10 @@ OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
     "dataset": ("data", "dataset", str, False),
     "out": ("output", "dir", str, False),
     "name": ("output", "name", str, False),
+    "model_file": ("models", "files", str, True),
 }
+#: List flags that may also be given more than once (`--model-file a.py --model-file b.py`).
+REPEATABLE = ("model_file",)
 
 
 def _item(text: str, kind: type) -> Any:
@@ -56,6 +59,7 @@ def _overrides(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], lis
         if text is None:
             continue
         if is_list:
+            text = ",".join(text) if isinstance(text, list) else text
             value: Any = [_item(v.strip(), kind) for v in text.split(",") if v.strip()]
         else:
             value = _item(text.strip(), kind)

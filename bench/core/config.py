@@ -127,13 +127,16 @@ class Config:
     fake: Fake = field(default_factory=Fake)
     #: model name → option → values to sweep (the [options.<model>] tables)
     options: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
+    #: users' own models: the [models] section, normalized (`models.user`; paths absolute)
+    models: dict[str, Any] = field(default_factory=dict)
     source: str = "(defaults)"
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (for run.json and --resume)."""
         sections = {s: _section_dict(getattr(self, s)) for s in SECTIONS}
         options = {m: {k: list(v) for k, v in o.items()} for m, o in self.options.items()}
-        return sections | {"options": options, "source": self.source}
+        users = {"models": self.models} if self.models else {}
+        return sections | {"options": options, **users, "source": self.source}
 
 
 SECTIONS: dict[str, type] = {
@@ -158,15 +161,17 @@ def _plain(value: Any) -> Any:
 
 def parse(doc: dict[str, Any], where: str) -> Config:
     """Validate a parsed TOML document (sections → keys) into a Config."""
-    sections: dict[str, Any] = {}
+    sections: dict[str, Any] = {"models": parse_models(doc.get("models", {}), where)}
     for name, raw in doc.items():
+        if name == "models":
+            continue
         if name == "options":
             sections["options"] = _parse_options(raw, where)
             continue
         if name not in SECTIONS:
             raise UsageError(
                 f"{where}: unknown section [{name}]; valid sections: "
-                + ", ".join([*SECTIONS, "options"])
+                + ", ".join([*SECTIONS, "options", "models"])
                 + "."
             )
         if not isinstance(raw, dict):
@@ -175,6 +180,19 @@ def parse(doc: dict[str, Any], where: str) -> Config:
     config = Config(**sections, source=where)
     check_names(config)
     return resolve_data(config)
+
+
+def parse_models(raw: Any, where: str) -> dict[str, Any]:
+    """[models]: users' spec files, layer lists and native models, checked and installed in
+    the zoo (a broken spec file is an error naming the file and line)."""
+    from models import user
+
+    try:
+        section = user.normalize(raw)
+        user.install(section, where)
+    except ValueError as exc:
+        raise UsageError(f"{where}: {str(exc).rstrip('.')}.") from None
+    return section
 
 
 def _parse_options(raw: Any, where: str) -> dict[str, dict[str, tuple[Any, ...]]]:
@@ -223,7 +241,7 @@ def check_names(config: Config) -> None:
                 f"choose from: {', '.join(zoo.names())}."
             )
         channels = zoo.info(model).input_shape[2]
-        for size in sweep.input_sizes:
+        for size in sweep.input_sizes if zoo.info(model).native is None else ():
             try:
                 zoo.get(model, (size, size, channels))
             except ValueError as exc:
@@ -250,6 +268,18 @@ def check_names(config: Config) -> None:
         )
 
 
+def read_doc(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`, or a UsageError naming the file."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: config file not found.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read config file: {exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}.") from None
+
+
 def load(
     path: Path | None,
     overrides: dict[str, dict[str, Any]] | None = None,
@@ -259,22 +289,13 @@ def load(
 
     `overrides` maps section → key → value; `flags` names the CLI flags they came from.
     """
-    doc: dict[str, Any] = {}
-    where = "(defaults)"
-    if path is not None:
-        where = str(path)
-        try:
-            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(f"{where}: config file not found.") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{where}: cannot read config file: {exc}.") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"{where}: not valid TOML: {exc}.") from None
-    base = parse(doc, where)
-    if not overrides:
-        return base
-    merged = {**doc, **{s: dict(doc.get(s, {})) for s in SECTIONS}}  # [options] kept as is
+    doc = read_doc(path) if path is not None else {}
+    where = "(defaults)" if path is None else str(path)
+    if not overrides or "models" not in overrides:  # the file alone: its errors name it alone
+        base = parse(doc, where)
+        if not overrides:
+            return base
+    merged = {**doc, **{s: dict(doc.get(s, {})) for s in [*SECTIONS, "models"]}}
     for section, keys in overrides.items():
         merged[section].update(keys)
     named = ", ".join(flags or [k for keys in overrides.values() for k in keys])

@@ -93,6 +93,7 @@ def _shared(config: Config) -> dict[str, Any]:
         "workers": data.workers,
         "val_fraction": data.val_fraction,
         "evaluate": data.evaluate,
+        "user_models": config.models,
     }
 
 
@@ -107,12 +108,13 @@ def _points(
     data = data_header(config)
     thread_counts = sweep.threads or (default_threads,)
     for repeat, model in itertools.product(range(sweep.repeats), sweep.models):
-        native = zoo.info(model)
+        info = zoo.info(model)
         for options, size, device, batch_size in itertools.product(
             option_sets(config, model), sweep.input_sizes or (None,), devices, sweep.batch_sizes
         ):
-            shape, classes = model_input(native, data, size)
-            check_fits(config, model, options, shape, classes)
+            shape, classes = model_input(info, data, size)
+            if info.native is None:
+                check_fits(config, model, options, shape, classes)
             # Thread count matters to CPU trials; a GPU trial runs once, with the most.
             counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
             for threads, pipeline, precision, autotune, variant, cache in itertools.product(
@@ -139,11 +141,13 @@ def _points(
                     "batch_size": batch_size,
                     "repeat": repeat,
                     "steps_per_epoch": config.train.samples // batch_size,
-                    "skip": skip or _skip(framework, backend, point, device, pipeline),
+                    "skip": skip or _skip(framework, backend, point, info.native, device, pipeline),
                     "pipeline": pipeline,
                     "augment": config.data.augment and pipeline == "loader",
                     "precision": precision,
                     "autotune": autotune,
+                    "definition": "spec" if info.native is None else "native",
+                    "native": "" if info.native is None else info.native.for_framework(framework),
                 }
                 if not varying["skip"]:
                     kind, capability = device.kind, device.compute_capability
@@ -165,11 +169,18 @@ def _device_fields(device: Device) -> dict[str, Any]:
 
 
 def _skip(
-    framework: str, backend: str, point: tuple[str, dict, tuple, int], device: Device, pipeline: str
+    framework: str,
+    backend: str,
+    point: tuple[str, dict, tuple, int],
+    native: Any,
+    device: Device,
+    pipeline: str,
 ) -> str:
     """Why a framework cannot run this model, device and pipeline ("" when it can)."""
     if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
         return LOADER_NEEDS_TF
+    if native is not None:
+        return native_skip(point[0], native, framework)
     if framework == "numpy":
         return numpy_skip(*point, device.kind, pipeline)
     return ""
@@ -223,6 +234,20 @@ def numpy_skip(
     from models import zoo
 
     return plan_skip(zoo.get(model, shape, classes, **options), device_kind, pipeline)
+
+
+def native_skip(model: str, native: Any, framework: str) -> str:
+    """Why a native model does not run in `framework` ("" when it does): it has no factory
+    for it, or the framework is numpy (a native model is a torch or Keras factory)."""
+    if framework == "numpy":
+        return (
+            f"{model} is a native model (a torch/Keras factory); the NumPy runner builds spec "
+            "models only"
+        )
+    if framework in ("torch", "keras") and not native.for_framework(framework):
+        key = f'[models.{model}] {framework} = "module:factory"'
+        return f"native model {model} has no {framework} factory ({key})"
+    return ""
 
 
 def check_fits(

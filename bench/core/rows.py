@@ -11,6 +11,8 @@ written beside them, so they can be recomputed and audited:
 - `samples_per_s`: samples per epoch / steady_epoch_s;
 - `peak_rss_bytes` / `peak_device_bytes`: the largest peak of set-up and every epoch.
 
+`flops_per_sample` comes from the model's spec (the parent's count); for a native model, which
+has none, from the child's own count (`stats.flops_per_sample`, torch's FlopCounterMode).
 The child's `dataset` event fills the data identity columns of trials.csv; its `validation`
 events (written after each epoch's clock stopped) fill `accuracy`, `val_loss`, `val_accuracy` and
 `val_s` of the epoch they name.
@@ -114,7 +116,10 @@ def trial_rows(
         run_id=run_id,
         **trial_identity(trial),
         **data_identity(trial, info),
-        flops_per_sample=flops_per_sample,
+        # a native model has no spec: its child counted its FLOPs where it could (stats event)
+        flops_per_sample=flops_per_sample
+        if flops_per_sample is not None
+        else info.get("stats.flops_per_sample"),
         status=status,
         exit_code=exit_code,
         error=error,
@@ -164,6 +169,7 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "cache": trial.cache,
         "model": trial.model,
         "model_options": ",".join(f"{k}={v}" for k, v in trial.model_options.items()),
+        "definition": trial.definition,
         "dataset": trial.dataset,
         "input_shape": "x".join(map(str, trial.input_shape)),
         "classes": trial.classes,

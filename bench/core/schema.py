@@ -39,7 +39,7 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
         )
     },
     5: {
-        "trials.csv": ("autotune", *NOISE_TRIAL_COLUMNS),
+        "trials.csv": ("autotune", *NOISE_TRIAL_COLUMNS, "definition"),
         "samples.csv": ("load_avg_1m", "cpu_steal_pct", "other_cpu_pct", "cpu_freq_mhz"),
     },
 }
@@ -74,6 +74,8 @@ class TrialRow:
     cache: str
     model: str
     model_options: str
+    # spec (bench built it from models.spec) | native (the user's own torch/Keras factory)
+    definition: str = field(default="spec", kw_only=True)
     dataset: str
     # Data identity and input pipeline (keyword-only: they have defaults but sit with `dataset`).
     pipeline: str = field(default="memory", kw_only=True)
@@ -172,6 +174,7 @@ MACHINE_COLUMNS = ("device", "device_name", "device_uuid", "threads", "dataset")
 REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
 # What a trial recorded or derived: sizes, data facts, status, versions, figures.
 MEASURED_COLUMNS = (
+    "definition",
     "gpu_readings",
     "peak_calibrated_by",
     "mfu_calibrated_own",

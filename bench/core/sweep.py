@@ -111,8 +111,11 @@ def planned_trials(config: Config, nvml: object = devices_mod.LOAD_NVML) -> list
 
 
 def _train_flops(trial: Trial) -> int | None:
+    """Training FLOPs per sample from the spec; None for a native model (its child counts)."""
     from models import flops, zoo
 
+    if trial.definition == "native":
+        return None
     try:
         spec = zoo.get(trial.model, trial.input_shape, trial.classes, **trial.model_options)
         return flops.train_flops(spec)

@@ -59,6 +59,8 @@ def cache_key(trial: Trial) -> str:
         "device_name": trial.device_name,
         "versions": _versions(trial),
     }
+    if trial.native:  # a native model: its code is its factory's (import string in the key)
+        identity["native"] = trial.native
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return f"{trial.framework}.{trial.backend}.{trial.mode}.{trial.model}-{digest}"
 

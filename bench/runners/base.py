@@ -75,10 +75,29 @@ def make_runner(trial: Trial) -> Runner:
 
 
 def model_spec(trial: Trial) -> Any:
-    """The trial's model spec: its architecture at the trial's input shape and options."""
+    """The trial's model spec: its architecture at the trial's input shape and options (a
+    user's model: from the spec files and tables the trial carries, loaded as the parent did)."""
+    from models import user, zoo
+
+    if trial.user_models:
+        user.install(trial.user_models)
+    return zoo.get(trial.model, trial.input_shape, trial.classes, **trial.model_options)
+
+
+def model_settings(trial: Trial) -> dict[str, str]:
+    """settings.csv's record of a user's model: a native model's factory and whose initial
+    weights it starts from, or the file or table a spec model came from ({} for the zoo's)."""
+    if trial.definition == "native":
+        return {
+            "model.definition": "native",
+            "model.factory": trial.native,
+            "model.initial_weights": f"the factory's own ({trial.framework} RNG seeded with "
+            f"{trial.seed}); not identical to another framework's",
+        }
     from models import zoo
 
-    return zoo.get(trial.model, trial.input_shape, trial.classes, **trial.model_options)
+    origin = zoo.info(trial.model).origin if trial.user_models else ""
+    return {"model.origin": origin} if origin else {}
 
 
 def is_oom(exc: BaseException) -> bool:

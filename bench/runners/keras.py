@@ -45,7 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 from bench.runners import keras_backends as backends
 from bench.runners import keras_precision as precision
-from bench.runners.base import dataset_identity, evaluates, load_data, model_spec
+from bench.runners.base import (
+    dataset_identity,
+    evaluates,
+    load_data,
+    model_settings,
+    model_spec,
+)
 
 if TYPE_CHECKING:
     from bench.trial.clock import Clock
@@ -123,9 +129,13 @@ class KerasRunner:
         return self.info
 
     def build(self) -> tuple[int, int]:
-        from models import keras_build
+        from models import keras_build, native
 
-        model = keras_build.build(model_spec(self.trial), seed=self.trial.seed)
+        trial = self.trial
+        if trial.definition == "native":  # the user's factory, after set_random_seed(seed)
+            model = native.build_keras(trial.native, trial.input_shape, trial.classes)
+        else:
+            model = keras_build.build(model_spec(trial), seed=trial.seed)
         self.model = precision.float32_output(self.keras, model)
         return keras_build.count_params(self.model)
 
@@ -203,6 +213,7 @@ class KerasRunner:
         trial = self.trial
         values |= backends.backend_settings(trial.backend, self.framework, trial.device_kind)
         values |= precision.settings(keras, model)
+        values |= model_settings(trial)
         return {k: str(v) for k, v in values.items()}
 
 

@@ -44,8 +44,9 @@ def apply(keras: Any, backend: str, module: Any, precision: str, autotune: str) 
 
 
 def float32_output(keras: Any, model: Any) -> Any:
-    """Under a mixed policy, `model` with its logits cast to float32; else `model` itself."""
-    if not keras.config.dtype_policy().name.startswith("mixed_"):
+    """Under a mixed policy, `model` with its logits cast to float32; else `model` itself (and
+    a subclassed model, which has no symbolic inputs to rewire: its own output dtype stands)."""
+    if not keras.config.dtype_policy().name.startswith("mixed_") or not _functional(model):
         return model
     cast = keras.layers.Activation("linear", dtype="float32", name="logits_float32")
     return keras.Model(model.inputs, cast(model.outputs[0]), name=model.name)
@@ -67,7 +68,13 @@ def settings(keras: Any, model: Any) -> dict[str, Any]:
         "keras.dtype_policy": keras.config.dtype_policy().name,
         "keras.compute_dtype": getattr(layer, "compute_dtype", ""),
         "keras.variable_dtype": getattr(layer, "variable_dtype", ""),
-        "keras.output_dtype": model.outputs[0].dtype if model.outputs else "",
+        "keras.output_dtype": model.outputs[0].dtype if _functional(model) else "",
         "keras.optimizer": type(optimizer).__name__ if optimizer is not None else "",
         **{f"env.{name}": os.environ.get(name, "unset") for name in AUTOTUNE_ENV},
     }
+
+
+def _functional(model: Any) -> bool:
+    """Whether `model` has symbolic inputs and outputs (Functional and Sequential models; a
+    subclassed model, such as a user's native one, has neither)."""
+    return bool(getattr(model, "outputs", None))

@@ -27,7 +27,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from bench.runners.base import dataset_identity, evaluates, load_data, model_spec, no_sync
+from bench.runners.base import (
+    dataset_identity,
+    evaluates,
+    load_data,
+    model_settings,
+    model_spec,
+    no_sync,
+)
 
 if TYPE_CHECKING:
     from bench.trial.clock import Clock
@@ -182,6 +189,7 @@ class NumpyRunner:
             "numpy.blas.num_threads": each("num_threads"),
             "numpy.blas.threading_layer": each("threading_layer"),
             "dtype": str(self.model.params.dtype),
+            **model_settings(self.trial),
         }
         return {k: str(v) for k, v in values.items()}
 

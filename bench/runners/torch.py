@@ -48,6 +48,7 @@ from bench.runners.base import (
     dataset_identity,
     evaluates,
     load_data,
+    model_settings,
     model_spec,
     no_sync,
 )
@@ -180,10 +181,14 @@ class TorchRunner:
         return self.info
 
     def build(self) -> tuple[int, int]:
-        from models import torch_build
+        from models import native, torch_build
 
         trial = self.trial
-        self.model = torch_build.build(model_spec(trial), seed=trial.seed).to(self.device)
+        if trial.definition == "native":  # the user's factory, after torch.manual_seed(seed)
+            model = native.build_torch(trial.native, trial.input_shape, trial.classes)
+        else:
+            model = torch_build.build(model_spec(trial), seed=trial.seed)
+        self.model = model.to(self.device)
         found = torch_tensor_kind(next(self.model.parameters()))
         require(placement_error(found, trial.device_kind, trial.device, "the model's parameters"))
         return torch_build.count_params(self.model)
@@ -274,7 +279,16 @@ class TorchRunner:
         return device_peaks(self.torch, self.trial.device_kind, self.device)
 
     def stats(self) -> dict[str, float | int | None]:
-        return dynamo_stats(self.torch) if self.trial.mode == "compile" else {}
+        """torch.compile's statistics; for a native model (no spec to count from) also its
+        training FLOPs per sample by FlopCounterMode, counted after training, on the
+        uncompiled model."""
+        out = dynamo_stats(self.torch) if self.trial.mode == "compile" else {}
+        if self.trial.definition == "native":
+            from models.native import train_flops
+
+            shape = self.trial.input_shape
+            out["flops_per_sample"] = train_flops(self.torch, self.model, shape, self.device)
+        return out
 
     def settings(self) -> dict[str, str]:
         torch = self.torch
@@ -288,6 +302,7 @@ class TorchRunner:
             "dtype": str(next(self.model.parameters()).dtype),
             "torch.compile": self.trial.mode == "compile",
             **device_settings(torch, self.trial.device_kind, self.device),
+            **model_settings(self.trial),
         }
         return {k: str(v) for k, v in values.items()}
 

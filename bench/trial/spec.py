@@ -54,6 +54,9 @@ class Trial:
     evaluate: bool = True
     device_uuid: str = ""  # "GPU-…" / "MIG-…" from NVML; "" for the CPU or without one
     autotune: str = "default"  # default | off | on ([sweep] autotune)
+    definition: str = "spec"  # spec (models.spec, built by bench) | native (the user's factory)
+    native: str = ""  # a native model's factory for this framework: "module:factory"
+    user_models: dict[str, Any] = field(default_factory=dict)  # [models], as `models.user` reads
 
     @property
     def samples_per_epoch(self) -> int:
