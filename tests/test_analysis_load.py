@@ -136,12 +136,14 @@ def added_since(version: int, table: str) -> list[str]:
     return [c for c in added if c not in OLDER_VALUES]
 
 
-def test_a_version_4_folder_ran_with_default_autotuning(run: Path) -> None:
-    """Before version 5 every framework autotuned as it ships: `autotune` reads "default"."""
-    assert "autotune" not in columns_in_version(TrialRow, 4)
+def test_a_version_4_folder_ran_default_autotuning_on_spec_models(run: Path) -> None:
+    """Before version 5 every framework autotuned as it ships and bench built every model from
+    its spec: `autotune` reads "default", `definition` "spec"."""
+    assert {"autotune", "definition"}.isdisjoint(columns_in_version(TrialRow, 4))
     runs = load_runs([as_version(run, 4)])
     assert list(runs.trials.columns) == columns(TrialRow)
     assert runs.trials["autotune"].tolist() == ["default"]
+    assert runs.trials["definition"].tolist() == ["spec"]
 
 
 @pytest.mark.parametrize("version", [3, 4])

@@ -44,8 +44,9 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
     },
 }
 # What a later column's cell means in an older folder where it is missing, when not "empty":
-# before version 5 every trial ran with each framework's autotuning as it ships.
-OLDER_VALUES: dict[str, str] = {"autotune": "default"}
+# before version 5 every trial ran with each framework's autotuning as it ships, and every model
+# was a spec model (bench built it).
+OLDER_VALUES: dict[str, str] = {"autotune": "default", "definition": "spec"}
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
 PHASES = (
