@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 OLDEST_READABLE_VERSION = 3
 # Columns added by each version, per table (every one optional: empty in older folders).
 ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
@@ -27,9 +27,10 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
             "peak_spec_note",
         )
     },
+    5: {"trials.csv": ("node",)},
 }
 
-STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
+STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted", "preempted")
 PHASES = (
     "spawn",
     "harness",
@@ -108,6 +109,7 @@ class TrialRow:
     peak_flops_per_s_spec: float | None = None
     mfu_spec: float | None = None
     peak_spec_note: str = ""  # why the spec-sheet peak is empty, or which one stood in
+    node: str = ""  # the host name of the machine (cluster node) the trial ran on
 
 
 # Every trials.csv column has one role (tests/test_schema_roles.py fails for a column in none).
@@ -143,6 +145,7 @@ MACHINE_COLUMNS = ("device", "device_name", "device_uuid", "threads", "dataset")
 REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
 # What a trial recorded or derived: sizes, data facts, status, versions, figures.
 MEASURED_COLUMNS = (
+    "node",
     "gpu_readings",
     "peak_calibrated_by",
     "mfu_calibrated_own",
