@@ -128,7 +128,7 @@ def _skip(run: ClusterRun, todo: list[Trial]) -> list[Trial]:
         doc = {"trial": trial.to_json(), "status": "skipped", "exit_code": None, "error": why,
                "events": [], "node": "", "host": run.folder.meta.get("host")}  # fmt: skip
         parts.write_json(parts.part(run.folder.path, trial.trial_id), doc)
-        merge_part(run, trial, doc)
+        run.fresh.append(merge_part(run, trial, doc))
         run.merged.add(trial.trial_id)
     run.folder.writer.flush()
     return rest
@@ -170,7 +170,7 @@ def wait(runs: list[ClusterRun], display: Display, poll_s: float = POLL_S) -> No
 
 
 def result_of(run: ClusterRun, interrupted: bool) -> RunResult:
-    rows = [r for r in run.folder.writer.rows["trials.csv"] if r.trial_id in run.trials]
+    rows = [r for r in run.fresh if r.trial_id in run.trials]
     run.folder.meta.update(finished_utc=utc_now(), interrupted=interrupted)
     run.folder.writer.write_meta(run.folder.meta)
     shutil.rmtree(run.folder.path / "tmp", ignore_errors=True)

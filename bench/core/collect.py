@@ -43,6 +43,7 @@ class ClusterRun:
     trials: dict[str, Trial]
     jobs: dict[str, Any] = field(default_factory=dict)  # trial_id → submitit Job (or None)
     merged: set[str] = field(default_factory=set)
+    fresh: list[TrialRow] = field(default_factory=list)  # the trial rows this process merged
 
 
 def job_state(run: ClusterRun, trial_id: str) -> str:
@@ -140,6 +141,7 @@ def collect(run: ClusterRun, finished_only: bool = False) -> list[TrialRow]:
         else:
             continue
         run.merged.add(tid)
+    run.fresh += new
     if new:
         run.folder.writer.flush()
         run.folder.meta["collected_utc"] = utc_now()

@@ -103,6 +103,21 @@ def _mount_type(path: Path, mounts: str) -> str:
 def check_folder(what: str, folder: Path, shared: bool, mounts: str | None = None) -> None:
     """Refuse a folder the jobs could not write, or (`shared`) that other nodes cannot see."""
     folder = folder.expanduser().resolve()
+    if shared:
+        if mounts is None:
+            try:
+                mounts = Path("/proc/mounts").read_text(encoding="utf-8")
+            except OSError:
+                mounts = ""
+        kind = _mount_type(folder, mounts)
+        local = [d for d in LOCAL_DIRS if folder == d or d in folder.parents]
+        if kind in LOCAL_FS or local:
+            why = f"a {kind} file system" if kind in LOCAL_FS else f"under {local[0]}"
+            raise UsageError(
+                f"{what} = {str(folder)!r} is {why}, local to this machine: Slurm jobs on other "
+                "nodes would not see it. Use a folder on the shared file system (your home or "
+                "project directory)."
+            )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".bench-write-test-{os.getpid()}"
@@ -113,22 +128,6 @@ def check_folder(what: str, folder: Path, shared: bool, mounts: str | None = Non
             f"{what} = {str(folder)!r}: cannot write there ({exc.strerror or exc}); choose a "
             "writable folder on the cluster's shared file system."
         ) from None
-    if not shared:
-        return
-    if mounts is None:
-        try:
-            mounts = Path("/proc/mounts").read_text(encoding="utf-8")
-        except OSError:
-            mounts = ""
-    kind = _mount_type(folder, mounts)
-    local = [d for d in LOCAL_DIRS if folder == d or d in folder.parents]
-    if kind in LOCAL_FS or local:
-        why = f"a {kind} file system" if kind in LOCAL_FS else f"under {local[0]}"
-        raise UsageError(
-            f"{what} = {str(folder)!r} is {why}, local to this machine: Slurm jobs on other "
-            "nodes would not see it. Use a folder on the shared file system (your home or "
-            "project directory)."
-        )
 
 
 def sbatch_script(launcher: Any, partition: str, config: Path, out: Path, trials: int) -> str:
