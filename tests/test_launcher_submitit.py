@@ -263,3 +263,11 @@ def test_mount_type_takes_the_longest_mount_point() -> None:
     assert _mount_type(Path("/opt"), mounts) == "ext4"
     with pytest.raises(UsageError, match="tmpfs file system"):
         check_folder("[launcher] folder", Path("/home/x/t"), shared=True, mounts=mounts)
+
+
+def test_warm_caches_are_refused_with_a_cluster_launcher(tmp_path: Path) -> None:
+    from bench.core.cluster import cluster_trials
+
+    cfg = load(write_config(tmp_path), {"sweep": {"caches": ["cold", "warm"]}}, ["--caches"])
+    with pytest.raises(UsageError, match="warm compiler caches are not supported"):
+        cluster_trials(cfg)

@@ -41,6 +41,12 @@ def cluster_trials(config: Config) -> list[Trial]:
     from bench.launchers.submitit_job import ON_NODE
 
     launcher = config.launcher
+    if "warm" in config.sweep.caches:
+        raise UsageError(
+            f"{config.source}: [sweep] caches = {list(config.sweep.caches)!r}: warm compiler "
+            f"caches are not supported with [launcher] kind = {launcher.kind!r} yet (each job "
+            'would start with an empty cache); use caches = ["cold"] or the local launcher.'
+        )
     if launcher.kind != "slurm":
         return planned_trials(config)
     cpu = Device("cpu", "cpu", ON_NODE, None, 0, "")
