@@ -1,4 +1,4 @@
-"""Command line: `bench run|report|compare|devices|models|calibrate|selfcheck|doctor` (also
+"""Command line: `bench run|status|report|compare|devices|models|calibrate|selfcheck|doctor` (also
 `python -m bench ...`; `bench` alone prints the help, `bench --version` the versions).
 
 Argparse only: each subcommand names a plain function `bench.cli.<module>.<function>(args)`,
@@ -28,6 +28,7 @@ HELP = {
     "precisions": "fp32, tf32, bf16, fp16",
     "autotune": "default, off, on",
     "pipelines": "memory, loader",
+    "launcher": "local, slurm, submitit-local",
 }
 
 
@@ -79,7 +80,19 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         metavar="RUN_DIR",
         help="finish an interrupted run: run its missing and interrupted trials, same config",
     )
+    run.add_argument(
+        "--detach",
+        action="store_true",
+        help="--launcher slurm: submit the jobs and exit (bench status / --resume later)",
+    )
     _command(run, "run:run")
+    status = sub.add_parser(
+        "status",
+        help="each trial of a cluster run: queued, running, done or failed",
+        **parser_options(),
+    )
+    status.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run of --launcher slurm")
+    _command(status, "status:status")
 
 
 def _add_analysis(sub: argparse._SubParsersAction) -> None:

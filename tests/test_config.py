@@ -73,6 +73,18 @@ epoch_s = [3.0, 1.0, 1.5]
 sleep = true
 fail = "raise"
 fail_epoch = 2
+
+[launcher]
+kind = "slurm"
+partitions = ["a100", "h100"]
+gpus_per_node = 1
+cpus_per_task = 8
+mem_gb = 32.0
+time_min = 90
+exclusive = true
+array_parallelism = 4
+additional = {account = "lab", requeue = true}
+folder = "/shared/submitit"
 """
 
 
@@ -148,6 +160,8 @@ def test_valid_file_loads_every_key(tmp_path: Path) -> None:
     assert cfg.fake.epoch_s == (3.0, 1.0, 1.5)
     assert cfg.fake.sleep is True
     assert cfg.fake.fail == "raise"
+    assert cfg.launcher.partitions == ("a100", "h100")
+    assert dict(cfg.launcher.additional) == {"account": "lab", "requeue": True}
 
 
 def test_valid_file_round_trips(tmp_path: Path) -> None:

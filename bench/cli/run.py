@@ -38,6 +38,8 @@ OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
     "out": ("output", "dir", str, False),
     "name": ("output", "name", str, False),
     "model_file": ("models", "files", str, True),
+    "launcher": ("launcher", "kind", str, False),
+    "partitions": ("launcher", "partitions", str, True),
 }
 #: List flags that may also be given more than once (`--model-file a.py --model-file b.py`).
 REPEATABLE = ("model_file",)
@@ -81,7 +83,7 @@ def load_config(args: argparse.Namespace):
     return config.load(path, overrides, flags)
 
 
-def _reopen(args: argparse.Namespace, argv: list[str]):
+def _reopen(args: argparse.Namespace, argv: list[str], check_only: bool = False):
     """`--resume RUN_DIR`: the recorded config, the trials still to run, the open folder."""
     from bench.core.resume import reopen
 
@@ -92,7 +94,7 @@ def _reopen(args: argparse.Namespace, argv: list[str]):
             + ", ".join("--" + f.replace("_", "-") for f in given)
             + "."
         )
-    return reopen(args.resume, argv)
+    return None if check_only else reopen(args.resume, argv)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,10 +106,17 @@ def run(args: argparse.Namespace) -> int:
     from bench.core.eta import Eta, earlier_durations
 
     argv = ["python", "-m", "bench", *sys.argv[1:]]
+    if args.resume is not None and (args.resume / "launcher.json").exists():
+        return _launch(args, argv, None)
     if args.resume is not None:
         cfg, trials, folder = _reopen(args, argv)
     else:
         cfg = load_config(args)
+        if cfg.launcher.kind != "local":
+            return _launch(args, argv, cfg)
+        if getattr(args, "detach", False):
+            raise UsageError("--detach needs --launcher slurm (the local launcher runs the trials "
+                             "from this process, which must stay).")  # fmt: skip
         trials, folder = sweep.planned_trials(cfg), None
     out = sys.stderr if args.json else sys.stdout
     if not args.quiet:
@@ -124,6 +133,27 @@ def run(args: argparse.Namespace) -> int:
     result = sweep.run(cfg, trials, folder, display)
     _finish(args, display, result)
     return result.exit_code
+
+
+def _launch(args: argparse.Namespace, argv: list[str], cfg: Any) -> int:
+    """`--launcher slurm | submitit-local` (or --resume of such a run): `bench.cli.launch`."""
+    from rich.console import Console
+
+    from bench.cli import launch
+    from bench.cli.progress import Display
+    from bench.core.cluster import cluster_trials
+
+    if cfg is not None and args.dry_run:
+        trials = cluster_trials(cfg)
+        print(dry_run_text(trials), file=sys.stdout)
+        print(launch.dry_run_text(args, cfg, trials), file=sys.stdout)
+        return 0
+    console = Console(stderr=True) if args.json else None
+    display = Display(console, verbosity=args.verbose - args.quiet)
+    if cfg is None:
+        _reopen(args, argv, check_only=True)
+        return launch.resume_cluster(args, args.resume, argv, display, _finish)
+    return launch.run_cluster(args, cfg, argv, display, _finish)
 
 
 def _finish(args: argparse.Namespace, display: Any, result: Any) -> None:

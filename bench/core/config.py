@@ -27,6 +27,7 @@ CACHES = ("cold", "warm")
 OPTIMIZERS = ("sgd", "adam")
 PIPELINES = ("memory", "loader")
 FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
+LAUNCHERS = ("local", "slurm", "submitit-local")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda|cuda:\d+|mps")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]*")
 
@@ -118,6 +119,23 @@ class Fake:
 
 
 @dataclass(frozen=True, slots=True)
+class Launcher:
+    """How trial processes start: here (`local`), as Slurm jobs through submitit (`slurm`), or
+    as submitit's local jobs (`submitit-local`). The other keys are Slurm's (0 = not asked)."""
+
+    kind: str = setting("local", "str", choices=LAUNCHERS)
+    partitions: tuple[str, ...] = setting((), "str_list")
+    gpus_per_node: int = setting(0, "int", minimum=0)
+    cpus_per_task: int = setting(0, "int", minimum=0)
+    mem_gb: float = setting(0.0, "float", minimum=0.0)
+    time_min: int = setting(60, "int", minimum=1)
+    exclusive: bool = setting(True, "bool")
+    array_parallelism: int = setting(64, "int", minimum=1)
+    additional: tuple[tuple[str, Any], ...] = setting((), "table")
+    folder: str = setting("", "str")  # "" = <[output] dir>/submitit
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     sweep: Sweep = field(default_factory=Sweep)
     train: Train = field(default_factory=Train)
@@ -125,6 +143,7 @@ class Config:
     output: Output = field(default_factory=Output)
     monitor: Monitor = field(default_factory=Monitor)
     fake: Fake = field(default_factory=Fake)
+    launcher: Launcher = field(default_factory=Launcher)
     #: model name → option → values to sweep (the [options.<model>] tables)
     options: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
     #: users' own models: the [models] section, normalized (`models.user`; paths absolute)
@@ -146,12 +165,17 @@ SECTIONS: dict[str, type] = {
     "output": Output,
     "monitor": Monitor,
     "fake": Fake,
+    "launcher": Launcher,
 }
 
 
 def _section_dict(section: Any) -> dict[str, Any]:
     """A section as TOML-shaped data; an empty list (= "use the default") is left out."""
-    values = {f.name: _plain(getattr(section, f.name)) for f in dataclasses.fields(section)}
+    values = {
+        f.name: dict(v) if f.metadata["kind"] == "table" else _plain(v)
+        for f in dataclasses.fields(section)
+        for v in [getattr(section, f.name)]
+    }
     return {k: v for k, v in values.items() if v != []}
 
 

@@ -35,6 +35,7 @@ def expected(rule: dict[str, Any]) -> str:
         "int_list": "a non-empty list of integers",
         "float_list": "a non-empty list of numbers",
         "str_list": "a non-empty list of strings",
+        "table": "a table of keys whose values are strings, integers or true/false",
     }[kind]
     if kind in ("int_list", "str_list"):
         words += " without duplicates"
@@ -77,6 +78,12 @@ def _check_scalar(kind: str, v: Any, rule: dict[str, Any]) -> Any:
 def coerce(value: Any, rule: dict[str, Any]) -> Any:
     """Check `value` against a field rule; return the typed value or raise ValueError."""
     kind = rule["kind"]
+    if kind == "table":  # stored as sorted (key, value) pairs: a frozen dataclass holds no dict
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str | int) and not isinstance(v, float) for v in value.values()
+        ):
+            raise ValueError
+        return tuple(sorted((str(k), v) for k, v in value.items()))
     if not kind.endswith("_list"):
         return _check_scalar(kind, value, rule)
     if not isinstance(value, list) or not value:

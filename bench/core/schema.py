@@ -39,7 +39,7 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
         )
     },
     5: {
-        "trials.csv": ("autotune", *NOISE_TRIAL_COLUMNS, "definition"),
+        "trials.csv": ("autotune", *NOISE_TRIAL_COLUMNS, "definition", "node"),
         "samples.csv": ("load_avg_1m", "cpu_steal_pct", "other_cpu_pct", "cpu_freq_mhz"),
     },
 }
@@ -48,7 +48,7 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
 # was a spec model (bench built it).
 OLDER_VALUES: dict[str, str] = {"autotune": "default", "definition": "spec"}
 
-STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
+STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted", "preempted")
 PHASES = (
     "spawn",
     "harness",
@@ -139,6 +139,7 @@ class TrialRow:
     other_cpu_pct: float | None = None
     cpu_throttle_count: int | None = None
     gpu_throttle_reasons: int | None = None
+    node: str = ""  # the host name of the machine (cluster node) the trial ran on
 
 
 # Every trials.csv column has one role (tests/test_schema_roles.py fails for a column in none).
@@ -176,6 +177,7 @@ REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
 # What a trial recorded or derived: sizes, data facts, status, versions, figures.
 MEASURED_COLUMNS = (
     "definition",
+    "node",
     "gpu_readings",
     "peak_calibrated_by",
     "mfu_calibrated_own",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,8 +241,23 @@ def _run_one(
             outcome.error,
             outcome.events,
         )
+    return outcome_rows(folder, trial, status, code, error, events, socket.gethostname())
+
+
+def outcome_rows(
+    folder: RunFolder,
+    trial: Trial,
+    status: str,
+    code: int | None,
+    error: str,
+    events: list[dict[str, Any]],
+    node: str,
+) -> dict[str, list]:
+    """Every table's rows of one trial from how it ended and what its child reported, with the
+    MFU figures (the device's calibration from run.json) and the node it ran on."""
     rows = trial_rows(folder.run_id, trial, status, code, error, events, _train_flops(trial))
     row = rows["trials.csv"][0]
+    row.node = node
     settings = {s.key: s.value for s in rows["settings.csv"]}
     for name, value in mfu_fields(
         flops_per_sample=row.flops_per_sample,

@@ -85,6 +85,11 @@ def _read_new(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
     return [json.loads(line) for line in lines if line.strip()], offset + end
 
 
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """Every complete event a child has written to its events file so far."""
+    return _read_new(path, 0)[0]
+
+
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> bool:
     try:
         os.killpg(proc.pid, sig)
@@ -140,11 +145,13 @@ def run_trial(
     on_event: Callable[[dict[str, Any]], None] = lambda event: None,
     poll_s: float = 0.2,
     cache_dir: Path | None = None,
+    on_spawn: Callable[[int], None] = lambda pid: None,
 ) -> Outcome:
     """Run `trial` in a child process and wait for it (or its timeout).
 
     Compiler caches go to `cache_dir` (kept: a warm cache) or, when None, to a fresh temporary
-    folder removed afterwards (a cold start).
+    folder removed afterwards (a cold start). `on_spawn` gets the child's process id, which is
+    also its process group's (a cluster job stops the group when the scheduler preempts it).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     trial_json, events_path = work_dir / "trial.json", work_dir / "events.jsonl"
@@ -164,6 +171,7 @@ def run_trial(
                 env=child_env(trial, cache_root),
                 start_new_session=True,
             )
+            on_spawn(proc.pid)
             events, offset, ended = _watch(
                 proc, events_path, spawn_t + trial.timeout_s, on_event, poll_s
             )

@@ -1,0 +1,145 @@
+"""One cluster job = one trial: the picklable callable that submitit runs on a node.
+
+It holds only strings (the trial's JSON path, the run folder), so its pickle stays small. On the
+node it reads the trial, fills in the device facts only the node knows (a trial planned for
+`cuda:0` of a Slurm allocation learns its GPU's name and UUID here, from NVML), and runs the
+same protocol as `bench run` on one machine: `bench.launchers.local.run_trial` — a fresh child,
+its timeout, its statuses. Then it writes `parts/<trial_id>.json` (see `bench.launchers.parts`).
+
+Preemption: submitit calls `checkpoint()` when the scheduler signals the job (USR2). A trial is
+never resumed half-way (its first epoch would no longer be a cold start): the child is stopped,
+the attempt is recorded as `preempted` (`parts/<trial_id>-a<N>.json`, its log kept as
+`logs/<trial_id>-a<N>.log`) and the job is requeued to run the trial whole. When the signal
+comes because the job's own time limit is near (submitit's rule: 80 % of it, or 10 minutes
+before it), rerunning would not help: the trial ends as `timeout` and is not requeued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from submitit.helpers import Checkpointable, DelayedSubmission
+
+from bench.launchers import parts
+from bench.launchers.local import read_events, run_trial
+from bench.trial.spec import Trial
+
+ON_NODE = "(read on the node)"  # a planned trial's device_name until its node fills it in
+
+
+def on_node(trial: Trial) -> Trial:
+    """The trial with its device's name, NVML index and UUID as this node sees them (only
+    for a trial planned without a node: `device_name == ON_NODE`)."""
+    if trial.device_name != ON_NODE:
+        return trial
+    from bench.hardware import devices
+
+    found = {d.name: d for d in devices.discover()}
+    device = found.get(trial.device)
+    if device is None:
+        return dataclasses.replace(trial, skip=f"this node has no {trial.device} "
+                                   f"(it has: {', '.join(found)})")  # fmt: skip
+    return dataclasses.replace(
+        trial, device_name=device.label, device_index=device.index, device_uuid=device.uuid or ""
+    )
+
+
+def node_fingerprint() -> dict[str, Any]:
+    from bench.hardware.fingerprint import host_fingerprint
+    from bench.hardware.nvml import Nvml
+
+    nvml = Nvml.load()
+    try:
+        return host_fingerprint(nvml)
+    finally:
+        if nvml is not None:
+            nvml.shutdown()
+
+
+class TrialJob(Checkpointable):
+    """Run one planned trial on this node and write its part file."""
+
+    def __init__(self, trial_path: str, run_dir: str, time_limit_s: float, attempt: int = 0):
+        self.trial_path = trial_path
+        self.run_dir = run_dir
+        self.time_limit_s = time_limit_s
+        self.attempt = attempt
+        self._began = time.time()
+        self._child: int | None = None
+        self._trial: Trial | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("trial_path", "run_dir", "time_limit_s", "attempt")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def __call__(self) -> str:
+        self._began = time.time()
+        run_dir = Path(self.run_dir)
+        trial = Trial.from_json(parts.read_json(Path(self.trial_path)))
+        parts.write_json(parts.started(run_dir, trial.trial_id), self._whereabouts())
+        trial = self._trial = on_node(trial)
+        if trial.skip:
+            return self._finish(trial, "skipped", None, trial.skip, [])
+        outcome = run_trial(
+            trial,
+            run_dir / "tmp" / trial.trial_id,
+            run_dir / "logs" / f"{trial.trial_id}.log",
+            on_spawn=self._spawned,
+        )
+        self._child = None
+        return self._finish(trial, outcome.status, outcome.exit_code, outcome.error, outcome.events)
+
+    def checkpoint(self) -> DelayedSubmission | None:
+        """The scheduler's signal: stop the trial, record the attempt, rerun it whole (or, at the
+        job's time limit, end it as `timeout`)."""
+        if self._child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._child, signal.SIGKILL)
+        trial = self._trial
+        if trial is None:  # not started yet: nothing to record, run it again
+            return DelayedSubmission(self)
+        run_dir = Path(self.run_dir)
+        events = read_events(run_dir / "tmp" / trial.trial_id / "events.jsonl")
+        ran = time.time() - self._began
+        if self.time_limit_s and ran >= min(0.8 * self.time_limit_s, self.time_limit_s - 600):
+            limit = f"{self.time_limit_s / 60:g} min"
+            self._finish(trial, "timeout", None, f"the job's time limit ([launcher] time_min = "
+                         f"{limit}) came after {ran:.0f} s; raise time_min", events)  # fmt: skip
+            return None
+        tid = parts.attempt_id(trial.trial_id, self.attempt)
+        log = run_dir / "logs" / f"{trial.trial_id}.log"
+        if log.exists():
+            os.replace(log, run_dir / "logs" / f"{tid}.log")
+        error = f"preempted on {socket.gethostname()} after {ran:.0f} s; requeued to run whole"
+        doc = self._doc(dataclasses.replace(trial, trial_id=tid), "preempted", None, error, events)
+        parts.write_json(parts.attempt(run_dir, trial.trial_id, self.attempt), doc)
+        return DelayedSubmission(
+            TrialJob(self.trial_path, self.run_dir, self.time_limit_s, self.attempt + 1)
+        )
+
+    def _spawned(self, pid: int) -> None:
+        self._child = pid
+
+    def _whereabouts(self) -> dict[str, Any]:
+        job = os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")
+        return {"node": socket.gethostname(), "pid": os.getpid(), "job_id": job,
+                "attempt": self.attempt, "started_unix": self._began}  # fmt: skip
+
+    def _doc(self, trial: Trial, status: str, code: int | None, error: str, events: list) -> dict:
+        return {"trial": trial.to_json(), "status": status, "exit_code": code, "error": error,
+                "events": events, "attempt": self.attempt, "node": socket.gethostname(),
+                "host": node_fingerprint(), "finished_unix": time.time()}  # fmt: skip
+
+    def _finish(self, trial: Trial, status: str, code: int | None, error: str, events: list) -> str:
+        doc = self._doc(trial, status, code, error, events)
+        parts.write_json(parts.part(Path(self.run_dir), trial.trial_id), doc)
+        return status

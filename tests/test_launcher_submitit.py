@@ -1,0 +1,273 @@
+"""The cluster launchers: `submitit-local` end to end (submitit's real LocalExecutor, real jobs,
+the scripted fake runner), and the Slurm parameters and sbatch lines made from a `[launcher]`.
+
+Real Slurm is not exercised here: the Slurm tests check what would be submitted (submitit's own
+sbatch text, built with submitit's `srun` detection patched to succeed), never a submission.
+The requeue test sends SIGUSR2 — the signal submitit's job handler catches on preemption — to
+the running job's process; submitit's LocalExecutor then requeues the job, as Slurm would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.core.config import load
+from bench.errors import UsageError
+from bench.launchers.slurm import _mount_type, check_folder, sbatch_script, slurm_parameters
+from tests.test_fake_e2e import ROOT, SCRIPT, SWEEP, Run, bench, read_table
+
+submitit = pytest.importorskip("submitit")
+
+LAUNCHER = '\n[launcher]\nkind = "submitit-local"\n{extra}\n'
+SLOW = "phase_s = 0.1\nfirst_step_s = 0.1\nepoch_s = [1.0]\nsleep = true\n"
+
+
+def write_config(tmp_path: Path, fake: str = SCRIPT, launcher: str | None = "", **kw) -> Path:
+    text = SWEEP.format(repeats=1, epochs=4, batch_sizes=kw.get("batch_sizes", "[16, 32]"),
+                        train_extra="", fake=fake)  # fmt: skip
+    if launcher is not None:
+        text += LAUNCHER.format(extra=launcher)
+    path = tmp_path / "fake.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def runs_in(out: Path) -> list[Path]:
+    return sorted(p for p in out.iterdir() if (p / "run.json").exists())
+
+
+# --- submitit-local end to end -------------------------------------------------------------------
+
+
+def test_submitit_local_matches_the_local_launcher(tmp_path: Path) -> None:
+    (tmp_path / "l").mkdir()
+    local_cfg = write_config(tmp_path / "l", launcher=None)
+    local = Run(bench("run", "--config", str(local_cfg), "--out", str(tmp_path / "lo"),
+                      "--no-report", cwd=tmp_path), tmp_path / "lo", local_cfg)  # fmt: skip
+    cfg = write_config(tmp_path, launcher='partitions = ["a100", "cpu"]')
+    done = bench("run", "--config", str(cfg), "--out", str(tmp_path / "out"), "--no-report",
+                 cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout
+    folders = runs_in(tmp_path / "out")
+    assert [p.name.rsplit("-", 1)[1] for p in folders] == ["a100", "cpu"]
+    metas = [json.loads((p / "run.json").read_text()) for p in folders]
+    assert metas[0]["sweep_id"] == metas[1]["sweep_id"]
+    for folder, meta in zip(folders, metas, strict=True):
+        assert meta["host"]["hostname"] == meta["nodes"][0]  # the node's fingerprint
+        for table, rows in local.tables.items():
+            header, mine = read_table(folder / table)
+            assert header == local.headers[table], table
+            assert len(mine) == len(rows), table
+        _, trials = read_table(folder / "trials.csv")
+        assert [t["status"] for t in trials] == ["ok", "ok"]
+        assert [t["steady_epoch_s"] for t in trials] == [t["steady_epoch_s"] for t in local.trials]
+        assert all(t["node"] for t in trials)
+        assert not (folder / "tmp").exists()
+    status = bench("status", str(folders[0]), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "0 queued, 0 running, 2 done, 0 failed" in status.stdout
+
+
+def _wait_for(what, timeout_s: float = 90.0):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def _running_job(out: Path, trial_index: int) -> tuple[Path, dict]:
+    """The run folder and started marker of the job of the trial at `trial_index`, once that
+    trial's child has begun its epochs."""
+
+    def find():
+        for run in runs_in(out) if out.exists() else []:
+            jobs = sorted((run / "jobs").glob("*.json"))
+            if len(jobs) <= trial_index:
+                continue
+            tid = jobs[trial_index].stem
+            marker = run / "parts" / f"{tid}.started.json"
+            events = run / "tmp" / tid / "events.jsonl"
+            if marker.exists() and events.exists() and '"epoch"' in events.read_text():
+                return run, json.loads(marker.read_text())
+        return None
+
+    return _wait_for(find)
+
+
+def _start(tmp_path: Path, cfg: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    argv = [sys.executable, "-m", "bench", "run", "--config", str(cfg), "--out",
+            str(tmp_path / "out"), "--no-report", "-q"]  # fmt: skip
+    return subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def test_resume_after_a_killed_job_resubmits_only_that_trial(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, fake=SLOW)
+    proc = _start(tmp_path, cfg)
+    run, marker = _running_job(tmp_path / "out", 0)
+    job = psutil.Process(marker["pid"])
+    victims = [job, *job.children(recursive=True)]
+    for p in victims:  # the job and its trial, as a node failure would take them
+        p.kill()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out + err
+    _, trials = read_table(run / "trials.csv")
+    assert [t["status"] for t in trials] == ["failed", "ok"]
+    assert "ended without a result" in trials[0]["error"]
+    jobs_before = json.loads((run / "launcher.json").read_text())["jobs"]
+
+    done = bench("run", "--resume", str(run), "--no-report", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr + done.stdout
+    _, trials = read_table(run / "trials.csv")
+    assert sorted(t["status"] for t in trials) == ["ok", "ok"]
+    assert len({t["trial_id"] for t in trials}) == 2
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["resumed"][-1]["trials"] == 1
+    jobs_after = json.loads((run / "launcher.json").read_text())["jobs"]
+    first, second = sorted(jobs_before)
+    assert jobs_after[first] != jobs_before[first] and jobs_after[second] == jobs_before[second]
+
+
+def test_a_preempted_job_is_requeued_and_its_trial_rerun_whole(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, fake=SLOW, batch_sizes="[16]")
+    proc = _start(tmp_path, cfg)
+    run, marker = _running_job(tmp_path / "out", 0)
+    os.kill(marker["pid"], signal.SIGUSR2)  # what submitit's job handler gets on preemption
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    _, trials = read_table(run / "trials.csv")
+    tid = next(p.stem for p in (run / "jobs").glob("*.json"))
+    assert [(t["trial_id"], t["status"]) for t in trials] == [(f"{tid}-a0", "preempted"),
+                                                              (tid, "ok")]  # fmt: skip
+    assert "requeued to run whole" in trials[0]["error"]
+    _, epochs = read_table(run / "epochs.csv")
+    assert [e["epoch"] for e in epochs if e["trial_id"] == tid] == ["1", "2", "3", "4"]
+    assert (run / "logs" / f"{tid}-a0.log").exists() and (run / "logs" / f"{tid}.log").exists()
+
+
+def test_detach_needs_slurm(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    done = bench("run", "--config", str(cfg), "--detach", "--out", str(tmp_path / "o"),
+                 cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2 and "--detach needs --launcher slurm" in done.stderr
+
+
+# --- Slurm parameters (nothing submitted) --------------------------------------------------------
+
+SLURM = """
+[sweep]
+frameworks = ["fake"]
+models = ["seed_ffnn"]
+devices = ["cuda"]
+[launcher]
+kind = "slurm"
+partitions = ["a100", "h100"]
+gpus_per_node = 1
+cpus_per_task = 8
+mem_gb = 32
+time_min = 90
+array_parallelism = 4
+additional = { account = "lab", qos = "high", "requeue" = true }
+"""
+
+
+@pytest.fixture
+def slurm_config(tmp_path: Path):
+    path = tmp_path / "slurm.toml"
+    path.write_text(SLURM, encoding="utf-8")
+    return load(path)
+
+
+def test_slurm_parameters_for_a_sample_launcher(slurm_config) -> None:
+    params = slurm_parameters(slurm_config.launcher, "h100")
+    assert params == {
+        "name": "bench-h100",
+        "nodes": 1,
+        "tasks_per_node": 1,
+        "timeout_min": 90,
+        "slurm_array_parallelism": 4,
+        "slurm_partition": "h100",
+        "gpus_per_node": 1,
+        "cpus_per_task": 8,
+        "mem_gb": 32.0,
+        "slurm_exclusive": True,
+        "slurm_additional_parameters": {"account": "lab", "qos": "high", "requeue": True},
+    }
+
+
+def test_submitit_turns_them_into_these_sbatch_lines(slurm_config, tmp_path, monkeypatch) -> None:
+    from submitit.slurm import slurm
+
+    monkeypatch.setattr(slurm.SlurmExecutor, "affinity", classmethod(lambda cls: 2))
+    executor = submitit.AutoExecutor(folder=tmp_path / "sub", cluster="slurm")
+    executor.update_parameters(**slurm_parameters(slurm_config.launcher, "a100"))
+    text = executor._executor._make_submission_file_text("python -m x", "uid")
+    for line in ("--partition=a100", "--exclusive", "--gpus-per-node=1", "--cpus-per-task=8",
+                 "--mem=32GB", "--time=90", "--account=lab", "--qos=high", "--requeue",
+                 "--nodes=1", "--ntasks-per-node=1", "--job-name=bench-a100"):  # fmt: skip
+        assert f"#SBATCH {line}\n" in text + "\n", line
+
+
+def test_plain_sbatch_script_runs_the_sweep_on_one_exclusive_node(slurm_config) -> None:
+    script = sbatch_script(slurm_config.launcher, "a100", Path("b.toml"), Path("res"), 3)
+    assert script.startswith("#!/bin/bash\n")
+    for line in ("--partition=a100", "--exclusive", "--gpus-per-node=1", "--time=270",
+                 "--mem=32G", "--account=lab", "--requeue"):  # fmt: skip
+        assert f"#SBATCH {line}\n" in script
+    assert "-m bench run --config" in script and "--launcher local" in script
+
+
+def test_slurm_dry_run_plans_cuda0_of_each_job(slurm_config, tmp_path) -> None:
+    cfg = tmp_path / "slurm.toml"
+    done = bench("run", "--config", str(cfg), "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "on cuda:0 ((read on the node))" in done.stdout
+    assert "partition h100: 1 jobs" in done.stdout and "#SBATCH --partition=h100" in done.stdout
+
+
+def test_slurm_refuses_a_folder_other_nodes_cannot_see(tmp_path: Path) -> None:
+    cfg = tmp_path / "slurm.toml"
+    cfg.write_text(SLURM, encoding="utf-8")
+    done = bench("run", "--config", str(cfg), "--out", str(tmp_path / "res"), cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "[output] dir" in done.stderr and "local to this machine" in done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_an_unwritable_folder_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(UsageError, match="cannot write there"):
+        check_folder("[launcher] folder", locked / "sub", shared=False)
+
+
+def test_mount_type_takes_the_longest_mount_point() -> None:
+    mounts = (
+        "/dev/sda1 / ext4 rw 0 0\nserver:/home /home nfs4 rw 0 0\ntmpfs /home/x/t tmpfs rw 0 0\n"
+    )
+    assert _mount_type(Path("/home/alice/results"), mounts) == "nfs4"
+    assert _mount_type(Path("/home/x/t/r"), mounts) == "tmpfs"
+    assert _mount_type(Path("/opt"), mounts) == "ext4"
+    with pytest.raises(UsageError, match="tmpfs file system"):
+        check_folder("[launcher] folder", Path("/home/x/t"), shared=True, mounts=mounts)
+
+
+def test_warm_caches_are_refused_with_a_cluster_launcher(tmp_path: Path) -> None:
+    from bench.core.cluster import cluster_trials
+
+    cfg = load(write_config(tmp_path), {"sweep": {"caches": ["cold", "warm"]}}, ["--caches"])
+    with pytest.raises(UsageError, match="warm compiler caches are not supported"):
+        cluster_trials(cfg)
