@@ -44,6 +44,8 @@ def read_table(path: Path, row_type: type, version: int = SCHEMA_VERSION) -> pd.
     """One CSV table, its header exactly the columns of schema `version`, each column typed;
     columns added since that version are added empty."""
     expected = columns_in_version(row_type, version)
+    if not expected:  # a table added after `version` (ranks.csv before 5): empty
+        return with_later_columns(pd.DataFrame(), column_types(row_type))
     if not path.is_file():
         raise AnalysisError(f"{path}: missing; every run folder holds {', '.join(TABLES)}.")
     data = path.read_bytes()

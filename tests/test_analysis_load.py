@@ -12,7 +12,14 @@ from test_analysis_support import copy_run, fake_run, run_module, run_module_cod
 
 from analysis.load import AnalysisError, load_runs
 from analysis.report import write_report
-from bench.core.schema import ADDED_IN_VERSION, SCHEMA_VERSION, TABLES, TrialRow, columns
+from bench.core.schema import (
+    ADDED_IN_VERSION,
+    SCHEMA_VERSION,
+    TABLES,
+    TrialRow,
+    columns,
+    columns_in_version,
+)
 
 
 @pytest.fixture
@@ -109,7 +116,8 @@ def as_version_3(run: Path) -> Path:
     """Rewrite a run folder the way bench wrote it at schema version 3."""
     path = run / "trials.csv"
     rows = list(csv.DictReader(path.read_text().splitlines()))
-    v3 = [c for c in columns(TrialRow) if c not in ADDED_IN_4]
+    v3 = columns_in_version(TrialRow, 3)  # without version 4's and later columns
+    (run / "ranks.csv").unlink(missing_ok=True)  # ranks.csv came with version 5
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, v3, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()

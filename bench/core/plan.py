@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from bench.core import parallel as parallel_mod
 from bench.errors import UsageError
 from bench.trial.spec import Trial
 
@@ -92,7 +93,6 @@ def _shared(config: Config) -> dict[str, Any]:
         "fake": dataclasses.asdict(config.fake),
         "workers": data.workers,
         "val_fraction": data.val_fraction,
-        "evaluate": data.evaluate,
     }
 
 
@@ -115,9 +115,14 @@ def _points(
             check_fits(config, model, options, shape, classes)
             # Thread count matters to CPU trials; a GPU trial runs once, with the most.
             counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
-            for threads, pipeline, (framework, backend, mode, skip), cache in itertools.product(
-                counts, config.data.pipeline, variants(config), sweep.caches
+            for threads, pipeline, (framework, backend, mode, skip), cache, dp in itertools.product(
+                counts,
+                config.data.pipeline,
+                variants(config),
+                sweep.caches,
+                parallel_mod.points(config, device, devices),
             ):
+                skip = skip or dp[3] or parallel_mod.variant_skip(framework, dp[0])
                 if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
                     skip = skip or LOADER_NEEDS_TF
                 if framework == "numpy":
@@ -143,6 +148,10 @@ def _points(
                     "skip": skip,
                     "pipeline": pipeline,
                     "augment": config.data.augment and pipeline == "loader",
+                    "parallel": dp[0],
+                    "world_size": dp[1],
+                    "rank_gpus": dp[2],
+                    "evaluate": config.data.evaluate and dp[0] == "single",
                 }
                 yield varying, size
 
@@ -223,5 +232,6 @@ def _identity(t: dict[str, Any], size: int | None) -> list[str]:
         f"b{t['batch_size']}",
         f"t{t['threads']}",
         "warm" if t["cache"] == "warm" else "",
+        f"dp{t['world_size']}" if t["parallel"] == "data" else "",
         f"r{t['repeat']}",
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 OLDEST_READABLE_VERSION = 3
 # Columns added by each version, per table (every one optional: empty in older folders).
 ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
@@ -27,6 +27,23 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
             "peak_spec_note",
         )
     },
+    5: {
+        "trials.csv": ("parallel", "world_size", "straggler_wait_s"),
+        "ranks.csv": (
+            "run_id",
+            "trial_id",
+            "rank",
+            "epoch",
+            "wall_s",
+            "local_s",
+            "barrier_wait_s",
+            "samples",
+            "peak_rss_bytes",
+            "peak_device_bytes",
+            "device_mem_source",
+            "energy_gpu_j",
+        ),
+    },
 }
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted")
@@ -35,12 +52,16 @@ PHASES = (
     "harness",
     "import",
     "device_init",
+    "dist_init",
     "data",
     "build",
+    "wrap",
     "compile",
     "first_step",
     "first_epoch_rest",
 )
+DIST_PHASES = ("dist_init", "wrap")  # only a data-parallel trial has these
+SINGLE_PHASES = tuple(p for p in PHASES if p not in DIST_PHASES)  # a single-device trial's
 
 
 @dataclass(slots=True)
@@ -77,6 +98,9 @@ class TrialRow:
     threads: int
     precision: str
     batch_size: int
+    # `single` or `data` (data-parallel over `world_size` replicas; batch_size is per replica).
+    parallel: str = field(default="single", kw_only=True)
+    world_size: int = field(default=1, kw_only=True)
     repeat: int
     epochs: int
     steps_per_epoch: int
@@ -94,6 +118,7 @@ class TrialRow:
     steady_epoch_s: float | None = None
     first_epoch_overhead_s: float | None = None
     samples_per_s: float | None = None
+    straggler_wait_s: float | None = None  # data-parallel: median of epochs 2..E longest wait
     peak_rss_bytes: int | None = None
     peak_device_bytes: int | None = None
     compile_time_s: float | None = None
@@ -134,6 +159,8 @@ IDENTITY_COLUMNS = (
     "epochs",
     "samples_per_epoch",
     "device_uuid",
+    "parallel",
+    "world_size",
 )
 # Identity columns whose value can follow from the machine (its device indices and names, the
 # default thread count, a data set's absolute path): runs of different machines are aligned
@@ -143,6 +170,7 @@ MACHINE_COLUMNS = ("device", "device_name", "device_uuid", "threads", "dataset")
 REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
 # What a trial recorded or derived: sizes, data facts, status, versions, figures.
 MEASURED_COLUMNS = (
+    "straggler_wait_s",
     "gpu_readings",
     "peak_calibrated_by",
     "mfu_calibrated_own",
@@ -217,6 +245,25 @@ class EpochRow:
 
 
 @dataclass(slots=True)
+class RankRow:
+    """ranks.csv: one row per rank and epoch of a data-parallel trial (rank 0's clock is the
+    trial's: its epochs.csv rows are global)."""
+
+    run_id: str
+    trial_id: str
+    rank: int
+    epoch: int
+    wall_s: float  # barrier → start … barrier after the local end, on this rank's clock
+    local_s: float  # start → this rank's own end (its device synchronized)
+    barrier_wait_s: float  # this rank's wait at the end-of-epoch barrier (straggler time)
+    samples: int  # samples this rank trained (epochs.csv holds the global count)
+    peak_rss_bytes: int | None = None
+    peak_device_bytes: int | None = None
+    device_mem_source: str = ""
+    energy_gpu_j: float | None = None  # this rank's own GPU (CPU energy is machine-level)
+
+
+@dataclass(slots=True)
 class MemoryRow:
     """memory.csv: one row per epoch and memory source (host RSS, each device counter)."""
 
@@ -262,6 +309,7 @@ TABLES: dict[str, type] = {
     "memory.csv": MemoryRow,
     "settings.csv": SettingRow,
     "samples.csv": SampleRow,
+    "ranks.csv": RankRow,
 }
 
 

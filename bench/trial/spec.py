@@ -53,9 +53,20 @@ class Trial:
     val_fraction: float = 0.1
     evaluate: bool = True
     device_uuid: str = ""  # "GPU-…" / "MIG-…" from NVML; "" for the CPU or without one
+    parallel: str = "single"  # single | data ([sweep] parallel)
+    world_size: int = 1  # replicas of a data-parallel trial (1 for single)
+    rank: int = 0  # this process's rank (set per rank by bench.launchers.ranks)
+    # The GPUs of a data-parallel CUDA trial, one per rank: (NVML index, UUID); () on the CPU.
+    rank_gpus: tuple[tuple[int, str], ...] = ()
 
     @property
     def samples_per_epoch(self) -> int:
+        """Samples of one epoch over every replica (global batch = batch size × world size)."""
+        return self.steps_per_epoch * self.batch_size * self.world_size
+
+    @property
+    def rank_samples_per_epoch(self) -> int:
+        """Samples one replica trains per epoch (all of them for a single-device trial)."""
         return self.steps_per_epoch * self.batch_size
 
     @property
@@ -83,4 +94,5 @@ class Trial:
     def from_json(cls, data: dict[str, Any]) -> Trial:
         data = dict(data)
         data["input_shape"] = tuple(data["input_shape"])
+        data["rank_gpus"] = tuple(tuple(g) for g in data.get("rank_gpus", ()))
         return cls(**data)
