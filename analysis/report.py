@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import doc, fingerprint, plots, render
+from analysis import doc, fingerprint, plots, render, scaling
 from analysis.analyze import Analysis, analyze
 from analysis.drift import TREND_MIN_EPOCHS
 from analysis.labels import fmt, fmt_ci, fmt_level, fmt_mib
@@ -71,6 +71,7 @@ def build(a: Analysis, figures: list[doc.Block]) -> list[doc.Block]:
         config_table(a.configs),
         doc.Heading(2, "Compile break-even"),
         break_even_block(a.break_even),
+        *scaling.scaling_blocks(a),
         doc.Heading(2, "Figures"),
         *figures,
         doc.Heading(2, "Trials"),

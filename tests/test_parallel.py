@@ -347,3 +347,57 @@ def test_torch_gloo_two_ranks_seed_cnn(tmp_path: Path) -> None:
     assert (run / "logs" / f"{trial['trial_id']}.rank1.log").exists()
     meta = json.loads((run / "run.json").read_text())
     assert meta["config"]["sweep"]["parallel"] == ["data"]
+
+
+# --- the report's scaling table ---
+
+
+def test_scaling_efficiency_pairs_each_data_parallel_config_with_its_single_twin(
+    tmp_path: Path,
+) -> None:
+    from analysis.analyze import analyze
+    from analysis.load import load_runs
+    from analysis.report import write_report
+    from analysis.scaling import scaling_table
+
+    proc = run_cli(
+        "run", "--frameworks", "fake", "--models", "seed_cnn", "--devices", "cpu",
+        "--set", "sweep.parallel=single,data", "--set", "sweep.world_sizes=2",
+        "--set", "fake.epoch_s=1.0", "--no-report", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = only_run_dir(tmp_path)
+    epochs = read_csv(run / "epochs.csv")
+    for e in epochs:  # the data-parallel epochs take 1.25 s
+        if "-dp2-" in e["trial_id"]:
+            e["wall_s"] = str(float(e["wall_s"]) * 1.25)
+    lines = [",".join(epochs[0])] + [",".join(e.values()) for e in epochs]
+    (run / "epochs.csv").write_text("\n".join(lines) + "\n")
+    runs = load_runs([run])
+    a = analyze(runs)
+    table = scaling_table(a.trials, a.configs, runs.phases, runs.extra["ranks.csv"])
+    (row,) = table.itertuples(index=False)
+    assert row.world_size == 2 and row.single_steady_s == 1.0 and row.data_steady_s == 1.25
+    assert row.speedup == pytest.approx(1.6) and row.efficiency == pytest.approx(0.8)
+    assert row.configuration == "seed_cnn · cpu · fake scripted"
+    write_report([run], tmp_path / "report")
+    assert "## Data-parallel scaling" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_a_version_4_folder_loads_without_rank_rows(tmp_path: Path) -> None:
+    from analysis.load import load_runs
+    from bench.core.schema import TrialRow, columns_in_version
+
+    proc = run_cli("run", "--frameworks", "fake", "--models", "seed_cnn", "--devices", "cpu",
+                   "--no-report", "--out", str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = only_run_dir(tmp_path)
+    rows = read_csv(run / "trials.csv")
+    header = columns_in_version(TrialRow, 4)
+    lines = [",".join(header)] + [",".join(r[c] for c in header) for r in rows]
+    (run / "trials.csv").write_text("\n".join(lines) + "\n")
+    (run / "ranks.csv").unlink()
+    meta = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps(meta | {"schema_version": 4}))
+    runs = load_runs([run])
+    assert runs.extra["ranks.csv"].empty and set(runs.trials["parallel"]) == {""}

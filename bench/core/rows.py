@@ -228,6 +228,6 @@ def straggler_wait(ranks: list[RankRow]) -> float | None:
     the end-of-epoch barrier, the median over those epochs (None without rank rows)."""
     longest: dict[int, float] = {}
     for r in ranks:
-        if r.epoch >= 2:
+        if r.epoch >= 2 and r.barrier_wait_s is not None:
             longest[r.epoch] = max(longest.get(r.epoch, 0.0), r.barrier_wait_s)
     return round(statistics.median(longest.values()), 9) if longest else None

@@ -35,9 +35,9 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
             "rank",
             "epoch",
             "wall_s",
+            "samples",
             "local_s",
             "barrier_wait_s",
-            "samples",
             "peak_rss_bytes",
             "peak_device_bytes",
             "device_mem_source",
@@ -254,9 +254,9 @@ class RankRow:
     rank: int
     epoch: int
     wall_s: float  # barrier → start … barrier after the local end, on this rank's clock
-    local_s: float  # start → this rank's own end (its device synchronized)
-    barrier_wait_s: float  # this rank's wait at the end-of-epoch barrier (straggler time)
     samples: int  # samples this rank trained (epochs.csv holds the global count)
+    local_s: float | None = None  # start → this rank's own end (its device synchronized)
+    barrier_wait_s: float | None = None  # its wait at the end-of-epoch barrier (straggler time)
     peak_rss_bytes: int | None = None
     peak_device_bytes: int | None = None
     device_mem_source: str = ""

@@ -248,9 +248,9 @@ def merged_events(trial: Trial, per_rank: list[list[dict[str, Any]]]) -> list[di
 RANK_FIELDS = (
     "epoch",
     "wall_s",
+    "samples",
     "local_s",
     "barrier_wait_s",
-    "samples",
     "peak_rss_bytes",
     "peak_device_bytes",
     "device_mem_source",
