@@ -88,7 +88,7 @@ def test_skips_say_why() -> None:
     trials = plan(cfg, [gpu(0), gpu(1)], 4)
     why = {(t.framework, t.world_size): t.skip for t in trials}
     assert "numpy runner has no data-parallel mode" in why[("numpy", 2)]
-    assert "not implemented" in why[("keras", 2)]
+    assert why[("keras", 2)] == ""
     assert why[("torch", 2)] == ""
     assert why[("torch", 4)] == "world size 4 needs 4 GPUs; the sweep chose 2"
 
@@ -401,3 +401,78 @@ def test_a_version_4_folder_loads_without_rank_rows(tmp_path: Path) -> None:
     (run / "run.json").write_text(json.dumps(meta | {"schema_version": 4}))
     runs = load_runs([run])
     assert runs.extra["ranks.csv"].empty and set(runs.trials["parallel"]) == {""}
+
+
+# --- Keras: one process, its replicas the devices of that process ---
+
+
+def test_keras_data_parallel_plan_skips_and_environment(tmp_path: Path) -> None:
+    from bench.launchers.local import child_env
+
+    cfg = config(frameworks=["keras"], keras_backends=["tensorflow", "jax", "torch"],
+                 keras_modes=["graph", "xla"], parallel=["data"])  # fmt: skip
+    trials = {(t.backend, t.mode): t for t in plan(cfg, [cpu_device()], 2)}
+    assert trials[("tensorflow", "graph")].skip == ""
+    assert "logical CPU" in trials[("tensorflow", "xla")].skip
+    assert trials[("jax", "xla")].skip == ""
+    assert "not on torch" in trials[("torch", "xla")].skip
+    jax = trials[("jax", "xla")]
+    assert not jax.launches_ranks and jax.samples_per_epoch == 2 * 64
+    assert "--xla_force_host_platform_device_count=2" in child_env(jax, tmp_path)["XLA_FLAGS"]
+    on_gpus = plan(cfg, [gpu(0), gpu(1)], 2)
+    tf_gpu = next(t for t in on_gpus if (t.backend, t.mode) == ("tensorflow", "xla"))
+    assert tf_gpu.skip == "" and tf_gpu.cuda_visible_id == "GPU-0,GPU-1"
+
+
+class FakeTF:
+    def __init__(self) -> None:
+        self.made: list[Any] = []
+        self.config = SimpleNamespace(
+            list_physical_devices=lambda kind: [f"physical-{kind}"],
+            LogicalDeviceConfiguration=lambda: "logical",
+            set_logical_device_configuration=lambda dev, confs: self.made.append((dev, confs)),
+        )
+        self.distribute = SimpleNamespace(MirroredStrategy=lambda devices: ("mirrored", devices))
+
+
+def test_mirrored_strategy_over_the_trials_gpus_or_logical_cpus() -> None:
+    from bench.runners import keras_data
+
+    tf = FakeTF()
+    assert keras_data.mirrored(tf, "cuda", 4) == (
+        "mirrored",
+        ["/gpu:0", "/gpu:1", "/gpu:2", "/gpu:3"],
+    )
+    assert keras_data.logical_cpus(tf, 2) == ["/cpu:0", "/cpu:1"]
+    assert tf.made == [("physical-CPU", ["logical", "logical"])]
+    assert keras_data.mirrored(tf, "cpu", 2) == ("mirrored", ["/cpu:0", "/cpu:1"])
+
+
+KERAS = [b for b in ("tensorflow", "jax") if importlib.util.find_spec(b)]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("keras") is None or not KERAS, reason="Keras not installed"
+)
+def test_keras_data_parallel_on_two_cpu_devices(tmp_path: Path) -> None:
+    modes = {"tensorflow": "graph", "jax": "xla"}
+    proc = run_cli(
+        "run", "--frameworks", "keras", "--models", "seed_cnn", "--devices", "cpu",
+        "--batch-sizes", "16", "--epochs", "2", "--samples", "32", "--threads", "2",
+        "--repeats", "1", "--set", f"sweep.keras_backends={','.join(KERAS)}",
+        "--set", f"sweep.keras_modes={','.join(modes[b] for b in KERAS)}",
+        "--set", "sweep.parallel=data", "--set", "sweep.world_sizes=2",
+        "--set", "sweep.warmup=0", "--no-report", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = only_run_dir(tmp_path)
+    ran = [t for t in read_csv(run / "trials.csv") if t["status"] != "skipped"]
+    assert {t["backend"] for t in ran} == set(KERAS)
+    assert all(t["status"] == "ok" and t["samples_per_epoch"] == "64" for t in ran), ran
+    settings = read_csv(run / "settings.csv")
+    replicas = {s["trial_id"]: s["value"] for s in settings if s["key"] == "keras.replicas"}
+    assert sorted(replicas) == sorted(t["trial_id"] for t in ran)
+    assert set(replicas.values()) == {"2"}
+    assert not read_csv(run / "ranks.csv"), "one process: no per-replica clocks"
+    phases = {(p["trial_id"], p["phase"]) for p in read_csv(run / "phases.csv")}
+    assert all((t["trial_id"], "dist_init") in phases for t in ran)

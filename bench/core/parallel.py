@@ -21,8 +21,12 @@ if TYPE_CHECKING:
 CPU_DEFAULT_WORLD = 2
 NOT_DATA_PARALLEL = {
     "numpy": "the numpy runner has no data-parallel mode (it trains in one process)",
-    "keras": "data-parallel Keras (MirroredStrategy / keras.distribution.DataParallel) is not "
-    "implemented yet",
+    "keras.torch": "data-parallel Keras runs on the TensorFlow backend (MirroredStrategy) or JAX "
+    "(keras.distribution.DataParallel), not on torch",
+    "keras.loader": "data-parallel Keras feeds fit NumPy arrays (the memory pipeline), not the "
+    "tf.data loader",
+    "keras.xla.cpu": "TensorFlow's XLA cannot compile a MirroredStrategy step over logical CPU "
+    "devices (a variable on another device: tensorflow.org/xla/known_issues); use graph",
 }
 
 
@@ -61,6 +65,14 @@ def _ranks(
                  enumerate(gpus[:world])), ""  # fmt: skip
 
 
-def variant_skip(framework: str, parallel: str) -> str:
-    """Why a framework cannot run data-parallel ("" when it can, or the trial is single)."""
-    return NOT_DATA_PARALLEL.get(framework, "") if parallel == "data" else ""
+def variant_skip(variant: dict[str, str], parallel: str) -> str:
+    """Why a variant (framework, backend, mode, pipeline, device_kind) cannot run data-parallel
+    ("" when it can, or the trial is single)."""
+    if parallel != "data":
+        return ""
+    if variant["framework"] != "keras":
+        return NOT_DATA_PARALLEL.get(variant["framework"], "")
+    keys = [f"keras.{variant['backend']}", f"keras.{variant['pipeline']}"]
+    if variant["backend"] == "tensorflow":
+        keys.append(f"keras.{variant['mode']}.{variant['device_kind']}")
+    return next((NOT_DATA_PARALLEL[k] for k in keys if k in NOT_DATA_PARALLEL), "")

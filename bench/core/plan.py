@@ -122,7 +122,9 @@ def _points(
                 sweep.caches,
                 parallel_mod.points(config, device, devices),
             ):
-                skip = skip or dp[3] or parallel_mod.variant_skip(framework, dp[0])
+                what = {"framework": framework, "backend": backend, "mode": mode,
+                        "pipeline": pipeline, "device_kind": device.kind}  # fmt: skip
+                skip = skip or dp[3] or parallel_mod.variant_skip(what, dp[0])
                 if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
                     skip = skip or LOADER_NEEDS_TF
                 if framework == "numpy":

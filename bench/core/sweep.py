@@ -228,7 +228,7 @@ def _run_one(
             folder.meta.setdefault("cache_fills", []).append(filled)
             display.note(f"filled the warm cache of {trial.trial_id} ({filled['status']}, untimed)")
         display.trial_started(trial)
-        launch = run_ranks if trial.parallel == "data" else run_trial
+        launch = run_ranks if trial.launches_ranks else run_trial
         outcome = launch(
             trial,
             folder.path / "tmp" / trial.trial_id,

@@ -87,7 +87,7 @@ def fill(trial: Trial, cache: Path, work: Path) -> dict[str, Any] | None:
         monitor_interval_s=None,
         evaluate=False,
     )
-    launch = run_ranks if filler.parallel == "data" else run_trial
+    launch = run_ranks if filler.launches_ranks else run_trial
     outcome = launch(
         filler, work / filler.trial_id, work / f"{filler.trial_id}.log", cache_dir=cache
     )

@@ -26,6 +26,7 @@ RUNNER_MODULES = {
     "numpy": "bench.runners.numpy",
     "fake": "bench.runners.fake",
     "torch.data": "bench.runners.torch_ddp",  # data-parallel variants: "<framework>.data"
+    "keras.data": "bench.runners.keras_data",
 }
 
 

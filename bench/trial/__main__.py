@@ -121,7 +121,8 @@ def _protocol(runner: Runner, clock: Clock, emit: Emit) -> int:
         if (init_distributed := getattr(runner, "init_distributed", None)) is not None:
             init_distributed()  # a data-parallel rank: rendezvous, process group
             clock.mark("dist_init")
-            clock.set_barrier(runner.barrier)
+            if (barrier := getattr(runner, "barrier", None)) is not None:  # ranks: processes
+                clock.set_barrier(barrier)
         clock.set_device_peaks(runner.device_peaks())
         runner.make_data()
         clock.mark("data")

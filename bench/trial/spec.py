@@ -82,8 +82,17 @@ class Trial:
         return self.device_uuid or self.device_index
 
     @property
+    def launches_ranks(self) -> bool:
+        """A data-parallel trial run as one process per rank (torch; the scripted fake). Keras
+        trains data-parallel inside one process, over that process's devices."""
+        return self.parallel == "data" and self.framework != "keras"
+
+    @property
     def cuda_visible_id(self) -> str:
-        """The child's `CUDA_VISIBLE_DEVICES`: the GPU's UUID, else its NVML index; "" on CPU."""
+        """The child's `CUDA_VISIBLE_DEVICES`: the GPU's UUID, else its NVML index; "" on CPU.
+        A one-process data-parallel trial (Keras) sees all of its GPUs."""
+        if self.rank_gpus and not self.launches_ranks and self.device_kind == "cuda":
+            return ",".join(uuid or str(index) for index, uuid in self.rank_gpus)
         key = self.gpu_key
         return "" if key is None else str(key)
 
