@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import doc, fingerprint, plots, render
+from analysis import doc, fingerprint, plots, render, scaling
 from analysis.analyze import Analysis, analyze
 from analysis.drift import TREND_MIN_EPOCHS
 from analysis.glance import glance_blocks
@@ -84,6 +84,7 @@ def build(a: Analysis, figures: list[list[doc.Block]]) -> list[doc.Block]:
         *precision_blocks(a),
         doc.Heading(2, "Compile break-even"),
         break_even_block(a.break_even),
+        *scaling.scaling_blocks(a),
         doc.Heading(2, "Figures"),
         *(block for figure in others for block in figure),
         doc.Heading(2, "Trials"),

@@ -44,6 +44,8 @@ def read_table(path: Path, row_type: type, version: int = SCHEMA_VERSION) -> pd.
     """One CSV table, its header exactly the columns of schema `version`, each column typed;
     columns added since that version are added empty."""
     expected = columns_in_version(row_type, version)
+    if not expected:  # a table added after `version` (ranks.csv before 5): empty
+        return with_later_columns(pd.DataFrame(), column_types(row_type))
     if not path.is_file():
         raise AnalysisError(f"{path}: missing; every run folder holds {', '.join(TABLES)}.")
     data = path.read_bytes()
@@ -71,8 +73,9 @@ def with_later_columns(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFra
     `OLDER_VALUES` value), in `kinds`' order."""
     empty = {"str": "", "int?": pd.NA, "float?": np.nan}
     for name in (c for c in kinds if c not in frame):
-        dtype = {"str": object, "int?": "Int64"}.get(kinds[name], "float64")
         value = OLDER_VALUES.get(name, empty.get(kinds[name], np.nan))
+        whole = "int64" if name in OLDER_VALUES else "float64"  # an int column's older value
+        dtype = {"str": object, "int": whole, "int?": "Int64"}.get(kinds[name], "float64")
         frame[name] = pd.Series(value, index=frame.index, dtype=dtype)
     return frame[list(kinds)]
 

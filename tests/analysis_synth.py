@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.load import Runs
-from bench.core.schema import PHASES, EpochRow, PhaseRow, TrialRow, columns
+from bench.core.schema import SINGLE_PHASES, EpochRow, PhaseRow, TrialRow, columns
 
 SPREAD, NOISE = 0.08, 0.02  # process-to-process and epoch-to-epoch (log SD)
 FIRST = 3.0
@@ -82,7 +82,7 @@ def make_runs(
         wall = factor[:, None] * rng.lognormal(0, NOISE, (n, epochs))
         wall *= 1 + drift * np.maximum(np.arange(epochs) - 1, 0)
         wall[:, 0] *= FIRST
-        setup = SETUP_S * factor[:, None] * rng.lognormal(0, NOISE, (n, len(PHASES) - 2))
+        setup = SETUP_S * factor[:, None] * rng.lognormal(0, NOISE, (n, len(SINGLE_PHASES) - 2))
         trials.append(frame)
         phases.append(_phases(frame, setup, wall[:, 0]))
         walls.append(_epochs(frame, wall))
@@ -105,7 +105,7 @@ def _phases(trials: pd.DataFrame, setup: np.ndarray, first: np.ndarray) -> pd.Da
     data = {
         "run_id": np.repeat(trials["run_id"].to_numpy(), k),
         "trial_id": np.repeat(trials["trial_id"].to_numpy(), k),
-        "phase": np.tile(PHASES, n),
+        "phase": np.tile(SINGLE_PHASES, n),
         "start_s": starts.ravel(),
         "duration_s": durations.ravel(),
     }

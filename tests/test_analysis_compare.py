@@ -29,6 +29,8 @@ TWO_VALUES = {
     "batch_size": (32, 64),
     "epochs": (6, 8),
     "samples_per_epoch": (64, 128),
+    "parallel": ("single", "data"),
+    "world_size": (1, 2),
 }
 
 

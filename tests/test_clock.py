@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench.core.schema import PHASES
+from bench.core.schema import SINGLE_PHASES
 from bench.runners.base import no_sync
 from bench.runners.torch import pick_sync
 from bench.trial.clock import Clock
@@ -96,7 +96,7 @@ def test_phases_tile_from_spawn_to_end_of_epoch_1() -> None:
     rig.at(103.5).first_step_done()
     rig.at(106.0).epoch_end(0.5)
     phases = rig.events("phase")
-    assert [p["phase"] for p in phases] == list(PHASES)
+    assert [p["phase"] for p in phases] == list(SINGLE_PHASES)
     assert phases[0]["start_s"] == 0.0
     assert phases[0]["duration_s"] == pytest.approx(0.5)
     for before, after in zip(phases, phases[1:], strict=False):
@@ -135,7 +135,7 @@ def test_epochs_after_the_first_are_timed_begin_to_end() -> None:
     assert [e["wall_s"] for e in epochs] == pytest.approx([3.0, 1.5, 0.75])
     assert [e["loss"] for e in epochs] == pytest.approx([1.0, 0.5, 1 / 3])
     assert all(e["steps"] == 7 and e["samples"] == 7 * 16 for e in epochs)
-    assert len(rig.events("phase")) == len(PHASES), "later epochs add no phases"
+    assert len(rig.events("phase")) == len(SINGLE_PHASES), "later epochs add no phases"
 
 
 def test_first_step_recorded_once() -> None:
@@ -156,7 +156,7 @@ def test_one_step_epoch_still_has_first_step_and_rest() -> None:
     rig.setup()
     rig.at(104.0).epoch_end(2.0)
     durations = {p["phase"]: p["duration_s"] for p in rig.events("phase")}
-    assert list(durations) == list(PHASES)
+    assert list(durations) == list(SINGLE_PHASES)
     assert durations["first_step"] == pytest.approx(1.0)
     assert durations["first_epoch_rest"] == pytest.approx(0.0)
     (epoch,) = rig.events("epoch")

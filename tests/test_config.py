@@ -37,6 +37,8 @@ autotune = ["default", "on"]
 threads = [1, 2]
 repeats = 3
 warmup = 1
+parallel = ["single", "data"]
+world_sizes = [2, 4]
 
 [train]
 epochs = 5
@@ -73,6 +75,7 @@ epoch_s = [3.0, 1.0, 1.5]
 sleep = true
 fail = "raise"
 fail_epoch = 2
+fail_rank = 1
 
 [launcher]
 kind = "slurm"

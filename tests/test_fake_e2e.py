@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bench.core.config import load
-from bench.core.schema import PHASES, SCHEMA_VERSION, TABLES, columns
+from bench.core.schema import SCHEMA_VERSION, SINGLE_PHASES, TABLES, columns
 from bench.core.sweep import planned_trials
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,7 +180,7 @@ def test_logs_kept_and_tmp_removed(ok_run: Run) -> None:
 def test_phases_in_order_tiling_time(ok_run: Run) -> None:
     for trial in ok_run.trials:
         phases = ok_run.phases(trial["trial_id"])
-        assert [p["phase"] for p in phases] == list(PHASES)
+        assert [p["phase"] for p in phases] == list(SINGLE_PHASES)
         assert float(phases[0]["start_s"]) == 0.0
         for before, after in zip(phases, phases[1:], strict=False):
             expected = float(before["start_s"]) + float(before["duration_s"])
@@ -240,7 +240,7 @@ def test_raise_is_failed_and_keeps_earlier_epochs(tmp_path: Path) -> None:
         assert trial["status"] == "failed"
         assert "RuntimeError" in trial["error"] and "scripted failure" in trial["error"]
         assert [int(e["epoch"]) for e in run.epochs(trial["trial_id"])] == [1, 2]
-        assert [p["phase"] for p in run.phases(trial["trial_id"])] == list(PHASES)
+        assert [p["phase"] for p in run.phases(trial["trial_id"])] == list(SINGLE_PHASES)
         assert float(trial["first_epoch_s"]) == pytest.approx(3.0)
         log = (run.dir / "logs" / f"{trial['trial_id']}.log").read_text()
         assert "Traceback" in log and "scripted failure" in log
@@ -253,7 +253,7 @@ def test_raise_in_first_epoch_keeps_setup_phases(tmp_path: Path) -> None:
         assert trial["status"] == "failed"
         assert run.epochs(trial["trial_id"]) == []
         assert [p["phase"] for p in run.phases(trial["trial_id"])] == list(
-            PHASES[: PHASES.index("first_step")]
+            SINGLE_PHASES[: SINGLE_PHASES.index("first_step")]
         )
         assert float(trial["setup_s"]) == pytest.approx(1.5)
         assert trial["first_epoch_s"] == "" and trial["steady_epoch_s"] == ""
@@ -304,7 +304,7 @@ def test_hang_times_out_and_the_sweep_goes_on(tmp_path: Path) -> None:
         assert trial["status"] == "timeout", trial
         assert "timeout" in trial["error"]
         assert [int(e["epoch"]) for e in run.epochs(trial["trial_id"])] == [1]
-        assert [p["phase"] for p in run.phases(trial["trial_id"])] == list(PHASES)
+        assert [p["phase"] for p in run.phases(trial["trial_id"])] == list(SINGLE_PHASES)
 
 
 # --- output location -----------------------------------------------------------------------------

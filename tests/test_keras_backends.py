@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import only_run_dir, read_csv, run_cli
 
-from bench.core.schema import PHASES
+from bench.core.schema import SINGLE_PHASES
 
 BASE = ["run", "--frameworks", "keras", "--models", "seed_ffnn", "--devices", "cpu"]
 BASE += ["--epochs", "2", "--samples", "128", "--batch-sizes", "32", "--threads", "1"]
@@ -32,7 +32,7 @@ def run_backends(tmp_path: Path, backends: str, modes: str) -> list[dict[str, st
     phases = read_csv(run_dir / "phases.csv")
     for t in trials:
         assert t["status"] == "ok", t
-        assert [p["phase"] for p in phases if p["trial_id"] == t["trial_id"]] == list(PHASES)
+        assert [p["phase"] for p in phases if p["trial_id"] == t["trial_id"]] == list(SINGLE_PHASES)
     return trials
 
 

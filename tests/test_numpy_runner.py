@@ -394,7 +394,7 @@ def test_numpy_trials_run_the_whole_protocol(tmp_path) -> None:
     """Synthetic data: every phase, every epoch, the BLAS settings; xception is skipped."""
     from conftest import only_run_dir, read_csv, run_cli
 
-    from bench.core.schema import PHASES
+    from bench.core.schema import SINGLE_PHASES
 
     done = run_cli(
         "run", "--frameworks", "numpy", "--models", "seed001_cnn,seed_ffnn,xception",
@@ -413,7 +413,7 @@ def test_numpy_trials_run_the_whole_protocol(tmp_path) -> None:
     phases, epochs = read_csv(run / "phases.csv"), read_csv(run / "epochs.csv")
     settings = read_csv(run / "settings.csv")
     for trial_id in ok:
-        assert [p["phase"] for p in phases if p["trial_id"] == trial_id] == list(PHASES)
+        assert [p["phase"] for p in phases if p["trial_id"] == trial_id] == list(SINGLE_PHASES)
         rows = [e for e in epochs if e["trial_id"] == trial_id]
         assert [e["epoch"] for e in rows] == ["1", "2", "3"]
         assert all(e["steps"] == "8" and float(e["loss"]) > 0 and e["peak_rss_bytes"] for e in rows)

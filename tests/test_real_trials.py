@@ -12,7 +12,7 @@ import importlib.util
 import pytest
 from conftest import only_run_dir, read_csv, run_cli
 
-from bench.core.schema import PHASES
+from bench.core.schema import SINGLE_PHASES
 from models import flops, zoo
 
 FRAMEWORKS = [
@@ -60,7 +60,7 @@ def test_every_trial_ok_with_all_phases_and_epochs(run_dir):
         assert t["status"] == "ok", t
         assert t["steps_per_epoch"] == "8" and t["threads"] == "1"
         mine = [p["phase"] for p in phases if p["trial_id"] == t["trial_id"]]
-        assert mine == list(PHASES)
+        assert mine == list(SINGLE_PHASES)
         rows = [e for e in epochs if e["trial_id"] == t["trial_id"]]
         assert [int(e["epoch"]) for e in rows] == [1, 2, 3]
         assert all(float(e["wall_s"]) > 0 and int(e["peak_rss_bytes"]) > 0 for e in rows)

@@ -28,6 +28,7 @@ OPTIMIZERS = ("sgd", "adam")
 PIPELINES = ("memory", "loader")
 FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
 LAUNCHERS = ("local", "slurm", "submitit-local")
+PARALLEL = ("single", "data")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda|cuda:\d+|mps")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]*")
 
@@ -48,6 +49,9 @@ class Sweep:
     threads: tuple[int, ...] = setting((), "int_list", minimum=1)
     repeats: int = setting(1, "int", minimum=1)
     warmup: int = setting(1, "int", minimum=0)
+    parallel: tuple[str, ...] = setting(("single",), "str_list", choices=PARALLEL)
+    # replicas of a `data` trial; () = every chosen GPU on CUDA, 2 processes on the CPU
+    world_sizes: tuple[int, ...] = setting((), "int_list", minimum=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,7 @@ class Fake:
     sleep: bool = setting(False, "bool")
     fail: str = setting("none", "str", choices=FAKE_FAILURES)
     fail_epoch: int = setting(1, "int", minimum=1)
+    fail_rank: int = setting(-1, "int", minimum=-1)  # the rank that fails (-1: every rank)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from bench.core import parallel as parallel_mod
 from bench.errors import UsageError
 from bench.hardware.precision import autotune_skip, precision_skip
 from bench.trial.spec import Trial
@@ -92,7 +93,6 @@ def _shared(config: Config) -> dict[str, Any]:
         "fake": dataclasses.asdict(config.fake),
         "workers": data.workers,
         "val_fraction": data.val_fraction,
-        "evaluate": data.evaluate,
         "user_models": config.models,
     }
 
@@ -117,16 +117,20 @@ def _points(
                 check_fits(config, model, options, shape, classes)
             # Thread count matters to CPU trials; a GPU trial runs once, with the most.
             counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
-            for threads, pipeline, precision, autotune, variant, cache in itertools.product(
+            for threads, pipeline, precision, autotune, variant, cache, dp in itertools.product(
                 counts,
                 config.data.pipeline,
                 sweep.precisions,
                 sweep.autotune,
                 variants(config),
                 sweep.caches,
+                parallel_mod.points(config, device, devices),
             ):
                 framework, backend, mode, skip = variant
                 point = (model, options, shape, classes)
+                what = {"framework": framework, "backend": backend, "mode": mode,
+                        "pipeline": pipeline, "device_kind": device.kind}  # fmt: skip
+                skip = skip or dp[3] or parallel_mod.variant_skip(what, dp[0])
                 varying = {
                     "framework": framework,
                     "backend": backend,
@@ -148,6 +152,10 @@ def _points(
                     "autotune": autotune,
                     "definition": "spec" if info.native is None else "native",
                     "native": "" if info.native is None else info.native.for_framework(framework),
+                    "parallel": dp[0],
+                    "world_size": dp[1],
+                    "rank_gpus": dp[2],
+                    "evaluate": config.data.evaluate and dp[0] == "single",
                 }
                 if not varying["skip"]:
                     kind, capability = device.kind, device.compute_capability
@@ -278,5 +286,6 @@ def _identity(t: dict[str, Any], size: int | None) -> list[str]:
         t["precision"] if t["precision"] != "fp32" else "",
         f"autotune-{t['autotune']}" if t["autotune"] != "default" else "",
         "warm" if t["cache"] == "warm" else "",
+        f"dp{t['world_size']}" if t["parallel"] == "data" else "",
         f"r{t['repeat']}",
     ]

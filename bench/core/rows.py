@@ -24,10 +24,20 @@ import statistics
 from typing import Any
 
 from bench.core.noise_rows import noise_columns
-from bench.core.schema import EpochRow, MemoryRow, PhaseRow, SampleRow, SettingRow, TrialRow
+from bench.core.schema import (
+    DIST_PHASES,
+    EpochRow,
+    MemoryRow,
+    PhaseRow,
+    RankRow,
+    SampleRow,
+    SettingRow,
+    TrialRow,
+)
 from bench.trial.spec import Trial
 
 SETUP_PHASES = ("spawn", "harness", "import", "device_init", "data", "build", "compile")
+RANK_ONLY = ("event", "memory", "start_s", "local_s", "barrier_wait_s")  # not epochs.csv columns
 VALIDATION_FIELDS = ("accuracy", "val_loss", "val_accuracy", "val_s")
 
 
@@ -44,7 +54,7 @@ def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float 
     steady = statistics.median(later) if later else None
     durations = {p.phase: p.duration_s for p in phases}
     setup = (
-        sum(durations[p] for p in SETUP_PHASES)
+        sum(durations[p] for p in SETUP_PHASES) + sum(durations.get(p, 0.0) for p in DIST_PHASES)
         if all(p in durations for p in SETUP_PHASES)
         else None
     )
@@ -69,7 +79,7 @@ def epoch_rows(
     validation = {e["epoch"]: e for e in events if e["event"] == "validation"}
     rows = []
     for e in epoch_events:
-        fields = {k: v for k, v in e.items() if k not in ("event", "memory", "start_s")}
+        fields = {k: v for k, v in e.items() if k not in RANK_ONLY}
         extra = validation.get(e["epoch"], {})
         fields |= {k: extra.get(k) for k in VALIDATION_FIELDS}
         rows.append(EpochRow(run_id, tid, **fields))
@@ -112,6 +122,11 @@ def trial_rows(
     epoch_events = [e for e in events if e["event"] == "epoch"]
     epochs = epoch_rows(run_id, tid, epoch_events, events)
     info = reported(events)
+    ranks = [
+        RankRow(run_id, tid, **{k: v for k, v in e.items() if k != "event"})
+        for e in events
+        if e["event"] == "rank_epoch"
+    ]
     row = TrialRow(
         run_id=run_id,
         **trial_identity(trial),
@@ -126,6 +141,7 @@ def trial_rows(
         **measured(info, epochs),
         **headline(phases, epochs),
         **noise_columns(events),
+        straggler_wait_s=straggler_wait(ranks),
     )
     return {
         "trials.csv": [row],
@@ -142,6 +158,7 @@ def trial_rows(
             if e["event"] == "settings"
             for key, value in e["values"].items()
         ],
+        "ranks.csv": ranks,
         "samples.csv": [
             SampleRow(run_id, tid, **{k: v for k, v in e.items() if k != "event"})
             for e in events
@@ -181,6 +198,8 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "precision": trial.precision,
         "autotune": trial.autotune,
         "batch_size": trial.batch_size,
+        "parallel": trial.parallel,
+        "world_size": trial.world_size,
         "repeat": trial.repeat,
         "epochs": trial.epochs,
         "steps_per_epoch": trial.steps_per_epoch,
@@ -211,3 +230,13 @@ def measured(info: dict[str, Any], epochs: list[EpochRow]) -> dict[str, Any]:
         "graph_breaks": info.get("stats.graph_breaks"),
         "compiled_frames": info.get("stats.compiled_frames"),
     }
+
+
+def straggler_wait(ranks: list[RankRow]) -> float | None:
+    """A data-parallel trial's straggler time: per epoch 2..E the longest wait of any rank at
+    the end-of-epoch barrier, the median over those epochs (None without rank rows)."""
+    longest: dict[int, float] = {}
+    for r in ranks:
+        if r.epoch >= 2 and r.barrier_wait_s is not None:
+            longest[r.epoch] = max(longest.get(r.epoch, 0.0), r.barrier_wait_s)
+    return round(statistics.median(longest.values()), 9) if longest else None

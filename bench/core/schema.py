@@ -39,14 +39,41 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
         )
     },
     5: {
-        "trials.csv": ("autotune", *NOISE_TRIAL_COLUMNS, "definition", "node"),
+        "trials.csv": (
+            "autotune",
+            *NOISE_TRIAL_COLUMNS,
+            "definition",
+            "node",
+            "parallel",
+            "world_size",
+            "straggler_wait_s",
+        ),
         "samples.csv": ("load_avg_1m", "cpu_steal_pct", "other_cpu_pct", "cpu_freq_mhz"),
+        "ranks.csv": (
+            "run_id",
+            "trial_id",
+            "rank",
+            "epoch",
+            "wall_s",
+            "samples",
+            "local_s",
+            "barrier_wait_s",
+            "peak_rss_bytes",
+            "peak_device_bytes",
+            "device_mem_source",
+            "energy_gpu_j",
+        ),
     },
 }
 # What a later column's cell means in an older folder where it is missing, when not "empty":
-# before version 5 every trial ran with each framework's autotuning as it ships, and every model
-# was a spec model (bench built it).
-OLDER_VALUES: dict[str, str] = {"autotune": "default", "definition": "spec"}
+# before version 5 every trial ran with each framework's autotuning as it ships, every model was
+# a spec model (bench built it), and every trial ran on one device.
+OLDER_VALUES: dict[str, str | int] = {
+    "autotune": "default",
+    "definition": "spec",
+    "parallel": "single",
+    "world_size": 1,
+}
 
 STATUSES = ("ok", "failed", "timeout", "oom", "skipped", "interrupted", "preempted")
 PHASES = (
@@ -54,12 +81,16 @@ PHASES = (
     "harness",
     "import",
     "device_init",
+    "dist_init",
     "data",
     "build",
+    "wrap",
     "compile",
     "first_step",
     "first_epoch_rest",
 )
+DIST_PHASES = ("dist_init", "wrap")  # only a data-parallel trial has these
+SINGLE_PHASES = tuple(p for p in PHASES if p not in DIST_PHASES)  # a single-device trial's
 
 
 @dataclass(slots=True)
@@ -99,6 +130,9 @@ class TrialRow:
     precision: str  # fp32 | tf32 | bf16 | fp16: what the trial ran ([sweep] precisions)
     autotune: str = field(default="default", kw_only=True)  # default | off | on
     batch_size: int
+    # `single` or `data` (data-parallel over `world_size` replicas; batch_size is per replica).
+    parallel: str = field(default="single", kw_only=True)
+    world_size: int = field(default=1, kw_only=True)
     repeat: int
     epochs: int
     steps_per_epoch: int
@@ -116,6 +150,7 @@ class TrialRow:
     steady_epoch_s: float | None = None
     first_epoch_overhead_s: float | None = None
     samples_per_s: float | None = None
+    straggler_wait_s: float | None = None  # data-parallel: median of epochs 2..E longest wait
     peak_rss_bytes: int | None = None
     peak_device_bytes: int | None = None
     compile_time_s: float | None = None
@@ -167,6 +202,8 @@ IDENTITY_COLUMNS = (
     "epochs",
     "samples_per_epoch",
     "device_uuid",
+    "parallel",
+    "world_size",
 )
 # Identity columns whose value can follow from the machine (its device indices and names, the
 # default thread count, a data set's absolute path): runs of different machines are aligned
@@ -178,6 +215,7 @@ REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
 MEASURED_COLUMNS = (
     "definition",
     "node",
+    "straggler_wait_s",
     "gpu_readings",
     "peak_calibrated_by",
     "mfu_calibrated_own",
@@ -253,6 +291,25 @@ class EpochRow:
 
 
 @dataclass(slots=True)
+class RankRow:
+    """ranks.csv: one row per rank and epoch of a data-parallel trial (rank 0's clock is the
+    trial's: its epochs.csv rows are global)."""
+
+    run_id: str
+    trial_id: str
+    rank: int
+    epoch: int
+    wall_s: float  # barrier → start … barrier after the local end, on this rank's clock
+    samples: int  # samples this rank trained (epochs.csv holds the global count)
+    local_s: float | None = None  # start → this rank's own end (its device synchronized)
+    barrier_wait_s: float | None = None  # its wait at the end-of-epoch barrier (straggler time)
+    peak_rss_bytes: int | None = None
+    peak_device_bytes: int | None = None
+    device_mem_source: str = ""
+    energy_gpu_j: float | None = None  # this rank's own GPU (CPU energy is machine-level)
+
+
+@dataclass(slots=True)
 class MemoryRow:
     """memory.csv: one row per epoch and memory source (host RSS, each device counter)."""
 
@@ -302,6 +359,7 @@ TABLES: dict[str, type] = {
     "memory.csv": MemoryRow,
     "settings.csv": SettingRow,
     "samples.csv": SampleRow,
+    "ranks.csv": RankRow,
 }
 
 

@@ -82,6 +82,7 @@ def label(key: dict[str, Any]) -> str:
     return (
         f"{name}/{key['mode']}{cache} {key['model']}{options} {key['input_shape']} "
         f"on {key['device']}, b{key['batch_size']}, t{key['threads']}{precision}{tuned}"
+        + (f", data-parallel ×{key['world_size']}" if key.get("parallel") == "data" else "")
     )
 
 

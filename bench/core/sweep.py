@@ -29,6 +29,7 @@ from bench.hardware.fingerprint import git_commit, host_fingerprint
 from bench.hardware.mfu import mfu_fields
 from bench.launchers.caches import fill, warm_dir
 from bench.launchers.local import run_trial
+from bench.launchers.ranks import run_ranks
 from bench.trial.spec import Trial
 
 # The mode a warm-up trial runs in: the framework's plain one (a compiler would fill no cache).
@@ -198,6 +199,9 @@ def warm_up(
                 steps_per_epoch=1,
                 monitor_interval_s=None,
                 evaluate=False,
+                parallel="single",  # one process: it fills the OS file cache all the same
+                world_size=1,
+                rank_gpus=(),
             )
             began = time.monotonic()
             work = folder.path / "tmp" / warm.trial_id
@@ -228,7 +232,8 @@ def _run_one(
             folder.meta.setdefault("cache_fills", []).append(filled)
             display.note(f"filled the warm cache of {trial.trial_id} ({filled['status']}, untimed)")
         display.trial_started(trial)
-        outcome = run_trial(
+        launch = run_ranks if trial.launches_ranks else run_trial
+        outcome = launch(
             trial,
             folder.path / "tmp" / trial.trial_id,
             folder.path / "logs" / f"{trial.trial_id}.log",
@@ -261,7 +266,7 @@ def outcome_rows(
     settings = {s.key: s.value for s in rows["settings.csv"]}
     for name, value in mfu_fields(
         flops_per_sample=row.flops_per_sample,
-        samples_per_epoch=row.samples_per_epoch,
+        samples_per_epoch=trial.rank_samples_per_epoch,  # per device: N devices, N peaks
         steady_epoch_s=row.steady_epoch_s,
         framework=trial.framework,
         device=trial.device,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.launchers.local import run_trial
+from bench.launchers.ranks import run_ranks
 from bench.trial.spec import Trial
 
 PACKAGES = {"torch": ("torch",), "keras": ("keras", "tensorflow", "jax", "torch")}
@@ -61,6 +62,8 @@ def cache_key(trial: Trial) -> str:
     }
     if trial.native:  # a native model: its code is its factory's (import string in the key)
         identity["native"] = trial.native
+    if trial.parallel == "data":  # DDP changes what torch.compile builds; single keys unchanged
+        identity["parallel"] = f"data{trial.world_size}"
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return f"{trial.framework}.{trial.backend}.{trial.mode}.{trial.model}-{digest}"
 
@@ -87,7 +90,8 @@ def fill(trial: Trial, cache: Path, work: Path) -> dict[str, Any] | None:
         monitor_interval_s=None,
         evaluate=False,
     )
-    outcome = run_trial(
+    launch = run_ranks if filler.launches_ranks else run_trial
+    outcome = launch(
         filler, work / filler.trial_id, work / f"{filler.trial_id}.log", cache_dir=cache
     )
     if outcome.status == "ok":

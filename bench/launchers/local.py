@@ -69,6 +69,9 @@ def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
     if trial.framework == "keras":
         env["KERAS_BACKEND"] = trial.backend
     env.update(autotune_env(trial.autotune, env.get("XLA_FLAGS")))
+    if trial.parallel == "data" and trial.backend == "jax" and trial.device_kind == "cpu":
+        host = f"--xla_force_host_platform_device_count={trial.world_size}"  # N JAX CPU devices
+        env["XLA_FLAGS"] = " ".join(filter(None, [env.get("XLA_FLAGS"), host]))
     return env
 
 

@@ -25,6 +25,8 @@ RUNNER_MODULES = {
     "keras": "bench.runners.keras",
     "numpy": "bench.runners.numpy",
     "fake": "bench.runners.fake",
+    "torch.data": "bench.runners.torch_ddp",  # data-parallel variants: "<framework>.data"
+    "keras.data": "bench.runners.keras_data",
 }
 
 
@@ -70,7 +72,8 @@ class Runner(Protocol):
 
 def make_runner(trial: Trial) -> Runner:
     """The runner for `trial.framework` (imports the runner module, not the framework)."""
-    module = importlib.import_module(RUNNER_MODULES[trial.framework])
+    key = f"{trial.framework}.{trial.parallel}"
+    module = importlib.import_module(RUNNER_MODULES.get(key, RUNNER_MODULES[trial.framework]))
     return module.make(trial)
 
 

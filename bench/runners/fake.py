@@ -4,7 +4,8 @@ It drives the end-to-end tests deterministically (like hyperfine's mock executor
 virtual unless `sleep = true`: the runner advances its own clock by the scripted durations, so
 every phase and epoch lasts exactly what the script says. `fail` makes a trial fail for real in
 the chosen way at the start of epoch `fail_epoch`: raise an exception, exit non-zero, kill itself
-with SIGKILL, hang (for timeouts), or raise MemoryError (recorded as `oom`).
+with SIGKILL, hang (for timeouts), or raise MemoryError (recorded as `oom`); in a data-parallel
+trial, in every rank or only in rank `fail_rank` (the rank supervisor's tests).
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class FakeRunner:
         self._phase()
 
     def _maybe_fail(self, epoch: int) -> None:
-        how = self.script["fail"]
-        if how == "none" or epoch != self.script["fail_epoch"]:
+        how, rank = self.script["fail"], self.script.get("fail_rank", -1)
+        if how == "none" or epoch != self.script["fail_epoch"] or rank not in (-1, self.trial.rank):
             return
         if how == "raise":
             raise RuntimeError(f"scripted failure in epoch {epoch}")

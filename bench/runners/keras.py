@@ -153,13 +153,18 @@ class KerasRunner:
             jit_compile=trial.mode == "xla",
         )
 
+    def fit_batch_size(self) -> int:
+        """The batch `fit` gets: the trial's (data-parallel: the global batch, `keras_data`)."""
+        return self.trial.batch_size
+
     def fit(self, clock: Clock) -> None:
         trial = self.trial
         callback = _clock_callback(self.keras, clock, self._validation if self.evaluate else None)
         if self.train_data is not None:
             data = {"x": self.train_data}
         else:
-            data = {"x": self.x, "y": self.y, "batch_size": trial.batch_size, "shuffle": False}
+            batch = self.fit_batch_size()
+            data = {"x": self.x, "y": self.y, "batch_size": batch, "shuffle": False}
         clock.start_training()
         self.model.fit(**data, epochs=trial.epochs, verbose=0, callbacks=[callback])
 

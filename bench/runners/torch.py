@@ -168,7 +168,7 @@ class TorchRunner:
         data = load_data(trial)
         self.info = dataset_identity(data)
         self.evaluate = evaluates(trial, len(data.y_val))
-        x, y = nchw(torch, data.x_train), torch.from_numpy(data.y_train)
+        x, y = self.shard(nchw(torch, data.x_train), torch.from_numpy(data.y_train))
         if trial.pipeline == "loader":
             self.loader = make_loader(torch, trial, x, y)
         else:
@@ -176,6 +176,11 @@ class TorchRunner:
         if self.evaluate:
             self.x_val = host(device, nchw(torch, data.x_val))
             self.y_val = host(device, torch.from_numpy(data.y_val))
+
+    def shard(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """The part of the training data this process trains on: all of it (a data-parallel
+        rank takes its own slice, `bench.runners.torch_ddp`)."""
+        return x, y
 
     def dataset_info(self) -> dict[str, Any]:
         return self.info
@@ -251,7 +256,7 @@ class TorchRunner:
     def _validation(self, epoch: int, correct: Any) -> dict[str, Any]:
         """Evaluate on the validation tensors (batches of the trial's size); time it."""
         torch, model, bs = self.torch, self.model, self.trial.batch_size
-        accuracy = correct.item() / self.trial.samples_per_epoch
+        accuracy = correct.item() / self.trial.rank_samples_per_epoch
         start = time.monotonic()
         model.eval()
         loss_sum = torch.zeros((), device=self.device)

@@ -102,7 +102,7 @@ def _clock(trial: Trial, runner: Runner, spawn_t: float, emit: Emit, energy: Ene
         emit=emit,
         host_peak=host_peak_probe(),
         steps_per_epoch=trial.steps_per_epoch,
-        batch_size=trial.batch_size,
+        batch_size=trial.batch_size * trial.world_size,  # global samples per epoch
         energy=energy,
         **({"time_fn": runner.time_fn} if virtual else {}),
     )
@@ -118,6 +118,11 @@ def _protocol(runner: Runner, clock: Clock, emit: Emit) -> int:
         clock.mark("import")
         runner.init_device()
         clock.mark("device_init")
+        if (init_distributed := getattr(runner, "init_distributed", None)) is not None:
+            init_distributed()  # a data-parallel rank: rendezvous, process group
+            clock.mark("dist_init")
+            if (barrier := getattr(runner, "barrier", None)) is not None:  # ranks: processes
+                clock.set_barrier(barrier)
         clock.set_device_peaks(runner.device_peaks())
         runner.make_data()
         clock.mark("data")
@@ -125,6 +130,9 @@ def _protocol(runner: Runner, clock: Clock, emit: Emit) -> int:
         trainable, non_trainable = runner.build()
         clock.mark("build")
         clock.note({"event": "params", "trainable": trainable, "non_trainable": non_trainable})
+        if (wrap := getattr(runner, "wrap", None)) is not None:
+            wrap()  # DistributedDataParallel: parameter broadcast, gradient buckets
+            clock.mark("wrap")
         runner.compile()
         clock.note({"event": "settings", "values": runner.settings()})
         runner.fit(clock)
@@ -134,7 +142,7 @@ def _protocol(runner: Runner, clock: Clock, emit: Emit) -> int:
         traceback.print_exc()
         message = " ".join(f"{type(exc).__name__}: {exc}".strip().splitlines())
         status = "oom" if is_oom(exc) else "failed"
-        emit({"event": "error", "status": status, "error": message})
+        emit({"event": "error", "status": status, "error": message, "at": time.monotonic()})
         return 1
     clock.flush()
     emit({"event": "done"})

@@ -16,6 +16,12 @@ wait on the trainer's state) — so the clock reads the time only when the devic
 work. An epoch event carries its `start_s` (on the phases' origin) beside `wall_s`, so that
 readings taken by the sampler on the same origin can be matched to the epoch's own window; it is
 not an epochs.csv column.
+
+A data-parallel rank also sets a barrier (`set_barrier`): then every epoch runs barrier → start
+→ epoch → device sync → local end → barrier → global end. The epoch's `wall_s` is the global
+one (start to the end of the barrier); `local_s` is this rank's own work and `barrier_wait_s`
+its wait for the slowest rank. Epoch 1 starts after a barrier at the end of `compile` (so that
+phase, on a fast rank, includes the wait for the others to get there).
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ class Clock:
         self._epoch = 0
         self._epoch_start = 0.0
         self._first_step_done = False
+        self._barrier: Callable[[], None] | None = None
         self._record_phase("spawn", origin, start)
 
     @property
@@ -89,6 +96,15 @@ class Clock:
     def set_device_peaks(self, probes: list[PeakProbe]) -> None:
         """Attach device-memory probes, primary first, once the device exists."""
         self._devices = list(probes)
+
+    def set_barrier(self, barrier: Callable[[], None]) -> None:
+        """Wait for every rank at each epoch's start and end (a data-parallel trial)."""
+        self._barrier = barrier
+
+    def _wait_all(self) -> None:
+        if self._barrier is not None:
+            self._barrier()
+            self._sync()
 
     def note(self, event: dict[str, Any]) -> None:
         """Queue an event for the sink; it is written at the next flush, outside timed work."""
@@ -119,6 +135,7 @@ class Clock:
         self.note({"event": "setup_peak", "peak_rss_bytes": self._host.peak()})
         self._reset_peaks()
         self._epoch = 1
+        self._wait_all()
         self._epoch_start = self.mark("compile")
 
     def first_step_done(self) -> None:
@@ -130,12 +147,16 @@ class Clock:
         self._reset_peaks()
         self._epoch += 1
         self._sync()
+        self._wait_all()
         self._epoch_start = self._now()
 
     def epoch_end(self, loss: Callable[[], float | None] | float | None) -> None:
         """Stop the epoch's clock, then record it (and epoch 1's remaining phase)."""
         self._sync()
-        now = self._now()
+        local = now = self._now()
+        if self._barrier is not None:
+            self._wait_all()
+            now = self._now()
         if self._epoch == 1:
             if not self._first_step_done:  # a one-step epoch: its only step is the first
                 self._record_phase("first_step", self._last, now)
@@ -164,6 +185,11 @@ class Clock:
                 "energy_source": self._energy.sources if self._energy is not None else "",
             }
         )
+        if self._barrier is not None:
+            self._pending[-1] |= {
+                "local_s": round(local - self._epoch_start, 9),
+                "barrier_wait_s": round(now - local, 9),
+            }
         self.flush()
 
     def flush(self) -> None:

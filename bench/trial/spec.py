@@ -57,9 +57,20 @@ class Trial:
     definition: str = "spec"  # spec (models.spec, built by bench) | native (the user's factory)
     native: str = ""  # a native model's factory for this framework: "module:factory"
     user_models: dict[str, Any] = field(default_factory=dict)  # [models], as `models.user` reads
+    parallel: str = "single"  # single | data ([sweep] parallel)
+    world_size: int = 1  # replicas of a data-parallel trial (1 for single)
+    rank: int = 0  # this process's rank (set per rank by bench.launchers.ranks)
+    # The GPUs of a data-parallel CUDA trial, one per rank: (NVML index, UUID); () on the CPU.
+    rank_gpus: tuple[tuple[int, str], ...] = ()
 
     @property
     def samples_per_epoch(self) -> int:
+        """Samples of one epoch over every replica (global batch = batch size × world size)."""
+        return self.steps_per_epoch * self.batch_size * self.world_size
+
+    @property
+    def rank_samples_per_epoch(self) -> int:
+        """Samples one replica trains per epoch (all of them for a single-device trial)."""
         return self.steps_per_epoch * self.batch_size
 
     @property
@@ -75,8 +86,17 @@ class Trial:
         return self.device_uuid or self.device_index
 
     @property
+    def launches_ranks(self) -> bool:
+        """A data-parallel trial run as one process per rank (torch; the scripted fake). Keras
+        trains data-parallel inside one process, over that process's devices."""
+        return self.parallel == "data" and self.framework != "keras"
+
+    @property
     def cuda_visible_id(self) -> str:
-        """The child's `CUDA_VISIBLE_DEVICES`: the GPU's UUID, else its NVML index; "" on CPU."""
+        """The child's `CUDA_VISIBLE_DEVICES`: the GPU's UUID, else its NVML index; "" on CPU.
+        A one-process data-parallel trial (Keras) sees all of its GPUs."""
+        if self.rank_gpus and not self.launches_ranks and self.device_kind == "cuda":
+            return ",".join(uuid or str(index) for index, uuid in self.rank_gpus)
         key = self.gpu_key
         return "" if key is None else str(key)
 
@@ -87,4 +107,5 @@ class Trial:
     def from_json(cls, data: dict[str, Any]) -> Trial:
         data = dict(data)
         data["input_shape"] = tuple(data["input_shape"])
+        data["rank_gpus"] = tuple(tuple(g) for g in data.get("rank_gpus", ()))
         return cls(**data)
