@@ -180,6 +180,8 @@ def test_a_version_3_folder_must_have_the_version_3_header(run: Path) -> None:
 def test_columns_added_since_version_3_are_optional() -> None:
     assert ADDED_IN_VERSION[4]["trials.csv"] == ADDED_IN_4
     for table, row_type in TABLES.items():
+        if not columns_in_version(row_type, 3):  # a table added later (ranks.csv) reads empty
+            continue
         defaults = {f.name: f.default for f in dataclasses.fields(row_type)}
         assert all(defaults[c] in ("", None) for c in added_since(3, table)), table
 
