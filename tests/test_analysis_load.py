@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 from pathlib import Path
 
 import pytest
-from test_analysis_support import copy_run, fake_run, run_module, run_module_code
+from test_analysis_support import as_version, copy_run, fake_run, run_module, run_module_code
 
 from analysis.load import AnalysisError, load_runs
 from analysis.report import write_report
@@ -112,25 +111,6 @@ ADDED_IN_4 = (
     "mfu_calibrated_own",
     "peak_spec_note",
 )
-
-
-def as_version(run: Path, version: int) -> Path:
-    """Rewrite a run folder the way bench wrote it at schema `version`: every table without
-    the columns later versions added."""
-    for name, row_type in TABLES.items():
-        path = run / name
-        header = columns_in_version(row_type, version)
-        if not header:  # a table that came later (ranks.csv, version 5)
-            path.unlink(missing_ok=True)
-            continue
-        rows = list(csv.DictReader(path.read_text().splitlines()))
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, header, extrasaction="ignore", lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-    meta = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps(meta | {"schema_version": version}))
-    return run
 
 
 def added_since(version: int, table: str) -> list[str]:

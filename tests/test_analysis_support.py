@@ -8,13 +8,17 @@ per test session (cached by their parameters) in a temporary folder.
 from __future__ import annotations
 
 import atexit
+import csv
 import functools
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench.core.schema import TABLES, columns_in_version
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH_S = (2.0, 1.0, 1.1, 0.9, 1.05, 0.95)
@@ -100,3 +104,22 @@ def copy_run(run_dir: Path, dest: Path) -> Path:
     target = dest / run_dir.name
     shutil.copytree(run_dir, target)
     return target
+
+
+def as_version(run: Path, version: int) -> Path:
+    """Rewrite a run folder the way bench wrote it at schema `version`: every table without
+    the columns later versions added."""
+    for name, row_type in TABLES.items():
+        path = run / name
+        header = columns_in_version(row_type, version)
+        if not header:  # a table that came later (ranks.csv, version 5)
+            path.unlink(missing_ok=True)
+            continue
+        rows = list(csv.DictReader(path.read_text().splitlines()))
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, header, extrasaction="ignore", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    meta = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps(meta | {"schema_version": version}))
+    return run

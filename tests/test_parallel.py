@@ -385,22 +385,17 @@ def test_scaling_efficiency_pairs_each_data_parallel_config_with_its_single_twin
 
 
 def test_a_version_4_folder_loads_without_rank_rows(tmp_path: Path) -> None:
+    from test_analysis_support import as_version
+
     from analysis.load import load_runs
-    from bench.core.schema import TrialRow, columns_in_version
 
     proc = run_cli("run", "--frameworks", "fake", "--models", "seed_cnn", "--devices", "cpu",
                    "--no-report", "--out", str(tmp_path))  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    run = only_run_dir(tmp_path)
-    rows = read_csv(run / "trials.csv")
-    header = columns_in_version(TrialRow, 4)
-    lines = [",".join(header)] + [",".join(r[c] for c in header) for r in rows]
-    (run / "trials.csv").write_text("\n".join(lines) + "\n")
-    (run / "ranks.csv").unlink()
-    meta = json.loads((run / "run.json").read_text())
-    (run / "run.json").write_text(json.dumps(meta | {"schema_version": 4}))
+    run = as_version(only_run_dir(tmp_path), 4)
+    assert not (run / "ranks.csv").exists()
     runs = load_runs([run])
-    assert runs.extra["ranks.csv"].empty and set(runs.trials["parallel"]) == {""}
+    assert runs.extra["ranks.csv"].empty and set(runs.trials["parallel"]) == {"single"}
 
 
 # --- Keras: one process, its replicas the devices of that process ---
