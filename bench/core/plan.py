@@ -127,10 +127,6 @@ def _points(
                 parallel_mod.points(config, device, devices),
             ):
                 framework, backend, mode, skip = variant
-                point = (model, options, shape, classes)
-                what = {"framework": framework, "backend": backend, "mode": mode,
-                        "pipeline": pipeline, "device_kind": device.kind}  # fmt: skip
-                skip = skip or dp[3] or parallel_mod.variant_skip(what, dp[0])
                 varying = {
                     "framework": framework,
                     "backend": backend,
@@ -145,7 +141,6 @@ def _points(
                     "batch_size": batch_size,
                     "repeat": repeat,
                     "steps_per_epoch": config.train.samples // batch_size,
-                    "skip": skip or _skip(framework, backend, point, info.native, device, pipeline),
                     "pipeline": pipeline,
                     "augment": config.data.augment and pipeline == "loader",
                     "precision": precision,
@@ -157,11 +152,8 @@ def _points(
                     "rank_gpus": dp[2],
                     "evaluate": config.data.evaluate and dp[0] == "single",
                 }
-                if not varying["skip"]:
-                    kind, capability = device.kind, device.compute_capability
-                    varying["skip"] = precision_skip(
-                        precision, framework, kind, capability
-                    ) or autotune_skip(autotune, kind)
+                point = (model, options, shape, classes)
+                varying["skip"] = skip or dp[3] or _skip(varying, point, info.native, device)
                 yield varying, size
 
 
@@ -177,21 +169,25 @@ def _device_fields(device: Device) -> dict[str, Any]:
 
 
 def _skip(
-    framework: str,
-    backend: str,
-    point: tuple[str, dict, tuple, int],
-    native: Any,
-    device: Device,
-    pipeline: str,
+    varying: dict[str, Any], point: tuple[str, dict, tuple, int], native: Any, device: Device
 ) -> str:
-    """Why a framework cannot run this model, device and pipeline ("" when it can)."""
-    if framework == "keras" and backend != "tensorflow" and pipeline == "loader":
+    """Why a planned trial cannot run ("" when it can): data-parallel, the framework and
+    pipeline, a native model, the NumPy runner's layers, precision and autotune on the device."""
+    framework, pipeline = varying["framework"], varying["pipeline"]
+    if skip := parallel_mod.variant_skip(varying, varying["parallel"]):
+        return skip
+    if framework == "keras" and varying["backend"] != "tensorflow" and pipeline == "loader":
         return LOADER_NEEDS_TF
     if native is not None:
-        return native_skip(point[0], native, framework)
-    if framework == "numpy":
-        return numpy_skip(*point, device.kind, pipeline)
-    return ""
+        skip = native_skip(point[0], native, framework)
+    elif framework == "numpy":
+        skip = numpy_skip(*point, device.kind, pipeline)
+    kind, capability = device.kind, device.compute_capability
+    return (
+        skip
+        or precision_skip(varying["precision"], framework, kind, capability)
+        or autotune_skip(varying["autotune"], kind)
+    )
 
 
 def data_header(config: Config) -> Header:

@@ -122,11 +122,7 @@ def trial_rows(
     epoch_events = [e for e in events if e["event"] == "epoch"]
     epochs = epoch_rows(run_id, tid, epoch_events, events)
     info = reported(events)
-    ranks = [
-        RankRow(run_id, tid, **{k: v for k, v in e.items() if k != "event"})
-        for e in events
-        if e["event"] == "rank_epoch"
-    ]
+    ranks = _event_rows(RankRow, run_id, tid, events, "rank_epoch")
     row = TrialRow(
         run_id=run_id,
         **trial_identity(trial),
@@ -159,12 +155,16 @@ def trial_rows(
             for key, value in e["values"].items()
         ],
         "ranks.csv": ranks,
-        "samples.csv": [
-            SampleRow(run_id, tid, **{k: v for k, v in e.items() if k != "event"})
-            for e in events
-            if e["event"] == "sample"
-        ],
+        "samples.csv": _event_rows(SampleRow, run_id, tid, events, "sample"),
     }
+
+
+def _event_rows(
+    row_type: type, run_id: str, tid: str, events: list[dict[str, Any]], kind: str
+) -> list[Any]:
+    """One `row_type` row per event of `kind`, its fields the event's."""
+    fields = ({k: v for k, v in e.items() if k != "event"} for e in events if e["event"] == kind)
+    return [row_type(run_id, tid, **f) for f in fields]
 
 
 def reported(events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -49,22 +49,10 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
             "straggler_wait_s",
         ),
         "samples.csv": ("load_avg_1m", "cpu_steal_pct", "other_cpu_pct", "cpu_freq_mhz"),
-        "ranks.csv": (
-            "run_id",
-            "trial_id",
-            "rank",
-            "epoch",
-            "wall_s",
-            "samples",
-            "local_s",
-            "barrier_wait_s",
-            "peak_rss_bytes",
-            "peak_device_bytes",
-            "device_mem_source",
-            "energy_gpu_j",
-        ),
     },
 }
+# Tables that came later, whole: an older folder has none (read as empty).
+TABLE_ADDED_IN_VERSION = {"ranks.csv": 5}
 # What a later column's cell means in an older folder where it is missing, when not "empty":
 # before version 5 every trial ran with each framework's autotuning as it ships, every model was
 # a spec model (bench built it), and every trial ran on one device.
@@ -212,47 +200,20 @@ MACHINE_COLUMNS = ("device", "device_name", "device_uuid", "threads", "dataset")
 # Which repeat of which run: never part of a configuration.
 REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
 # What a trial recorded or derived: sizes, data facts, status, versions, figures.
+# fmt: off
 MEASURED_COLUMNS = (
-    "definition",
-    "node",
-    "straggler_wait_s",
-    "gpu_readings",
-    "peak_calibrated_by",
-    "mfu_calibrated_own",
-    "peak_spec_note",
-    "dataset_path",
-    "dataset_checksum",
-    "dataset_files",
-    "dataset_skipped",
-    "dataset_samples",
-    "val_samples",
-    "steps_per_epoch",
-    "params_trainable",
-    "params_non_trainable",
-    "flops_per_sample",
-    "status",
-    "exit_code",
-    "error",
-    "framework_version",
-    "setup_s",
-    "first_step_s",
-    "first_epoch_s",
-    "steady_epoch_s",
-    "first_epoch_overhead_s",
-    "samples_per_s",
-    "peak_rss_bytes",
-    "peak_device_bytes",
-    "compile_time_s",
-    "graph_count",
-    "graph_breaks",
-    "compiled_frames",
-    "achieved_flops_per_s",
-    "peak_flops_per_s_calibrated",
-    "mfu_calibrated",
-    "peak_flops_per_s_spec",
-    "mfu_spec",
-    *NOISE_TRIAL_COLUMNS,
+    "definition", "node", "straggler_wait_s", "gpu_readings",
+    "dataset_path", "dataset_checksum", "dataset_files", "dataset_skipped", "dataset_samples",
+    "val_samples", "steps_per_epoch", "params_trainable", "params_non_trainable",
+    "flops_per_sample", "status", "exit_code", "error", "framework_version",
+    "setup_s", "first_step_s", "first_epoch_s", "steady_epoch_s", "first_epoch_overhead_s",
+    "samples_per_s", "peak_rss_bytes", "peak_device_bytes",
+    "compile_time_s", "graph_count", "graph_breaks", "compiled_frames",
+    "achieved_flops_per_s", "peak_flops_per_s_calibrated", "mfu_calibrated",
+    "peak_calibrated_by", "mfu_calibrated_own", "peak_flops_per_s_spec", "mfu_spec",
+    "peak_spec_note", *NOISE_TRIAL_COLUMNS,
 )
+# fmt: on
 
 
 @dataclass(slots=True)
@@ -369,7 +330,10 @@ def columns(row_type: type) -> list[str]:
 
 
 def columns_in_version(row_type: type, version: int) -> list[str]:
-    """The CSV header a table had in schema `version`: today's, less the columns added since."""
+    """The CSV header a table had in schema `version`: today's, less the columns added since
+    (none at all for a table added since)."""
     name = next(n for n, t in TABLES.items() if t is row_type)
+    if version < TABLE_ADDED_IN_VERSION.get(name, 0):
+        return []
     later = {c for v, added in ADDED_IN_VERSION.items() if v > version for c in added.get(name, ())}
     return [c for c in columns(row_type) if c not in later]
