@@ -271,3 +271,11 @@ def test_warm_caches_are_refused_with_a_cluster_launcher(tmp_path: Path) -> None
     cfg = load(write_config(tmp_path), {"sweep": {"caches": ["cold", "warm"]}}, ["--caches"])
     with pytest.raises(UsageError, match="warm compiler caches are not supported"):
         cluster_trials(cfg)
+
+
+def test_data_parallel_trials_are_refused_with_a_cluster_launcher(tmp_path: Path) -> None:
+    from bench.core.cluster import cluster_trials
+
+    cfg = load(write_config(tmp_path), {"sweep": {"parallel": ["single", "data"]}}, ["--set"])
+    with pytest.raises(UsageError, match="data-parallel trials are not supported"):
+        cluster_trials(cfg)

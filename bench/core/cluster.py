@@ -47,6 +47,13 @@ def cluster_trials(config: Config) -> list[Trial]:
             f"caches are not supported with [launcher] kind = {launcher.kind!r} yet (each job "
             'would start with an empty cache); use caches = ["cold"] or the local launcher.'
         )
+    if "data" in config.sweep.parallel:
+        raise UsageError(
+            f"{config.source}: [sweep] parallel = {list(config.sweep.parallel)!r}: data-parallel "
+            f"trials are not supported with [launcher] kind = {launcher.kind!r} yet (a job runs "
+            'one process on the GPUs the login node planned); use parallel = ["single"] or '
+            "the local launcher on the node."
+        )
     if launcher.kind != "slurm":
         return planned_trials(config)
     cpu = Device("cpu", "cpu", ON_NODE, None, 0, "")
