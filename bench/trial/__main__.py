@@ -16,6 +16,7 @@ import time
 T0 = time.monotonic()
 
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -52,6 +53,7 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
     from bench.hardware.nvml import Nvml
     from bench.runners.base import make_runner
     from bench.trial.energy import EnergyMeter
+    from bench.trial.noise import NoiseProbe
     from bench.trial.sampler import Sampler
     from bench.trial.spec import Trial
 
@@ -63,7 +65,12 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
     energy = EnergyMeter.detect(nvml, gpu)
     sampler = None
     if trial.monitor_interval_s and not virtual:
-        sampler = Sampler(trial.monitor_interval_s, nvml, gpu, origin=spawn_t, on_tick=energy.poll)
+        # A data-parallel rank's own tree is one rank: its noise probe counts the supervisor's
+        # (every rank), so that the other ranks' CPU use is not "other processes".
+        noise = NoiseProbe(os.getppid()) if trial.launches_ranks else None
+        sampler = Sampler(
+            trial.monitor_interval_s, nvml, gpu, origin=spawn_t, on_tick=energy.poll, noise=noise
+        )
         sampler.start()
     with open(events_path, "a", encoding="utf-8") as sink:
 
