@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import importlib
+import importlib.util
 import re
 import sys
 import types
@@ -63,13 +65,20 @@ def guard() -> Iterator[None]:
             raise FrameworkImport(name)
         return real(name, globals, locals, fromlist, level)
 
+    real_module = importlib.import_module
+
+    def guarded_module(name: str, package: str | None = None) -> Any:
+        if _framework(importlib.util.resolve_name(name, package) if name[:1] == "." else name):
+            raise FrameworkImport(name)  # a cached module never reaches a finder
+        return real_module(name, package)
+
     finder = _Refuse()
-    builtins.__import__ = guarded
+    builtins.__import__, importlib.import_module = guarded, guarded_module
     sys.meta_path.insert(0, finder)
     try:
         yield
     finally:
-        builtins.__import__ = real
+        builtins.__import__, importlib.import_module = real, real_module
         sys.meta_path.remove(finder)
 
 

@@ -112,6 +112,15 @@ def test_the_guard_refuses_a_framework_that_is_already_imported(tmp_path, monkey
         spec_file.load(path)
 
 
+def test_the_guard_refuses_import_module_of_a_framework_already_imported(tmp_path, monkeypatch):
+    """importlib.import_module returns a cached module without asking any finder."""
+    monkeypatch.setitem(sys.modules, "jax", types.ModuleType("jax"))
+    text = "import importlib\n\nimportlib.import_module('jax')\n"
+    path = write(tmp_path, "cached.py", text)
+    with pytest.raises(spec_file.SpecFileError, match=r"line 3: imports jax, a framework"):
+        spec_file.load(path)
+
+
 @pytest.mark.parametrize("case", ["syntax", "torch", "unknown_import"])
 def test_cli_broken_spec_file_exits_2_before_any_trial(tmp_path, case):
     text, expected = BROKEN[case]
