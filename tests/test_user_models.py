@@ -264,3 +264,43 @@ def test_recorded_config_reinstalls_the_same_models(tmp_path, monkeypatch):
     again = config.parse(doc, "run.json")
     assert set(zoo.user_names()) == {"tiny_vgg", "small_mlp", "native_cnn"}
     assert again.models == recorded["models"]
+
+
+def test_a_warm_cache_is_keyed_by_the_network_not_just_its_name(tmp_path):
+    """Editing a layer list or a native factory's file starts a new warm cache (a filled cache
+    of the old network would leave the new one compiling cold in a trial called warm)."""
+    from bench.launchers.caches import cache_key
+
+    factories = write(tmp_path, "factories.py", "def make(shape, classes): ...\n")
+    sweep = "[sweep]\nframeworks = ['torch']\nmodels = ['stack', 'mine']\ncaches = ['warm']\n"
+
+    def keys(units: int) -> dict[str, str]:
+        zoo.clear_user()
+        layers = f'layers = ["Flatten", {{ layer = "Dense", units = {units} }}, "ReLU",'
+        tables = (
+            f'[models.stack]\n{layers} {{ layer = "Dense", units = "classes" }}]\n'
+            f'[models.mine]\ntorch = "{factories}:make"\n'
+        )
+        toml = write(tmp_path, "bench.toml", TINY.replace("[sweep]\n", sweep) + tables)
+        return {t.model: cache_key(t) for t in plan(config.load(toml), [CPU], default_threads=1)}
+
+    first = keys(16)
+    assert keys(16) == first  # the same networks: the same caches
+    edited = keys(32)
+    assert edited["stack"] != first["stack"] and edited["mine"] == first["mine"]
+    factories.write_text("def make(shape, classes):\n    return None\n", encoding="utf-8")
+    assert keys(32)["mine"] != edited["mine"]
+
+
+def test_a_native_module_is_found_on_the_import_path_without_importing_it(tmp_path, monkeypatch):
+    from bench.launchers.caches import _module_file
+
+    package = tmp_path / "lab" / "nets"
+    package.mkdir(parents=True)
+    (tmp_path / "lab" / "__init__.py").write_text("raise SystemExit('imported')\n")
+    (package / "__init__.py").write_text("")
+    (package / "cnn.py").write_text("def make(shape, classes): ...\n")
+    monkeypatch.chdir(tmp_path)
+    assert _module_file("lab.nets.cnn") == tmp_path / "lab" / "nets" / "cnn.py"
+    assert _module_file("lab.nets") == package / "__init__.py"
+    assert _module_file("lab.missing") is None

@@ -3,10 +3,12 @@ by an untimed run of the same configuration before the first warm trial uses the
 
 A `warm` trial gets persistent cache folders (inductor, Triton, CUDA, XLA, JAX; see
 `bench.launchers.local.child_env`) under `<output dir>/.cache/<key>/`. The key holds everything
-that changes what a compiler produces — framework, backend, mode, model and options, input
-shape, classes, batch size, precision, autotune, device kind and name, and the framework's
-installed version (read from package metadata: nothing is imported) — so two configurations
-never share a cache and an upgrade starts a new one. Before the first warm trial of a key, `fill`
+that changes what a compiler produces — framework, backend, mode, the network (a spec model's
+whole layer spec, so editing a spec file or a layer list starts a new cache; a native model's
+factory and the bytes of its source file), input shape, classes, batch size, precision,
+autotune, device kind and name, and the framework's installed version (read from package
+metadata: nothing is imported) — so two configurations never share a cache and an upgrade
+starts a new one. Before the first warm trial of a key, `fill`
 runs that trial untimed (2 one-step epochs: tracing and compilation happen in the first step)
 and leaves a `.filled` marker; the fill is recorded in run.json (`cache_fills`), never in the
 tables. A later run with the same key finds the filled cache, as a warm cache should.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from typing import Any
 from bench.launchers.local import run_trial
 from bench.launchers.ranks import run_ranks
 from bench.trial.spec import Trial
+from models import zoo
 
 PACKAGES = {"torch": ("torch",), "keras": ("keras", "tensorflow", "jax", "torch")}
 
@@ -60,12 +64,37 @@ def cache_key(trial: Trial) -> str:
         "device_name": trial.device_name,
         "versions": _versions(trial),
     }
-    if trial.native:  # a native model: its code is its factory's (import string in the key)
-        identity["native"] = trial.native
+    identity["network"] = _network(trial)
     if trial.parallel == "data":  # DDP changes what torch.compile builds; single keys unchanged
         identity["parallel"] = f"data{trial.world_size}"
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return f"{trial.framework}.{trial.backend}.{trial.mode}.{trial.model}-{digest}"
+
+
+def _network(trial: Trial) -> str:
+    """What the trial's network is: a spec model's layer spec (as built for this trial), a
+    native model's factory and a digest of its source file ("" where it cannot be found)."""
+    if not trial.native:
+        spec = zoo.get(trial.model, tuple(trial.input_shape), trial.classes, **trial.model_options)
+        return repr(spec)
+    where = trial.native.rpartition(":")[0]
+    path = Path(where) if where.endswith(".py") else _module_file(where)
+    source = path.read_bytes() if path is not None and path.is_file() else b""
+    return f"{trial.native} {hashlib.sha256(source).hexdigest()[:16]}"
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of module `name` on the import path, found without importing anything
+    (importing it here could import a framework into the harness's process)."""
+    parts = name.split(".")
+    for root in (Path.cwd(), *(Path(p) for p in sys.path if p)):
+        for candidate in (
+            root.joinpath(*parts).with_suffix(".py"),
+            root.joinpath(*parts, "__init__.py"),
+        ):
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 def warm_dir(output_dir: Path, trial: Trial) -> Path | None:
