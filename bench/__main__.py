@@ -27,6 +27,7 @@ HELP = {
     "caches": "cold, warm",
     "precisions": "fp32, tf32, bf16, fp16",
     "autotune": "default, off, on",
+    "parallel": "single, data",
     "pipelines": "memory, loader",
     "launcher": "local, slurm, submitit-local",
 }

@@ -100,6 +100,17 @@ def test_bad_parallel_value_is_a_clear_error() -> None:
         config(world_sizes=[0])
 
 
+def test_parallel_flags_plan_data_parallel_trials(tmp_path: Path) -> None:
+    proc = run_cli("run", "--frameworks", "fake", "--models", "seed_cnn", "--devices", "cpu",
+                   "--repeats", "1", "--parallel", "single,data", "--world-sizes", "2",
+                   "--out", str(tmp_path), "--dry-run")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "000-fake-scripted-seed_cnn-cpu-b64-t2-r0: " in proc.stdout
+    assert "-dp2-r0: " in proc.stdout and "data-parallel ×2 (batch per replica)" in proc.stdout
+    bad = run_cli("run", "--parallel", "model", "--out", str(tmp_path), "--dry-run")
+    assert bad.returncode == 2 and "[sweep] parallel = ['model'] is invalid" in bad.stderr
+
+
 # --- one rank's environment, the clock, the rows ---
 
 

@@ -31,6 +31,8 @@ OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
     "caches": ("sweep", "caches", str, True),
     "precisions": ("sweep", "precisions", str, True),
     "autotune": ("sweep", "autotune", str, True),
+    "parallel": ("sweep", "parallel", str, True),
+    "world_sizes": ("sweep", "world_sizes", int, True),
     "pipelines": ("data", "pipeline", str, True),
     "epochs": ("train", "epochs", int, False),
     "samples": ("train", "samples", int, False),
@@ -214,6 +216,13 @@ def dry_run_text(trials: list) -> str:
             f" {'x'.join(map(str, t.input_shape))}"
             f" on {t.device} ({t.device_name}), batch {t.batch_size}, {t.threads} threads,"
             f" {t.epochs} epochs × {t.steps_per_epoch} steps"
+            + (f", {t.precision}" if t.precision != "fp32" else "")
+            + (f", autotune {t.autotune}" if t.autotune != "default" else "")
+            + (
+                f", data-parallel ×{t.world_size} (batch per replica)"
+                if t.parallel == "data"
+                else ""
+            )
             + (f"  [skipped: {why}]" if why else "")
         )
     return "\n".join(lines)
