@@ -215,6 +215,10 @@ METHOD = [
     "of epoch 1). First step: the median over repeats of epoch 1's first training step, where "
     "tracing, compilation and autotuning land.",
     "Samples/s: samples per epoch / steady epoch time.",
+    "Fleet (runs of several machines): one column per machine — a GPU's name, a CPU trial's CPU "
+    "model — with hosts of one model pooled; each cell the figures above over that machine's ok "
+    "repeats, and the energy per steady epoch: per repeat the median energy_j of epochs 2..E, "
+    "then the median over repeats.",
     "Outliers: modified z-score 0.6745·(x − median)/MAD above 3.5 (Iglewicz–Hoaglin), for a "
     "trial's steady epochs and for a configuration's repeats (from 3 repeats).",
     f"Not yet steady: at least {TREND_MIN_EPOCHS} steady epochs whose per-epoch medians over "
