@@ -155,7 +155,7 @@ def test_a_single_machine_has_no_fleet(run_a: Path, tmp_path: Path) -> None:
     a = analyze(load_runs([run_a]))
     assert fleets(a) == [] and fleet_blocks(a) == []
     write_report([run_a], tmp_path)
-    assert "Fleet" not in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## Fleet" not in (tmp_path / "report.md").read_text(encoding="utf-8")
 
 
 def test_report_has_the_fleet_after_the_configurations(run_a, run_b, tmp_path) -> None:
