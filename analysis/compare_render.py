@@ -1,4 +1,5 @@
-"""Writing a comparison: the terminal text, compare.md, compare.html and the ratio heatmap."""
+"""Writing a comparison: the terminal text, compare.md, compare.html and the ratio heatmap
+(and, where the runs cover several machines, the fleet table: `analysis.fleet`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from analysis import compare_stats as compare
-from analysis import doc, figkit
+from analysis import doc, figkit, fleet
 from analysis.analyze import Analysis
 from analysis.numbers import ratio
 
@@ -59,6 +60,7 @@ def write(
             doc.Heading(2, "Aligned configurations"),
             compare.doc_table(table),
         ]
+    blocks += fleet.fleet_blocks(a)  # the machines side by side, absolute figures
     blocks += fingerprint_blocks(_named(diffs, names)) + unmatched_blocks(a)
     md, page = out / "compare.md", out / "compare.html"
     md.write_text(doc.to_markdown(blocks), encoding="utf-8")

@@ -37,14 +37,17 @@ NOT_POSITIVE = "no verdict: a repeat ≤ 0"
 LABELLED = ("model", "device_kind", "framework", "backend", "mode", "input_shape", "batch_size")
 
 
-def alignment_key(trials: pd.DataFrame) -> list[str]:
-    """Identity columns (device kind for the machine's), extended by each machine column
-    under which some run holds several configurations."""
+def alignment_key(
+    trials: pd.DataFrame, within: str = "run_id", loose: tuple[str, ...] = MACHINE_COLUMNS
+) -> list[str]:
+    """Identity columns (device kind for the machine's), extended by each `loose` machine
+    column under which some run (or other group: `within`) holds several configurations.
+    The fleet view groups by machine and leaves the device columns out of `loose`."""
     key = [c for c in IDENTITY_COLUMNS if c not in MACHINE_COLUMNS and c in trials]
     key.append("device_kind")
     ok = trials[trials["status"] == "ok"]
-    for column in MACHINE_COLUMNS:
-        if ok.groupby(["run_id", *key], dropna=False)[column].nunique().max() > 1:
+    for column in loose:
+        if ok.groupby([within, *key], dropna=False)[column].nunique().max() > 1:
             key.append(column)
     return key
 
@@ -89,7 +92,7 @@ def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame()
     table = pd.concat([pd.DataFrame(rows), compare_values(pairs)], axis=1)
-    table.insert(0, "configuration", _labels(table, key, ok))
+    table.insert(0, "configuration", configuration_labels(table, key, ok))
     return decide(table)
 
 
@@ -156,7 +159,7 @@ def _repeats(n_base: int, n_other: int) -> str:
     return f"{n} repeat{'' if n == '1' else 's'}"
 
 
-def _labels(table: pd.DataFrame, key: list[str], reference: pd.DataFrame) -> pd.Series:
+def configuration_labels(table: pd.DataFrame, key: list[str], reference: pd.DataFrame) -> pd.Series:
     """'seed_cnn · cpu · torch eager · 32x32x3 · b64 · pipeline=loader': model, device kind,
     variant, input shape, batch, and the key's other columns that vary in `reference` (every
     machine column in the key; model options and a warm cache whenever set)."""
@@ -208,7 +211,7 @@ def unmatched(a: Analysis) -> list[str]:
     key = alignment_key(a.trials)
     runs_per_key = ok.groupby(key, sort=False, dropna=False)["run_id"].unique().reset_index()
     missing = runs_per_key[runs_per_key["run_id"].map(len) < len(a.runs.run_ids)]
-    labels = _labels(missing, key, ok) if len(missing) else []
+    labels = configuration_labels(missing, key, ok) if len(missing) else []
     names = run_labels(a.runs)
     return [
         f"{label}: only in {', '.join(names[i] for i in ids)}"

@@ -4,7 +4,8 @@ The report holds, in order: **At a glance** (`analysis.glance`: per model and de
 framework and mode's first epoch ÷ steady, cold start and steady epoch) and figure 1, the
 first-epoch phases; warnings; one table row per configuration (steady median over repeats with
 its CI and that CI's real confidence, first epoch, overhead = first − steady, first step,
-set-up, cold start, samples/s, memory); the precision × framework view when several precisions ran
+set-up, cold start, samples/s, memory); the fleet view when the runs cover several machines
+(`fleet`: one column per GPU/CPU model); the precision × framework view when several precisions ran
 (`precision_view`); compile break-even; figures 2–6; every trial with its
 status and error (failed trials included, never averaged); each run's host fingerprint and
 config; and how each number was computed. Numbers are written by `analysis.numbers`.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import doc, fingerprint, plots, render, scaling
+from analysis import doc, fingerprint, fleet, plots, render, scaling
 from analysis.analyze import Analysis, analyze
 from analysis.drift import TREND_MIN_EPOCHS
 from analysis.glance import glance_blocks
@@ -81,6 +82,7 @@ def build(a: Analysis, figures: list[list[doc.Block]]) -> list[doc.Block]:
         doc.Bullets(a.warnings) if a.warnings else doc.Para("None."),
         doc.Heading(2, "Configurations"),
         config_table(a.configs),
+        *fleet.fleet_blocks(a),
         *precision_blocks(a),
         doc.Heading(2, "Compile break-even"),
         break_even_block(a.break_even),
@@ -213,6 +215,10 @@ METHOD = [
     "of epoch 1). First step: the median over repeats of epoch 1's first training step, where "
     "tracing, compilation and autotuning land.",
     "Samples/s: samples per epoch / steady epoch time.",
+    "Fleet (runs of several machines): one column per machine — a GPU's name, a CPU trial's CPU "
+    "model — with hosts of one model pooled; each cell the figures above over that machine's ok "
+    "repeats, and the energy per steady epoch: per repeat the median energy_j of epochs 2..E, "
+    "then the median over repeats.",
     "Outliers: modified z-score 0.6745·(x − median)/MAD above 3.5 (Iglewicz–Hoaglin), for a "
     "trial's steady epochs and for a configuration's repeats (from 3 repeats).",
     f"Not yet steady: at least {TREND_MIN_EPOCHS} steady epochs whose per-epoch medians over "
