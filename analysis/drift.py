@@ -10,10 +10,10 @@ tests/test_analysis_calibration.py: drift-free series with 2 % epoch noise trip 
    process-to-process speed does not hide the shared drift) move one way: Kendall's τ against
    the epoch number, `scipy.stats.kendalltau`, p < TREND_ALPHA — an exact, distribution-free
    test, so whatever the noise, drift-free series pass this gate at most 5 % of the time;
-3. the Theil–Sen line of those medians (`scipy.stats.theilslopes`) changes by more than
-   TREND_DRIFT of the median across the window, and by more than TREND_NOISE_K times the
-   epoch-to-epoch noise (a robust SD of successive differences, which a linear drift does not
-   inflate);
+3. the Theil–Sen line of those medians (`theil_sen`: the slope `scipy.stats.theilslopes` gives)
+   changes by more than TREND_DRIFT of the median across the window, and by more than
+   TREND_NOISE_K times the epoch-to-epoch noise (a robust SD of successive differences, which a
+   linear drift does not inflate);
 4. with several repeats, at least TREND_AGREE of them drift the same way on their own.
 
 A slow *last* epoch is not drift (a framework's loop may do extra work as `fit` ends; more epochs
@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
+
+from analysis import stats
 
 TREND_MIN_EPOCHS = 5
 TREND_ALPHA = 0.05
@@ -91,28 +93,34 @@ def epoch_noise(repeats: Sequence[np.ndarray]) -> float:
         r = r[~np.isnan(r)]
         if len(r) >= 3:
             d = np.diff(r)
-            mad = np.median(np.abs(d - np.median(d)))
-            out.append(MAD_TO_SD * mad / math.sqrt(2) / np.median(r))
-    return float(np.median(out)) if out else math.nan
+            mad = stats.median(np.abs(d - stats.median(d)))
+            out.append(MAD_TO_SD * mad / math.sqrt(2) / stats.median(r))
+    return stats.median(out)
+
+
+def theil_sen(y: np.ndarray) -> float:
+    """The Theil–Sen slope of `y` against 0, 1, 2, …: the median of the slopes of all pairs,
+    as `scipy.stats.theilslopes(y).slope` computes it without its interval (whose scipy call
+    costs ~1 ms, paid once per configuration); NaN for fewer than two values."""
+    i, j = np.triu_indices(len(y), 1)
+    return stats.median((y[j] - y[i]) / (j - i))
 
 
 def _agreeing(repeats: Sequence[np.ndarray], sign: float) -> float:
-    slopes = [
-        sps.theilslopes(r).slope for r in (np.asarray(r, dtype=float) for r in repeats) if len(r)
-    ]
+    slopes = [theil_sen(r) for r in (np.asarray(r, dtype=float) for r in repeats) if len(r)]
     return float(np.mean(np.sign(slopes) == sign)) if slopes else math.nan
 
 
 def trend(repeats: Sequence[np.ndarray]) -> Trend:
     """The drift verdict for one configuration, from each repeat's steady epoch times in
     epoch order (a single series: `trend([y])`). See the module docstring for the rule."""
-    relative = [np.asarray(r, dtype=float) / np.nanmedian(r) for r in repeats if len(r)]
+    relative = [np.asarray(r, dtype=float) / stats.median(r) for r in repeats if len(r)]
     series = per_epoch_median(relative)  # each repeat on its own scale: no process speed
     series = series[~np.isnan(series)]
-    median = float(np.median(series)) if len(series) else 0.0
+    median = stats.median(series) if len(series) else 0.0
     if len(series) < 2 or median <= 0 or np.ptp(series) == 0:
         return FLAT
-    slope = float(sps.theilslopes(series).slope)
+    slope = theil_sen(series)
     drift = slope * (len(series) - 1) / median
     if len(series) < TREND_MIN_EPOCHS or abs(drift) <= TREND_DRIFT:
         return Trend(slope, drift, math.nan, math.nan, math.nan, math.nan, False)
@@ -147,11 +155,11 @@ def final_epoch(repeats: Sequence[np.ndarray]) -> FinalEpoch:
     series = [a for a in series if len(a) >= FINAL_MIN_EPOCHS and (a > 0).all()]
     if not series:
         return NO_FINAL
-    excess = np.array([a[-1] / np.median(a[:-1]) - 1 for a in series])
+    excess = np.array([a[-1] / stats.median(a[:-1]) - 1 for a in series])
     slow = [
         _above_prediction(np.log(a)) and e > FINAL_MIN for a, e in zip(series, excess, strict=True)
     ]
-    share, median = float(np.mean(slow)), float(np.median(excess))
+    share, median = float(np.mean(slow)), stats.median(excess)
     return FinalEpoch(median, share, bool(median > FINAL_MIN and share >= TREND_AGREE))
 
 

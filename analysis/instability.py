@@ -107,8 +107,8 @@ def relative_epochs(repeats: Sequence[np.ndarray]) -> np.ndarray:
     for r in repeats:
         r = np.asarray(r, dtype=float)
         r = r[~np.isnan(r)]
-        if len(r) >= MODES_MIN_PER_REPEAT and np.percentile(r, 25) > 0:
-            parts.append(r / np.percentile(r, 25))
+        if len(r) >= MODES_MIN_PER_REPEAT and (quartile := stats.quantile(r, 0.25)) > 0:
+            parts.append(r / quartile)
     return np.concatenate(parts) if parts else np.array([])
 
 

@@ -135,18 +135,21 @@ def unstable_warnings(
     grouped = ok.groupby(CONFIG, sort=False, dropna=False)
     positions = grouped.indices
     split, apart = [], []
+    run_ids = ok["run_id"].to_numpy()
     for key, label in zip(grouped.size().index, configs["label"], strict=True):
-        rows = ok.iloc[positions[key]]
         repeats = [walls[i] for i in positions[key]]
-        n_cpus = cpus.get(str(rows["run_id"].iloc[0]))
         m = instability.modes(repeats)
+        d = instability.disagreement(repeats)
+        if not (m is not None and m.multimodal) and not (d is not None and d.disagree):
+            continue  # taking the rows costs more than both rules: only where a warning needs them
+        rows = ok.iloc[positions[key]]
+        n_cpus = cpus.get(str(run_ids[positions[key][0]]))
         if m is not None and m.multimodal:
             split.append(
                 f"{label}: may be unstable — its steady epochs fall into two groups "
                 f"{m.shift:.0%} apart ({m.n_fast} fast, {m.n_slow} slow epochs; "
                 f"{_separation(m.separation)}); {causes(rows, rows, n_cpus)}."
             )
-        d = instability.disagreement(repeats)
         if d is not None and d.disagree:
             slow, fast = rows.iloc[[d.slow]], rows.iloc[d.fast]
             apart.append(

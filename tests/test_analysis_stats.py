@@ -189,3 +189,18 @@ def test_labels_and_orders() -> None:
         "cuda:1",
         "cuda:10",
     ]
+
+
+def test_fast_order_statistics_equal_numpy_and_scipy() -> None:
+    """stats.median / stats.quantile and drift.theil_sen replace numpy's and scipy's calls in
+    the per-repeat loops: they must give the same numbers, NaN left out."""
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 4, 5, 10, 21):
+        x = rng.lognormal(0.0, 0.3, size=n)
+        assert stats.median(x) == pytest.approx(np.median(x), rel=1e-15)
+        for q in (0.1, 0.25, 0.9):
+            assert stats.quantile(x, q) == pytest.approx(np.percentile(x, 100 * q), rel=1e-15)
+        if n >= 2:
+            assert drift.theil_sen(x) == pytest.approx(sps.theilslopes(x).slope, rel=1e-12)
+    assert stats.median([3.0, float("nan"), 1.0]) == 2.0
+    assert math.isnan(stats.median([])) and math.isnan(stats.quantile([float("nan")], 0.25))
