@@ -70,6 +70,31 @@ def test_calibrated_peak_is_the_best_matching_row() -> None:
     assert calibrated_peak({}, "torch", "cpu") is None
 
 
+def test_a_gpu_calibration_follows_its_uuid_not_its_cuda_index() -> None:
+    """CUDA_VISIBLE_DEVICES renumbers GPUs: the board calibrated as cuda:0 may run a trial as
+    cuda:1, and an identical board in the calibrated slot is another GPU."""
+    row = {**_row("torch", "cuda:0", A100, "tf32", 4096, 1.3e14), "device_uuid": "GPU-aaa"}
+    cal = {"rows": [row]}
+    assert calibrated_peak(cal, "torch", "cuda:1", "tf32", A100, uuid="GPU-aaa") == 1.3e14
+    assert calibrated_peak(cal, "torch", "cuda:0", "tf32", A100, uuid="GPU-bbb") is None
+    # a calibration written before UUIDs were recorded still matches by index and name
+    assert calibrated_peak(CALIBRATION, "torch", "cuda:0", "tf32", A100, uuid="GPU-x") == 1.3e14
+    fields = mfu_fields(
+        flops_per_sample=10**9,
+        samples_per_epoch=1000,
+        steady_epoch_s=1.0,
+        framework="keras",
+        device="cuda:1",
+        device_kind="cuda",
+        device_name=A100,
+        settings={"tf.tensor_float_32": "True"},
+        calibration=cal,
+        device_uuid="GPU-aaa",
+    )
+    assert fields["peak_flops_per_s_calibrated"] == 1.3e14
+    assert fields["peak_calibrated_by"] == "torch"
+
+
 @pytest.mark.parametrize(
     ("name", "model"),
     [

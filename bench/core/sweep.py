@@ -273,6 +273,7 @@ def outcome_rows(
         device_kind=trial.device_kind,
         device_name=trial.device_name,
         mig=trial.mig_slice,
+        device_uuid=trial.device_uuid,
         settings=settings,
         calibration=folder.meta.get("calibration"),
     ).items():

@@ -180,6 +180,7 @@ def _calibrate_one(
     framework: str, device: Device, spec: dict[str, Any], timeout_s: float
 ) -> list[dict[str, Any]]:
     base = {"framework": framework, "device": device.name, "device_name": device.label}
+    base["device_uuid"] = device.uuid or ""
     base["threads"] = spec["threads"]
     missing = _missing(framework)
     result, error = (None, missing) if missing else _run_child(spec, device, timeout_s)

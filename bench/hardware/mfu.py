@@ -47,12 +47,24 @@ def mfu(achieved: float | None, peak: float | None) -> float | None:
     return achieved / peak
 
 
+def same_device(row: dict[str, Any], device: str, device_name: str | None, uuid: str) -> bool:
+    """Was calibration `row` measured on this device? By NVML UUID when both have one: the same
+    GPU whatever its `cuda:N` (CUDA_VISIBLE_DEVICES renumbers), and not its twin in another
+    slot. Otherwise (the CPU, calibrations before UUIDs were recorded) by `cuda:N` and name."""
+    if uuid and row.get("device_uuid"):
+        return row["device_uuid"] == uuid
+    return row.get("device") == device and (
+        device_name is None or row.get("device_name") == device_name
+    )
+
+
 def _measured(
     calibration: dict[str, Any] | None,
     framework: str | None,
     device: str,
     dtype: str,
     device_name: str | None,
+    uuid: str = "",
 ) -> list[tuple[float, str]]:
     """(best FLOP/s, framework) of every ok calibration row for this device and dtype."""
     return [
@@ -60,9 +72,8 @@ def _measured(
         for row in (calibration or {}).get("rows", [])
         if row.get("status") == "ok"
         and (framework is None or row.get("framework") == framework)
-        and row.get("device") == device
+        and same_device(row, device, device_name, uuid)
         and row.get("dtype") == dtype
-        and (device_name is None or row.get("device_name") == device_name)
         and row.get("best_flops_per_s")
     ]
 
@@ -73,22 +84,28 @@ def calibrated_peak(
     device: str,
     dtype: str = "fp32",
     device_name: str | None = None,
+    uuid: str = "",
 ) -> float | None:
     """The best matmul FLOP/s `bench calibrate` measured for this framework, device and dtype.
 
     `calibration` is a document from `bench.hardware.calibrate.load_latest`; the best over all
     matrix sizes is taken. With `device_name`, rows measured on a differently named device (the
-    GPUs were reordered or swapped since) are ignored. None when nothing matches.
+    GPUs were reordered or swapped since) are ignored; with `uuid`, see `same_device`. None when
+    nothing matches.
     """
-    best = _measured(calibration, framework, device, dtype, device_name)
+    best = _measured(calibration, framework, device, dtype, device_name, uuid)
     return max(best)[0] if best else None
 
 
 def device_peak(
-    calibration: dict[str, Any] | None, device: str, dtype: str, device_name: str | None = None
+    calibration: dict[str, Any] | None,
+    device: str,
+    dtype: str,
+    device_name: str | None = None,
+    uuid: str = "",
 ) -> tuple[float | None, str]:
     """The device's calibrated peak — the best any framework measured on it — and who did."""
-    best = _measured(calibration, None, device, dtype, device_name)
+    best = _measured(calibration, None, device, dtype, device_name, uuid)
     return max(best) if best else (None, "")
 
 
@@ -155,6 +172,7 @@ def mfu_fields(
     settings: dict[str, str],
     calibration: dict[str, Any] | None,
     mig: bool = False,
+    device_uuid: str = "",
 ) -> dict[str, float | str | None]:
     """trials.csv's throughput columns: achieved FLOP/s over the steady epochs; MFU against the
     device's calibrated peak — the best any framework measured on it, so that frameworks on one
@@ -163,8 +181,8 @@ def mfu_fields(
     GPUs, against the spec sheet (with `peak_spec_note`; `mig`: the device is a MIG slice)."""
     dtype = precision_in_effect(device_kind, settings)
     achieved = achieved_flops_per_s(flops_per_sample, samples_per_epoch, steady_epoch_s)
-    calibrated, by = device_peak(calibration, device, dtype, device_name)
-    own = calibrated_peak(calibration, framework, device, dtype, device_name)
+    calibrated, by = device_peak(calibration, device, dtype, device_name, device_uuid)
+    own = calibrated_peak(calibration, framework, device, dtype, device_name, device_uuid)
     spec, note = spec_peak(device_kind, device_name, dtype, mig)
     return {
         "achieved_flops_per_s": achieved,
