@@ -112,7 +112,7 @@ def test_cuda_build_that_sees_no_gpu_blames_an_old_driver() -> None:
 
 def test_rocm_torch_is_a_cuda_device_found_by_the_probe() -> None:
     facts = torch_facts(fake_torch(hip="6.2", gpus=2))
-    devices = probed_devices(facts)
+    devices = probed_devices(facts, environ={})
     assert [d.name for d in devices] == ["cuda:0", "cuda:1"]
     assert all(d.kind == "cuda" and "ROCm/HIP 6.2" in d.detail for d in devices)
     assert verdict("torch", "torch", facts, devices[0], None).status == OK
@@ -161,7 +161,7 @@ def test_probe_child_reads_a_rocm_torch(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     facts = run_probe("torch", "torch")
     assert facts["error"] == "" and facts["hip"] == "6.2"
-    assert [d.label for d in probed_devices(facts)] == ["AMD Instinct MI300X"]
+    assert [d.label for d in probed_devices(facts, environ={})] == ["AMD Instinct MI300X"]
 
 
 def test_doctor_on_this_machine_reports_no_gpu_cleanly() -> None:

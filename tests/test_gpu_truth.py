@@ -272,3 +272,67 @@ def test_sweep_applies_no_spec_peak_to_a_mig_slice(
     assert row.peak_flops_per_s_spec == spec
     assert ("MIG slice" in row.peak_spec_note) == (spec is None)
     assert row.gpu_readings == ("board" if spec is None else "device")
+
+
+# --- ROCm: HIP's own visibility variables -------------------------------------------------
+
+
+def rocm_facts(n: int) -> dict[str, Any]:
+    """What the torch probe reports on a ROCm build seeing n GPUs (counted 0..n−1)."""
+    gpus = [
+        {"index": i, "name": "AMD Instinct MI300X", "memory_bytes": 192 * GIB} for i in range(n)
+    ]
+    return {"hip": "6.2", "gpus": gpus}
+
+
+@pytest.mark.parametrize(
+    ("environ", "indices", "uuids", "child_ids"),
+    [
+        ({}, [0, 1], [None, None], ["0", "1"]),  # nothing set: the probe's count is the index
+        ({"HIP_VISIBLE_DEVICES": "2,3"}, [2, 3], [None, None], ["2", "3"]),
+        ({"CUDA_VISIBLE_DEVICES": " 5 ,1"}, [5, 1], [None, None], ["5", "1"]),
+        # HIP_VISIBLE_DEVICES wins over CUDA_VISIBLE_DEVICES, as torch reads them on ROCm
+        (
+            {"HIP_VISIBLE_DEVICES": "3,2", "CUDA_VISIBLE_DEVICES": "0,1"},
+            [3, 2],
+            [None] * 2,
+            ["3", "2"],
+        ),
+        (
+            {"HIP_VISIBLE_DEVICES": "GPU-4b2c1a9f,1"},
+            [0, 1],
+            ["GPU-4b2c1a9f", None],
+            ["GPU-4b2c1a9f", "1"],
+        ),
+    ],
+)
+def test_a_rocm_child_gets_the_gpu_the_users_list_named(
+    environ: dict[str, str], indices: list, uuids: list, child_ids: list, tmp_path: Path
+) -> None:
+    from bench.hardware.devices import probed_devices
+
+    devices = probed_devices(rocm_facts(2), environ=environ)
+    assert [d.name for d in devices] == ["cuda:0", "cuda:1"]  # counted among the visible ones
+    assert [d.index for d in devices] == indices and [d.uuid for d in devices] == uuids
+    for trial, expected in zip(trials_on(devices), child_ids, strict=True):
+        env = child_env(trial, tmp_path)
+        assert env["CUDA_VISIBLE_DEVICES"] == env["HIP_VISIBLE_DEVICES"] == expected
+
+
+def test_rocm_visibility_variables_reach_the_children(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """ROCR_VISIBLE_DEVICES (HIP's indices count within it) and HSA_* (e.g. the GFX override a
+    consumer GPU needs) pass through; a CPU child gets no HIP_VISIBLE_DEVICES to see GPUs by."""
+    monkeypatch.setenv("ROCR_VISIBLE_DEVICES", "4,5,6")
+    monkeypatch.setenv("HSA_OVERRIDE_GFX_VERSION", "11.0.0")
+    monkeypatch.setenv("HIP_VISIBLE_DEVICES", "1,2")
+    from bench.hardware.devices import probed_devices
+
+    gpu_trial = trials_on(probed_devices(rocm_facts(2)))[1]
+    env = child_env(gpu_trial, tmp_path)
+    assert env["ROCR_VISIBLE_DEVICES"] == "4,5,6" and env["HSA_OVERRIDE_GFX_VERSION"] == "11.0.0"
+    assert env["HIP_VISIBLE_DEVICES"] == env["CUDA_VISIBLE_DEVICES"] == "2"
+    (cpu_trial,) = trials_on([d for d in discover(None)])
+    cpu_env = child_env(cpu_trial, tmp_path)
+    assert "HIP_VISIBLE_DEVICES" not in cpu_env and cpu_env["CUDA_VISIBLE_DEVICES"] == ""

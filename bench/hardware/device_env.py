@@ -13,6 +13,12 @@ child sees it as cuda:0. Only a GPU NVML gave no UUID for is named by its NVML i
 `CUDA_DEVICE_ORDER=PCI_BUS_ID` so that CUDA counts in NVML's (PCI bus) order. The parent's own
 `CUDA_VISIBLE_DEVICES` has already chosen which GPUs there are (`bench.hardware.visible`); the
 child's value replaces it.
+
+ROCm: HIP reads `HIP_VISIBLE_DEVICES` or `CUDA_VISIBLE_DEVICES` (indices or UUIDs) within the
+set `ROCR_VISIBLE_DEVICES` leaves (rocm.docs.amd.com, "HIP environment variables: GPU
+isolation"). A GPU child gets both HIP variables set to its one GPU (the entry of the parent's
+own list that `bench.hardware.devices.probed_devices` found it under) and keeps the parent's
+`ROCR_VISIBLE_DEVICES`, so it counts in the same set; a CPU child gets no HIP_VISIBLE_DEVICES.
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ PASS_PREFIXES = (
     "DNNL_",
     "ONEDNN_",
     "TRITON_",
+    "HIP_",  # HIP_VISIBLE_DEVICES is replaced for a GPU child, dropped for a CPU one
+    "HSA_",  # e.g. HSA_OVERRIDE_GFX_VERSION, which consumer AMD GPUs need
+    "ROCR_VISIBLE_DEVICES",  # ROCm's outer filter: HIP's indices count within it
 )
 
 
@@ -88,4 +97,8 @@ def device_env(device_kind: str, cuda_visible_id: str, threads: int) -> dict[str
             "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
         }
     )
+    if device_kind == "cpu":
+        env.pop("HIP_VISIBLE_DEVICES", None)
+    else:
+        env["HIP_VISIBLE_DEVICES"] = cuda_visible_id  # CUDA ignores it; HIP may prefer it
     return env

@@ -40,7 +40,7 @@ class Device:
     name: str  # "cpu", "cuda:N" (N its position among the visible GPUs) or "mps"
     kind: Literal["cpu", "cuda", "mps"]
     label: str  # CPU model, GPU name, or MIG device name (with its profile)
-    index: int | None  # NVML index of the GPU's board (PCI bus order), None for the CPU
+    index: int | None  # NVML index of the GPU's board (PCI bus order; ROCm: HIP's), None for CPU
     memory_bytes: int  # system RAM for the CPU, total device memory for a GPU or MIG slice
     detail: str  # e.g. "4 cores / 8 threads" or "driver 550.54, CUDA 12.4"
     uuid: str | None = None  # "GPU-…" or "MIG-…" from NVML; None for the CPU or without one
@@ -214,22 +214,48 @@ def format_table(devices: list[Device]) -> str:
     return "\n".join(lines)
 
 
-def probed_devices(facts: dict, system_memory: int | None = None) -> list[Device]:
-    """GPUs that NVML cannot see, from a torch probe (`bench.hardware.probe.torch_facts`): AMD
-    GPUs of a ROCm build (torch calls them `cuda:N`) and Apple's `mps`."""
+def hip_entry(position: int, environ: Mapping[str, str]) -> str | None:
+    """What HIP called the GPU it counts as `position`: that entry of the user's
+    `HIP_VISIBLE_DEVICES` (else `CUDA_VISIBLE_DEVICES`, which HIP also reads — torch's
+    `_parse_visible_devices` on ROCm takes them in this order), an index or a UUID; None when
+    neither is set (then the position is the index)."""
+    value = environ.get("HIP_VISIBLE_DEVICES", environ.get("CUDA_VISIBLE_DEVICES"))
+    if value is None:
+        return None
+    entries = [e.strip() for e in value.split(",") if e.strip()]
+    return entries[position] if position < len(entries) else None
+
+
+def _rocm_gpu(gpu: dict, hip: str, environ: Mapping[str, str]) -> Device:
+    """A ROCm GPU the probe counted as cuda:N, named for a child by what the user's own list
+    called it: an index stays an index, a UUID becomes the device's UUID."""
+    entry = hip_entry(gpu["index"], environ)
+    index, uuid = gpu["index"], None
+    if entry is not None and entry.isdigit():
+        index = int(entry)
+    elif entry is not None:
+        uuid = entry
+    return Device(
+        name=f"cuda:{gpu['index']}",
+        kind="cuda",
+        label=gpu["name"],
+        index=index,
+        memory_bytes=gpu["memory_bytes"],
+        detail=f"ROCm/HIP {hip} (through torch; no NVML)",
+        uuid=uuid,
+    )
+
+
+def probed_devices(
+    facts: dict, system_memory: int | None = None, environ: Mapping[str, str] | None = None
+) -> list[Device]:
+    """GPUs that NVML cannot see, from a torch probe (`bench.hardware.probe.torch_facts`, run
+    with the user's GPU-visibility variables): AMD GPUs of a ROCm build (torch calls them
+    `cuda:N`, N counted among the visible ones) and Apple's `mps`."""
+    environ = os.environ if environ is None else environ
     found = []
     if facts.get("hip"):
-        for gpu in facts.get("gpus", []):
-            found.append(
-                Device(
-                    name=f"cuda:{gpu['index']}",
-                    kind="cuda",
-                    label=gpu["name"],
-                    index=gpu["index"],
-                    memory_bytes=gpu["memory_bytes"],
-                    detail=f"ROCm/HIP {facts['hip']} (through torch; no NVML)",
-                )
-            )
+        found += [_rocm_gpu(gpu, facts["hip"], environ) for gpu in facts.get("gpus", [])]
     if facts.get("mps"):
         memory = system_memory if system_memory is not None else psutil.virtual_memory().total
         found.append(
