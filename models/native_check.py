@@ -4,9 +4,10 @@ A native model's torch and Keras factories are two definitions the harness canno
 by layer, so there is no analytic count, no weight copy and no forward-equivalence check. What
 ``check`` does, in each installed framework the model has a factory for: build it (the RNG
 seeded), count its trainable and non-trainable parameters, run a batch through it in inference
-mode and check the output is ``(batch, classes)`` logits; torch's forward FLOPs are counted by
-``FlopCounterMode`` (conv and matmul). With both factories, differing parameter counts are a
-problem: the two are not the same network. Frameworks are imported inside; call it in a child.
+mode and check the output is ``(batch, classes)`` logits; forward FLOPs are counted by torch's
+``FlopCounterMode`` (conv and matmul), or where there is no torch factory from the Keras model's
+conv and dense layers (``models.keras_flops``). With both factories, differing parameter counts
+are a problem: the two are not the same network. Frameworks are imported inside; call it in a child.
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ def _keras(ref: str, shape: tuple[int, ...], classes: int, batch: int, seed: int
     import keras
     import numpy as np
 
-    from models import keras_build
+    from models import keras_build, keras_flops
 
     keras.utils.set_random_seed(seed)
     model = native.build_keras(ref, shape, classes)
     x = np.random.default_rng(seed).standard_normal((batch, *shape), dtype=np.float32)
     out = keras.ops.convert_to_numpy(model(x, training=False))
-    return {"counts": keras_build.count_params(model), "shape": tuple(out.shape)}
+    counted = keras_flops.count(keras, model, shape)
+    built = {"counts": keras_build.count_params(model), "shape": tuple(out.shape)}
+    return built if counted is None else {**built, "flops": counted[0]}
 
 
 def check(
@@ -70,7 +73,7 @@ def check(
             problems.append(f"{framework} factory {factory} failed: {type(exc).__name__}: {exc}")
             continue
         counts[framework], shapes[framework] = built["counts"], built["shape"]
-        counted = built.get("flops", counted)
+        counted = counted if counted is not None else built.get("flops")
     for framework, out in shapes.items():
         if out != (batch, classes):
             problems.append(f"{framework} output shape {out} != {(batch, classes)} logits")

@@ -103,7 +103,8 @@ def describe_native(info: Any) -> str:
             "",
             "no layer table: the factory builds the network. Parameters are counted when it is "
             f"built: `bench models --verify {info.name}` or any trial (trials.csv "
-            "params_trainable; flops_per_sample by torch's FlopCounterMode).",
+            "params_trainable; flops_per_sample by torch's FlopCounterMode, or from the Keras "
+            "model's conv and dense layers).",
         ]
     )
 

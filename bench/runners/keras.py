@@ -204,8 +204,15 @@ class KerasRunner:
 
     def stats(self) -> dict[str, float | int | None]:
         """Keras has no public account of its tracing or XLA compilation (its train function
-        is a closure around an inner tf.function); that time is measured as `first_step`."""
-        return {}
+        is a closure around an inner tf.function); that time is measured as `first_step`. A
+        native model (no spec to count from) gets its conv and dense training FLOPs per sample
+        from its built layers (`models.keras_flops`), counted after training."""
+        if self.trial.definition != "native":
+            return {}
+        from models import keras_flops
+
+        counted = keras_flops.count(self.keras, self.model, tuple(self.trial.input_shape))
+        return {"flops_per_sample": None if counted is None else counted[1]}
 
     def settings(self) -> dict[str, str]:
         keras, model = self.keras, self.model
