@@ -265,12 +265,26 @@ def test_mount_type_takes_the_longest_mount_point() -> None:
         check_folder("[launcher] folder", Path("/home/x/t"), shared=True, mounts=mounts)
 
 
-def test_warm_caches_are_refused_with_a_cluster_launcher(tmp_path: Path) -> None:
-    from bench.core.cluster import cluster_trials
-
-    cfg = load(write_config(tmp_path), {"sweep": {"caches": ["cold", "warm"]}}, ["--caches"])
-    with pytest.raises(UsageError, match="warm compiler caches are not supported"):
-        cluster_trials(cfg)
+def test_a_job_fills_its_warm_cache_once_untimed(tmp_path: Path) -> None:
+    """Each configuration's first job fills `<out>/.cache/<key>` before its timed trial (the
+    fill is in run.json, with the node, never in the tables); a later sweep finds it filled."""
+    cfg = write_config(tmp_path)
+    args = ("run", "--config", str(cfg), "--caches", "warm", "--no-report")
+    done = bench(*args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr + done.stdout
+    (run,) = runs_in(tmp_path / "out")
+    fills = json.loads((run / "run.json").read_text())["cache_fills"]
+    assert sorted(f["status"] for f in fills) == ["ok", "ok"]  # one per batch size
+    assert all(f["node"] for f in fills)
+    filled = sorted((tmp_path / "out" / ".cache").glob("*/.filled"))
+    assert sorted(p.parent.name for p in filled) == sorted(f["cache"] for f in fills)
+    _, trials = read_table(run / "trials.csv")
+    assert {t["status"] for t in trials} == {"ok"} and {t["cache"] for t in trials} == {"warm"}
+    assert not any(t["trial_id"].startswith("fill") for t in trials)
+    again = bench(*args, "--out", str(tmp_path / "out"), "--name", "again", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr + again.stdout
+    (second,) = [p for p in runs_in(tmp_path / "out") if "again" in p.name]
+    assert "cache_fills" not in json.loads((second / "run.json").read_text())
 
 
 def test_data_parallel_trials_are_refused_with_a_cluster_launcher(tmp_path: Path) -> None:

@@ -41,12 +41,6 @@ def cluster_trials(config: Config) -> list[Trial]:
     from bench.launchers.submitit_job import ON_NODE
 
     launcher = config.launcher
-    if "warm" in config.sweep.caches:
-        raise UsageError(
-            f"{config.source}: [sweep] caches = {list(config.sweep.caches)!r}: warm compiler "
-            f"caches are not supported with [launcher] kind = {launcher.kind!r} yet (each job "
-            'would start with an empty cache); use caches = ["cold"] or the local launcher.'
-        )
     if "data" in config.sweep.parallel:
         raise UsageError(
             f"{config.source}: [sweep] parallel = {list(config.sweep.parallel)!r}: data-parallel "

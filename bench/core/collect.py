@@ -101,6 +101,8 @@ def merge_part(run: ClusterRun, trial: Trial, doc: dict[str, Any]) -> TrialRow:
         meta.update(host=doc["host"], host_from_node=True)
     nodes = set(meta.get("nodes", [])) | {doc["node"]}
     meta["nodes"] = sorted(nodes)
+    if doc.get("cache_fill"):  # the job filled a warm cache before its trial (untimed)
+        meta.setdefault("cache_fills", []).append({**doc["cache_fill"], "node": doc["node"]})
     return rows["trials.csv"][0]
 
 

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -106,8 +107,11 @@ def warm_dir(output_dir: Path, trial: Trial) -> Path | None:
     return path
 
 
-def fill(trial: Trial, cache: Path, work: Path) -> dict[str, Any] | None:
-    """Fill `cache` with an untimed run of `trial` unless it is filled; what was done, or None."""
+def fill(
+    trial: Trial, cache: Path, work: Path, on_spawn: Callable[[int], None] = lambda pid: None
+) -> dict[str, Any] | None:
+    """Fill `cache` with an untimed run of `trial` unless it is filled; what was done, or None.
+    `on_spawn` gets the filling child's process id (a cluster job stops it when preempted)."""
     marker = cache / ".filled"
     if marker.exists():
         return None
@@ -119,10 +123,11 @@ def fill(trial: Trial, cache: Path, work: Path) -> dict[str, Any] | None:
         monitor_interval_s=None,
         evaluate=False,
     )
-    launch = run_ranks if filler.launches_ranks else run_trial
-    outcome = launch(
-        filler, work / filler.trial_id, work / f"{filler.trial_id}.log", cache_dir=cache
-    )
+    work, log = work / filler.trial_id, work / f"{filler.trial_id}.log"
+    if filler.launches_ranks:
+        outcome = run_ranks(filler, work, log, cache_dir=cache)
+    else:
+        outcome = run_trial(filler, work, log, cache_dir=cache, on_spawn=on_spawn)
     if outcome.status == "ok":
         marker.write_text(filler.trial_id + "\n", encoding="utf-8")
     if outcome.status == "interrupted":

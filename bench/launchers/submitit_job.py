@@ -6,6 +6,13 @@ node it reads the trial, fills in the device facts only the node knows (a trial 
 same protocol as `bench run` on one machine: `bench.launchers.local.run_trial` — a fresh child,
 its timeout, its statuses. Then it writes `parts/<trial_id>.json` (see `bench.launchers.parts`).
 
+A `warm` trial's cache lives where the local launcher keeps it, `<output dir>/.cache/<key>/`, on
+the shared file system, keyed by the GPU name the node reports: before its timed trial the job
+fills it with the same untimed run the local launcher does (`bench.launchers.caches.fill`), unless
+an earlier job of that key already has; the fill goes into the part (`cache_fill`) and from there
+into run.json's `cache_fills`. Two jobs of one key that start together may both fill it (each
+compiler writes its cache entries atomically); the second fill only costs time, never timing.
+
 Preemption: submitit calls `checkpoint()` when the scheduler signals the job (USR2). A trial is
 never resumed half-way (its first epoch would no longer be a cold start): the child is stopped,
 the attempt is recorded as `preempted` (`parts/<trial_id>-a<N>.json`, its log kept as
@@ -28,6 +35,7 @@ from typing import Any
 from submitit.helpers import Checkpointable, DelayedSubmission
 
 from bench.launchers import parts
+from bench.launchers.caches import fill, warm_dir
 from bench.launchers.local import read_events, run_trial
 from bench.trial.spec import Trial
 
@@ -74,6 +82,7 @@ class TrialJob(Checkpointable):
         self._began = time.time()
         self._child: int | None = None
         self._trial: Trial | None = None
+        self._filled: dict[str, Any] | None = None  # this job's fill of a warm cache
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("trial_path", "run_dir", "time_limit_s", "attempt")}
@@ -89,10 +98,14 @@ class TrialJob(Checkpointable):
         trial = self._trial = on_node(trial)
         if trial.skip:
             return self._finish(trial, "skipped", None, trial.skip, [])
+        cache = warm_dir(run_dir.parent, trial)  # the output dir: where a local run keeps it
+        if cache is not None:
+            self._filled = fill(trial, cache, run_dir / "tmp", on_spawn=self._spawned)
         outcome = run_trial(
             trial,
             run_dir / "tmp" / trial.trial_id,
             run_dir / "logs" / f"{trial.trial_id}.log",
+            cache_dir=cache,
             on_spawn=self._spawned,
         )
         self._child = None
@@ -141,5 +154,7 @@ class TrialJob(Checkpointable):
 
     def _finish(self, trial: Trial, status: str, code: int | None, error: str, events: list) -> str:
         doc = self._doc(trial, status, code, error, events)
+        if self._filled is not None:
+            doc["cache_fill"] = self._filled
         parts.write_json(parts.part(Path(self.run_dir), trial.trial_id), doc)
         return status
