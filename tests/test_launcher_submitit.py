@@ -287,9 +287,60 @@ def test_a_job_fills_its_warm_cache_once_untimed(tmp_path: Path) -> None:
     assert "cache_fills" not in json.loads((second / "run.json").read_text())
 
 
-def test_data_parallel_trials_are_refused_with_a_cluster_launcher(tmp_path: Path) -> None:
+def test_a_job_runs_a_data_parallel_trial_with_its_ranks(tmp_path: Path) -> None:
+    """submitit-local: the job runs the rank supervisor as a local run does; rank rows merge."""
+    cfg = write_config(tmp_path, batch_sizes="[16]")
+    done = bench("run", "--config", str(cfg), "--parallel", "single,data", "--world-sizes", "2",
+                 "--out", str(tmp_path / "out"), "--no-report", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout
+    (run,) = runs_in(tmp_path / "out")
+    _, trials = read_table(run / "trials.csv")
+    assert sorted((t["parallel"], t["world_size"], t["status"]) for t in trials) == [
+        ("data", "2", "ok"), ("single", "1", "ok")
+    ]  # fmt: skip
+    data = next(t for t in trials if t["parallel"] == "data")
+    _, ranks = read_table(run / "ranks.csv")
+    assert {r["trial_id"] for r in ranks} == {data["trial_id"]}
+    assert {r["rank"] for r in ranks} == {"0", "1"}
+
+
+def test_slurm_plans_data_parallel_ranks_on_the_allocations_gpus(tmp_path: Path) -> None:
+    """With gpus_per_node = 4 a data-parallel trial's ranks are cuda:0–3 of the job; single
+    trials stay on cuda:0, and ids run on without gaps."""
     from bench.core.cluster import cluster_trials
 
-    cfg = load(write_config(tmp_path), {"sweep": {"parallel": ["single", "data"]}}, ["--set"])
-    with pytest.raises(UsageError, match="data-parallel trials are not supported"):
-        cluster_trials(cfg)
+    path = tmp_path / "slurm.toml"
+    path.write_text(SLURM.replace("gpus_per_node = 1", "gpus_per_node = 4"), encoding="utf-8")
+    trials = cluster_trials(load(path, {"sweep": {"parallel": ["single", "data"]}}, ["--set"]))
+    assert [(t.device, t.parallel, t.world_size) for t in trials] == [
+        ("cuda:0", "single", 1), ("cuda:0", "data", 4)
+    ]  # fmt: skip
+    assert [t.order for t in trials] == [0, 1] and trials[1].trial_id.startswith("001-")
+    assert len(trials[1].rank_gpus) == 4 and not trials[1].skip
+
+
+def test_on_the_node_the_ranks_get_its_gpus_uuids(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from bench.core.cluster import cluster_trials
+    from bench.hardware import devices
+    from bench.launchers.submitit_job import ON_NODE, on_node
+    from bench.trial.spec import Trial
+
+    path = tmp_path / "slurm.toml"
+    path.write_text(SLURM.replace("gpus_per_node = 1", "gpus_per_node = 2"), encoding="utf-8")
+    (planned,) = cluster_trials(load(path, {"sweep": {"parallel": ["data"]}}, ["--set"]))
+    node = [devices.Device("cpu", "cpu", "EPYC", None, 0, "")] + [
+        devices.Device(f"cuda:{i}", "cuda", "NVIDIA H100", 7 - i, 0, "", uuid=f"GPU-{i}")
+        for i in range(2)
+    ]
+    monkeypatch.setattr(devices, "discover", lambda *a, **k: node)
+    base = Trial.from_json(json.loads(json.dumps(planned.to_json())))  # as the job reads it
+    assert base.device_name == ON_NODE
+    ready = on_node(base)
+    assert (ready.device_name, ready.device_uuid, ready.skip) == ("NVIDIA H100", "GPU-0", "")
+    assert ready.rank_gpus == ((7, "GPU-0"), (6, "GPU-1"))
+    wider = on_node(dataclasses.replace(base, rank_gpus=((0, ""), (1, ""), (2, ""))))
+    assert "this node has no cuda:2" in wider.skip

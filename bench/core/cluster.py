@@ -10,7 +10,9 @@ the previous one has ended, so that timed trials never overlap on this machine.
 
 Planning for Slurm happens where no node is: `devices = ["cpu"]` is the job's CPU, `["cuda"]`
 is `cuda:0` of the job's own allocation (`gpus_per_node` GPUs); the name and UUID are read on
-the node. Threads default to `cpus_per_task`.
+the node. A data-parallel trial's ranks take cuda:0 … cuda:N−1 of the allocation (world size
+default: `gpus_per_node`), their UUIDs also read on the node, where the job runs the rank
+supervisor as a local run does. Threads default to `cpus_per_task`.
 """
 
 from __future__ import annotations
@@ -41,13 +43,6 @@ def cluster_trials(config: Config) -> list[Trial]:
     from bench.launchers.submitit_job import ON_NODE
 
     launcher = config.launcher
-    if "data" in config.sweep.parallel:
-        raise UsageError(
-            f"{config.source}: [sweep] parallel = {list(config.sweep.parallel)!r}: data-parallel "
-            f"trials are not supported with [launcher] kind = {launcher.kind!r} yet (a job runs "
-            'one process on the GPUs the login node planned); use parallel = ["single"] or '
-            "the local launcher on the node."
-        )
     if launcher.kind != "slurm":
         return planned_trials(config)
     cpu = Device("cpu", "cpu", ON_NODE, None, 0, "")
@@ -68,8 +63,11 @@ def cluster_trials(config: Config) -> list[Trial]:
             f"{config.source}: [sweep] devices asks for a GPU but [launcher] gpus_per_node = 0: "
             "set gpus_per_node = 1 so that each job gets a GPU."
         )
-    unique = list(dict.fromkeys(chosen))
-    return plan(config, unique, launcher.cpus_per_task or default_threads())
+    others = [dataclasses.replace(gpu, name=f"cuda:{i}", index=i)
+              for i in range(1, launcher.gpus_per_node)] if gpu in chosen else []  # fmt: skip
+    unique = list(dict.fromkeys(chosen + others))
+    ranks_only = frozenset(d.name for d in others)  # data-parallel ranks, never single trials
+    return plan(config, unique, launcher.cpus_per_task or default_threads(), ranks_only)
 
 
 def submitit_folder(config: Config) -> Path:

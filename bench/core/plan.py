@@ -68,11 +68,19 @@ def _trial_id(order: int, parts: list[str]) -> str:
     return f"{order:03d}-" + text.replace(":", "").replace("=", "-").replace(",", "-")
 
 
-def plan(config: Config, devices: list[Device], default_threads: int) -> list[Trial]:
-    """Expand the sweep over `devices` (already resolved) into ordered trials."""
+def plan(
+    config: Config,
+    devices: list[Device],
+    default_threads: int,
+    rank_only: frozenset[str] = frozenset(),
+) -> list[Trial]:
+    """Expand the sweep over `devices` (already resolved) into ordered trials. Devices named in
+    `rank_only` serve data-parallel ranks only: no single-device trial is planned on them."""
     shared = _shared(config)
     trials: list[Trial] = []
     for varying, size in _points(config, devices, default_threads):
+        if varying["parallel"] == "single" and varying["device"] in rank_only:
+            continue
         order = len(trials)
         trial_id = _trial_id(order, _identity(varying, size))
         trials.append(Trial(trial_id=trial_id, order=order, **varying, **shared))

@@ -124,10 +124,8 @@ def fill(
         evaluate=False,
     )
     work, log = work / filler.trial_id, work / f"{filler.trial_id}.log"
-    if filler.launches_ranks:
-        outcome = run_ranks(filler, work, log, cache_dir=cache)
-    else:
-        outcome = run_trial(filler, work, log, cache_dir=cache, on_spawn=on_spawn)
+    launch = run_ranks if filler.launches_ranks else run_trial
+    outcome = launch(filler, work, log, cache_dir=cache, on_spawn=on_spawn)
     if outcome.status == "ok":
         marker.write_text(filler.trial_id + "\n", encoding="utf-8")
     if outcome.status == "interrupted":

@@ -188,14 +188,18 @@ def run_ranks(
     on_event: Callable[[dict[str, Any]], None] = lambda event: None,
     poll_s: float = 0.2,
     cache_dir: Path | None = None,
+    on_spawn: Callable[[int], None] = lambda pid: None,
 ) -> Outcome:
     """Run a data-parallel `trial` as `trial.world_size` rank processes (see the module's
-    docstring); the same contract as `bench.launchers.local.run_trial`."""
+    docstring); the same contract as `bench.launchers.local.run_trial` (`on_spawn` gets each
+    rank's process id, which leads its process group)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     cache_root = cache_dir or Path(tempfile.mkdtemp(prefix=f"bench-{trial.trial_id}-"))
     ranks: list[_Rank] = []
     try:
         ranks = _start(trial, work_dir, log_path, cache_root)
+        for rank in ranks:
+            on_spawn(rank.proc.pid)
         ended = _watch(ranks, time.monotonic() + trial.timeout_s, on_event, poll_s)
         for rank in ranks:  # whatever a rank left running goes with it
             _signal_group(rank.proc, signal.SIGKILL)

@@ -37,25 +37,36 @@ from submitit.helpers import Checkpointable, DelayedSubmission
 from bench.launchers import parts
 from bench.launchers.caches import fill, warm_dir
 from bench.launchers.local import read_events, run_trial
+from bench.launchers.ranks import run_ranks
 from bench.trial.spec import Trial
 
 ON_NODE = "(read on the node)"  # a planned trial's device_name until its node fills it in
 
 
 def on_node(trial: Trial) -> Trial:
-    """The trial with its device's name, NVML index and UUID as this node sees them (only
-    for a trial planned without a node: `device_name == ON_NODE`)."""
+    """The trial with its device's name, NVML index and UUID as this node sees them, and a
+    data-parallel CUDA trial's ranks on the node's first `world_size` GPUs (only for a trial
+    planned without a node: `device_name == ON_NODE`)."""
     if trial.device_name != ON_NODE:
         return trial
     from bench.hardware import devices
 
     found = {d.name: d for d in devices.discover()}
-    device = found.get(trial.device)
-    if device is None:
-        return dataclasses.replace(trial, skip=f"this node has no {trial.device} "
+    wanted = [trial.device]
+    if trial.rank_gpus:  # planned as cuda:0 … cuda:N−1 of the job's allocation
+        wanted = [f"cuda:{i}" for i in range(len(trial.rank_gpus))]
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        return dataclasses.replace(trial, skip=f"this node has no {', '.join(missing)} "
                                    f"(it has: {', '.join(found)})")  # fmt: skip
+    device = found[trial.device]
+    ranks = tuple((found[n].index or 0, found[n].uuid or "") for n in wanted)
     return dataclasses.replace(
-        trial, device_name=device.label, device_index=device.index, device_uuid=device.uuid or ""
+        trial,
+        device_name=device.label,
+        device_index=device.index,
+        device_uuid=device.uuid or "",
+        rank_gpus=ranks if trial.rank_gpus else (),
     )
 
 
@@ -80,7 +91,7 @@ class TrialJob(Checkpointable):
         self.time_limit_s = time_limit_s
         self.attempt = attempt
         self._began = time.time()
-        self._child: int | None = None
+        self._children: list[int] = []  # process-group leaders running now
         self._trial: Trial | None = None
         self._filled: dict[str, Any] | None = None  # this job's fill of a warm cache
 
@@ -101,22 +112,24 @@ class TrialJob(Checkpointable):
         cache = warm_dir(run_dir.parent, trial)  # the output dir: where a local run keeps it
         if cache is not None:
             self._filled = fill(trial, cache, run_dir / "tmp", on_spawn=self._spawned)
-        outcome = run_trial(
+            self._children.clear()
+        launch = run_ranks if trial.launches_ranks else run_trial
+        outcome = launch(
             trial,
             run_dir / "tmp" / trial.trial_id,
             run_dir / "logs" / f"{trial.trial_id}.log",
             cache_dir=cache,
             on_spawn=self._spawned,
         )
-        self._child = None
+        self._children.clear()
         return self._finish(trial, outcome.status, outcome.exit_code, outcome.error, outcome.events)
 
     def checkpoint(self) -> DelayedSubmission | None:
         """The scheduler's signal: stop the trial, record the attempt, rerun it whole (or, at the
         job's time limit, end it as `timeout`)."""
-        if self._child is not None:
+        for child in self._children:  # the trial's child, or each rank of a data-parallel one
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._child, signal.SIGKILL)
+                os.killpg(child, signal.SIGKILL)
         trial = self._trial
         if trial is None:  # not started yet: nothing to record, run it again
             return DelayedSubmission(self)
@@ -140,7 +153,7 @@ class TrialJob(Checkpointable):
         )
 
     def _spawned(self, pid: int) -> None:
-        self._child = pid
+        self._children.append(pid)
 
     def _whereabouts(self) -> dict[str, Any]:
         job = os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")
