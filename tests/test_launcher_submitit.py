@@ -344,3 +344,44 @@ def test_on_the_node_the_ranks_get_its_gpus_uuids(
     assert ready.rank_gpus == ((7, "GPU-0"), (6, "GPU-1"))
     wider = on_node(dataclasses.replace(base, rank_gpus=((0, ""), (1, ""), (2, ""))))
     assert "this node has no cuda:2" in wider.skip
+
+
+def test_a_job_runs_the_warm_up_trials_on_its_node_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """[sweep] warmup in a cluster job: the local launcher's untimed warm-up trial (2 one-step
+    epochs, uncompiled, one process) runs before the timed one, and the part records it."""
+    import dataclasses
+
+    from bench.launchers import parts, submitit_job
+    from bench.launchers.local import Outcome
+
+    (planned,) = cluster_plan(tmp_path)  # one fake trial, planned for submitit-local
+    trial = dataclasses.replace(planned, framework="torch", backend="torch", mode="compile")
+    run_dir = tmp_path / "run"
+    path = parts.trial_json(run_dir, trial.trial_id)
+    parts.write_json(path, trial.to_json())
+    ran: list = []
+
+    def fake_run(t, work, log, *args, **kwargs):
+        ran.append(t)
+        return Outcome("ok", 0)
+
+    monkeypatch.setattr(submitit_job, "run_trial", fake_run)
+    assert submitit_job.TrialJob(str(path), str(run_dir), 600.0, warmup=1)() == "ok"
+    warm, timed = ran
+    assert (warm.mode, warm.epochs, warm.steps_per_epoch, warm.parallel) == (
+        "eager",
+        2,
+        1,
+        "single",
+    )
+    assert warm.trial_id.startswith("warmup0-torch") and timed.trial_id == trial.trial_id
+    doc = parts.read_json(parts.part(run_dir, trial.trial_id))
+    assert [(w["framework"], w["status"]) for w in doc["warmup"]] == [("torch", "ok")]
+
+
+def cluster_plan(tmp_path: Path) -> list:
+    from bench.core.cluster import cluster_trials
+
+    return cluster_trials(load(write_config(tmp_path, batch_sizes="[16]")))

@@ -117,7 +117,8 @@ def _job(run: ClusterRun, config: Config, trial: Trial) -> Any:
     from bench.launchers.submitit_job import TrialJob
 
     path = parts.trial_json(run.folder.path, trial.trial_id)
-    return TrialJob(str(path), str(run.folder.path), config.launcher.time_min * 60.0)
+    time_limit_s = config.launcher.time_min * 60.0
+    return TrialJob(str(path), str(run.folder.path), time_limit_s, warmup=config.sweep.warmup)
 
 
 def _skip(run: ClusterRun, todo: list[Trial]) -> list[Trial]:

@@ -103,6 +103,8 @@ def merge_part(run: ClusterRun, trial: Trial, doc: dict[str, Any]) -> TrialRow:
     meta["nodes"] = sorted(nodes)
     if doc.get("cache_fill"):  # the job filled a warm cache before its trial (untimed)
         meta.setdefault("cache_fills", []).append({**doc["cache_fill"], "node": doc["node"]})
+    for warm in doc.get("warmup", []):  # its untimed warm-up trials
+        meta.setdefault("warmup", []).append({**warm, "node": doc["node"]})
     return rows["trials.csv"][0]
 
 

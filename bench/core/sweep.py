@@ -7,7 +7,6 @@ turn what it reported into rows; rewrite the tables. run.json is written before 
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import shutil
 import socket
@@ -27,13 +26,11 @@ from bench.hardware import devices as devices_mod
 from bench.hardware.calibrate import load_latest
 from bench.hardware.fingerprint import git_commit, host_fingerprint
 from bench.hardware.mfu import mfu_fields
-from bench.launchers.caches import fill, warm_dir
+from bench.launchers.caches import fill, warm_dir, warm_up_trial
 from bench.launchers.local import run_trial
 from bench.launchers.ranks import run_ranks
 from bench.trial.spec import Trial
 
-# The mode a warm-up trial runs in: the framework's plain one (a compiler would fill no cache).
-UNCOMPILED = {"torch": "eager", "tensorflow": "graph", "jax": "eager"}
 REQUIRED_MODULES = {
     "torch": ("torch",),
     "keras": ("keras", "tensorflow"),
@@ -191,18 +188,7 @@ def warm_up(
     records = []
     for (framework, backend, device), trial in first.items():
         for i in range(config.sweep.warmup):
-            warm = dataclasses.replace(
-                trial,
-                trial_id=f"warmup{i}-{framework}-{backend}-{device}".replace(":", ""),
-                mode=UNCOMPILED.get(trial.backend, trial.mode),
-                epochs=2,
-                steps_per_epoch=1,
-                monitor_interval_s=None,
-                evaluate=False,
-                parallel="single",  # one process: it fills the OS file cache all the same
-                world_size=1,
-                rank_gpus=(),
-            )
+            warm = warm_up_trial(trial, i)
             began = time.monotonic()
             work = folder.path / "tmp" / warm.trial_id
             outcome = run_trial(warm, work, work.parent / f"{warm.trial_id}.log")

@@ -107,6 +107,29 @@ def warm_dir(output_dir: Path, trial: Trial) -> Path | None:
     return path
 
 
+# The mode a warm-up trial runs in: the framework's plain one (a compiler would fill no cache).
+UNCOMPILED = {"torch": "eager", "tensorflow": "graph", "jax": "eager"}
+
+
+def warm_up_trial(trial: Trial, index: int) -> Trial:
+    """`[sweep] warmup`'s untimed trial number `index` for `trial`'s framework, backend and
+    device: the trial cut to 2 one-step epochs in an uncompiled mode, in one process, so that
+    the OS file cache holds the framework and the data before anything is timed."""
+    return dataclasses.replace(
+        trial,
+        trial_id=f"warmup{index}-{trial.framework}-{trial.backend}-{trial.device}".replace(":", ""),
+        mode=UNCOMPILED.get(trial.backend, trial.mode),
+        epochs=2,
+        steps_per_epoch=1,
+        monitor_interval_s=None,
+        evaluate=False,
+        parallel="single",  # one process: it fills the OS file cache all the same
+        world_size=1,
+        rank_gpus=(),
+        cache="cold",
+    )
+
+
 def fill(
     trial: Trial, cache: Path, work: Path, on_spawn: Callable[[int], None] = lambda pid: None
 ) -> dict[str, Any] | None:

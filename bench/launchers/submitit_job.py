@@ -13,6 +13,10 @@ an earlier job of that key already has; the fill goes into the part (`cache_fill
 into run.json's `cache_fills`. Two jobs of one key that start together may both fill it (each
 compiler writes its cache entries atomically); the second fill only costs time, never timing.
 
+`[sweep] warmup`: the node may be fresh, so each job first runs the local launcher's untimed
+warm-up trials for its own trial's framework, backend and device (`caches.warm_up_trial`), and
+its part says so (`warmup`, into run.json's `warmup` with the node).
+
 Preemption: submitit calls `checkpoint()` when the scheduler signals the job (USR2). A trial is
 never resumed half-way (its first epoch would no longer be a cold start): the child is stopped,
 the attempt is recorded as `preempted` (`parts/<trial_id>-a<N>.json`, its log kept as
@@ -35,7 +39,7 @@ from typing import Any
 from submitit.helpers import Checkpointable, DelayedSubmission
 
 from bench.launchers import parts
-from bench.launchers.caches import fill, warm_dir
+from bench.launchers.caches import fill, warm_dir, warm_up_trial
 from bench.launchers.local import read_events, run_trial
 from bench.launchers.ranks import run_ranks
 from bench.trial.spec import Trial
@@ -85,18 +89,23 @@ def node_fingerprint() -> dict[str, Any]:
 class TrialJob(Checkpointable):
     """Run one planned trial on this node and write its part file."""
 
-    def __init__(self, trial_path: str, run_dir: str, time_limit_s: float, attempt: int = 0):
+    def __init__(
+        self, trial_path: str, run_dir: str, time_limit_s: float, attempt: int = 0, warmup: int = 0
+    ):
         self.trial_path = trial_path
         self.run_dir = run_dir
         self.time_limit_s = time_limit_s
         self.attempt = attempt
+        self.warmup = warmup  # [sweep] warmup: untimed warm-up trials before this job's trial
         self._began = time.time()
         self._children: list[int] = []  # process-group leaders running now
         self._trial: Trial | None = None
         self._filled: dict[str, Any] | None = None  # this job's fill of a warm cache
+        self._warmed: list[dict[str, Any]] = []  # this job's warm-up trials
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("trial_path", "run_dir", "time_limit_s", "attempt")}
+        keys = ("trial_path", "run_dir", "time_limit_s", "attempt", "warmup")
+        return {k: getattr(self, k) for k in keys}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
@@ -109,6 +118,7 @@ class TrialJob(Checkpointable):
         trial = self._trial = on_node(trial)
         if trial.skip:
             return self._finish(trial, "skipped", None, trial.skip, [])
+        self._warm_up(trial)
         cache = warm_dir(run_dir.parent, trial)  # the output dir: where a local run keeps it
         if cache is not None:
             self._filled = fill(trial, cache, run_dir / "tmp", on_spawn=self._spawned)
@@ -148,12 +158,27 @@ class TrialJob(Checkpointable):
         error = f"preempted on {socket.gethostname()} after {ran:.0f} s; requeued to run whole"
         doc = self._doc(dataclasses.replace(trial, trial_id=tid), "preempted", None, error, events)
         parts.write_json(parts.attempt(run_dir, trial.trial_id, self.attempt), doc)
-        return DelayedSubmission(
-            TrialJob(self.trial_path, self.run_dir, self.time_limit_s, self.attempt + 1)
-        )
+        args = (self.trial_path, self.run_dir, self.time_limit_s, self.attempt + 1, self.warmup)
+        return DelayedSubmission(TrialJob(*args))
 
     def _spawned(self, pid: int) -> None:
         self._children.append(pid)
+
+    def _warm_up(self, trial: Trial) -> None:
+        """`[sweep] warmup` untimed trials on this node before the timed one (its file cache is
+        this job's business: the node may be fresh), recorded in the part (`warmup`)."""
+        if trial.framework == "fake":  # the scripted fake runner imports nothing: nothing to warm
+            return
+        tmp = Path(self.run_dir) / "tmp"
+        for i in range(self.warmup):
+            warm = warm_up_trial(trial, i)
+            began = time.monotonic()
+            outcome = run_trial(warm, tmp / warm.trial_id, tmp / f"{warm.trial_id}.log",
+                                on_spawn=self._spawned)  # fmt: skip
+            self._children.clear()
+            self._warmed.append({"framework": trial.framework, "backend": trial.backend,
+                                 "device": trial.device, "status": outcome.status,
+                                 "seconds": round(time.monotonic() - began, 3)})  # fmt: skip
 
     def _whereabouts(self) -> dict[str, Any]:
         job = os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")
@@ -169,5 +194,7 @@ class TrialJob(Checkpointable):
         doc = self._doc(trial, status, code, error, events)
         if self._filled is not None:
             doc["cache_fill"] = self._filled
+        if self._warmed:
+            doc["warmup"] = self._warmed
         parts.write_json(parts.part(Path(self.run_dir), trial.trial_id), doc)
         return status
