@@ -156,7 +156,8 @@ def test_torch_runner_refuses_cuda_on_a_cpu_only_build() -> None:
         runner.init_device()
     assert str(caught.value) == (
         "asked for cuda:0, but this torch is a CPU-only build (torch.version.cuda is None); "
-        "install a CUDA wheel of torch"
+        "install a CUDA build in a fresh venv: pip install -e '.[gpu]' (torch 2.13.0 from PyPI "
+        "on Linux x86_64 is a CUDA 12 build)"
     )
 
 
@@ -311,7 +312,7 @@ def keras_runner(backend: str, framework: Any, tensor: Any, kind: str = "cuda") 
 def test_tf_cpu_only_build_is_a_clear_error() -> None:
     assert tf_device_error(fake_tf(), "cuda", "cuda:0") == (
         "asked for cuda:0, but TensorFlow sees no GPU: this TensorFlow 2.21.0 is a CPU-only build "
-        "(tensorflow-cpu); install tensorflow[and-cuda]"
+        "(tensorflow-cpu); install tensorflow[and-cuda] in a fresh venv: pip install -e '.[gpu]'"
     )
     cuda_build = tf_device_error(fake_tf(cuda_build=True), "cuda", "cuda:0")
     assert "(built for CUDA 12.5.1) sees no GPU: its GPU libraries or the driver" in cuda_build
@@ -335,7 +336,7 @@ def test_keras_on_tensorflow_refuses_a_tensor_soft_placed_on_the_cpu() -> None:
 def test_jax_with_only_cpu_devices_is_a_clear_error() -> None:
     assert jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", []) == (
         "asked for cuda:0, but JAX sees only cpu devices: this jaxlib has no GPU plugin; "
-        "install jax[cuda12] (or jax[cuda13])"
+        "install a CUDA build: pip install 'jax[cuda12]' (or jax[cuda13])"
     )
     broken = jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", ["jax-cuda12-plugin"])
     assert "although jax-cuda12-plugin is installed" in broken

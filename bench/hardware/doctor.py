@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bench.hardware.placement import GPU_BUILD
+
 OK, INFO, FAIL = "ok", "info", "FAIL"
 INSTALL = {
     "torch": "pip install -e '.[torch]'",
@@ -24,16 +26,10 @@ INSTALL = {
     "keras": "pip install -e '.[keras]'",
 }
 GPU_INSTALL = {
-    "torch": (
-        "this torch is a CPU-only build (torch.version.cuda is None); install a CUDA build in a "
-        "fresh venv: pip install -e '.[gpu]' (torch 2.13.0 from PyPI on Linux x86_64 is a "
-        "CUDA 12 build)"
-    ),
-    "tensorflow": (
-        "this TensorFlow is a CPU-only build (tensorflow-cpu); install tensorflow[and-cuda] in "
-        "a fresh venv: pip install -e '.[gpu]'"
-    ),
-    "jax": "this JAX sees only the CPU; install a CUDA build: pip install 'jax[cuda12]'",
+    "torch": f"this torch is a CPU-only build (torch.version.cuda is None); {GPU_BUILD['torch']}",
+    "tensorflow": "this TensorFlow is a CPU-only build (tensorflow-cpu); "
+    + GPU_BUILD["tensorflow"],
+    "jax": f"this JAX sees only the CPU; {GPU_BUILD['jax']}",
 }
 
 

@@ -36,6 +36,17 @@ class PlacementError(RuntimeError):
     """The framework does not, or cannot, run on the device the trial names."""
 
 
+# How to get a GPU build of each library: the one wording of `bench doctor` and a trial's error.
+GPU_BUILD = {
+    "torch": (
+        "install a CUDA build in a fresh venv: pip install -e '.[gpu]' (torch 2.13.0 from PyPI "
+        "on Linux x86_64 is a CUDA 12 build)"
+    ),
+    "tensorflow": "install tensorflow[and-cuda] in a fresh venv: pip install -e '.[gpu]'",
+    "jax": "install a CUDA build: pip install 'jax[cuda12]' (or jax[cuda13])",
+}
+
+
 def require(error: str) -> None:
     """Raise `PlacementError(error)` unless `error` is empty."""
     if error:
@@ -68,7 +79,7 @@ def _torch_cuda_error(torch: Any, asked: str) -> str:
     if cuda is None and hip is None:
         return (
             f"asked for {asked}, but this torch is a CPU-only build (torch.version.cuda is "
-            "None); install a CUDA wheel of torch"
+            f"None); {GPU_BUILD['torch']}"
         )
     if torch.cuda.is_available():
         return ""
@@ -114,7 +125,7 @@ def tf_device_error(tf: Any, kind: str, asked: str) -> str:
     if not (tf.test.is_built_with_cuda() or rocm):
         return (
             f"asked for {asked}, but TensorFlow sees no GPU: this TensorFlow {tf.__version__} "
-            "is a CPU-only build (tensorflow-cpu); install tensorflow[and-cuda]"
+            f"is a CPU-only build (tensorflow-cpu); {GPU_BUILD['tensorflow']}"
         )
     info = tf.sysconfig.get_build_info()
     build = f"ROCm {info.get('rocm_version', '?')}" if rocm else f"CUDA {info.get('cuda_version')}"
@@ -149,7 +160,7 @@ def jax_device_error(jax: Any, kind: str, asked: str, plugins: list[str]) -> str
     if not plugins:
         return (
             f"asked for {asked}, but JAX sees only {seen} devices: this jaxlib has no GPU "
-            "plugin; install jax[cuda12] (or jax[cuda13])"
+            f"plugin; {GPU_BUILD['jax']}"
         )
     return (
         f"asked for {asked}, but JAX sees only {seen} devices although {', '.join(plugins)} "
