@@ -71,6 +71,7 @@ def test_seed_cnn_trains_on_cifar10_binary(tmp_path: Path, framework: str) -> No
         "run", "--frameworks", framework, "--models", "seed_cnn", "--devices", "cpu",
         "--dataset", f"cifar10:{cifar}", "--batch-sizes", "8", "--samples", "32", "--epochs",
         "2", "--repeats", "1", "--threads", "1", "--no-report", "-q", "--out", str(tmp_path / "r"),
+        "--set", "sweep.warmup=0",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     (trial,) = read_csv(only_run_dir(tmp_path / "r") / "trials.csv")

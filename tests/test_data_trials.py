@@ -36,6 +36,7 @@ models = ["{model}"]
 devices = ["cpu"]
 batch_sizes = [32]
 threads = [1]
+warmup = 0
 
 [train]
 epochs = 2

@@ -99,6 +99,7 @@ def test_a_keras_on_jax_cpu_trial_times_its_first_step(tmp_path: Path) -> None:
     cfg.write_text(cfg.read_text() + 'keras_modes = ["eager"]\n')
     flags = ["--models", "seed_ffnn", "--devices", "cpu", "--batch-sizes", "32", "--epochs", "2"]
     flags += ["--samples", "96", "--threads", "1", "--repeats", "1", "--no-report"]
+    flags += ["--set", "sweep.warmup=0"]
     proc = run_cli("run", "--config", str(cfg), *flags, "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run_dir = only_run_dir(tmp_path / "out")

@@ -44,6 +44,8 @@ def run_dir(tmp_path_factory):
         "1",
         "--repeats",
         "1",
+        "--set",
+        "sweep.warmup=0",  # untimed warm-ups are tested in test_watching
         "--out",
         str(out),
     )
