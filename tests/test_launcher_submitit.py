@@ -353,7 +353,7 @@ def test_a_job_runs_the_warm_up_trials_on_its_node_first(
     epochs, uncompiled, one process) runs before the timed one, and the part records it."""
     import dataclasses
 
-    from bench.launchers import parts, submitit_job
+    from bench.launchers import caches, parts, submitit_job
     from bench.launchers.local import Outcome
 
     (planned,) = cluster_plan(tmp_path)  # one fake trial, planned for submitit-local
@@ -367,7 +367,8 @@ def test_a_job_runs_the_warm_up_trials_on_its_node_first(
         ran.append(t)
         return Outcome("ok", 0)
 
-    monkeypatch.setattr(submitit_job, "run_trial", fake_run)
+    monkeypatch.setattr(submitit_job, "run_trial", fake_run)  # the timed trial
+    monkeypatch.setattr(caches, "run_trial", fake_run)  # the warm-up (launchers.caches)
     assert submitit_job.TrialJob(str(path), str(run_dir), 600.0, warmup=1)() == "ok"
     warm, timed = ran
     assert (warm.mode, warm.epochs, warm.steps_per_epoch, warm.parallel) == (

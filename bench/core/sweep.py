@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,7 +25,7 @@ from bench.hardware import devices as devices_mod
 from bench.hardware.calibrate import load_latest
 from bench.hardware.fingerprint import git_commit, host_fingerprint
 from bench.hardware.mfu import mfu_fields
-from bench.launchers.caches import fill, warm_dir, warm_up_trial
+from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.local import run_trial
 from bench.launchers.ranks import run_ranks
 from bench.trial.spec import Trial
@@ -188,16 +187,11 @@ def warm_up(
     records = []
     for (framework, backend, device), trial in first.items():
         for i in range(config.sweep.warmup):
-            warm = warm_up_trial(trial, i)
-            began = time.monotonic()
-            work = folder.path / "tmp" / warm.trial_id
-            outcome = run_trial(warm, work, work.parent / f"{warm.trial_id}.log")
-            took = round(time.monotonic() - began, 3)
-            records.append({"framework": framework, "backend": backend, "device": device,
-                            "status": outcome.status, "seconds": took})  # fmt: skip
+            record = run_warm_up(trial, i, folder.path / "tmp")
+            records.append(record)
             display.note(f"warm-up {i + 1}: {framework}/{backend} on {device}: "
-                         f"{outcome.status} ({took:.1f} s, untimed)")  # fmt: skip
-            if outcome.status == "interrupted":
+                         f"{record['status']} ({record['seconds']:.1f} s, untimed)")  # fmt: skip
+            if record["status"] == "interrupted":
                 raise KeyboardInterrupt
     return records
 

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -111,23 +112,39 @@ def warm_dir(output_dir: Path, trial: Trial) -> Path | None:
 UNCOMPILED = {"torch": "eager", "tensorflow": "graph", "jax": "eager"}
 
 
-def warm_up_trial(trial: Trial, index: int) -> Trial:
-    """`[sweep] warmup`'s untimed trial number `index` for `trial`'s framework, backend and
-    device: the trial cut to 2 one-step epochs in an uncompiled mode, in one process, so that
-    the OS file cache holds the framework and the data before anything is timed."""
+def _untimed(trial: Trial, trial_id: str, **changes: Any) -> Trial:
+    """`trial` cut to 2 one-step epochs, unsampled and unvalidated: a run that only prepares."""
     return dataclasses.replace(
         trial,
-        trial_id=f"warmup{index}-{trial.framework}-{trial.backend}-{trial.device}".replace(":", ""),
-        mode=UNCOMPILED.get(trial.backend, trial.mode),
+        trial_id=trial_id,
         epochs=2,
         steps_per_epoch=1,
         monitor_interval_s=None,
         evaluate=False,
+        **changes,
+    )
+
+
+def run_warm_up(
+    trial: Trial, index: int, work: Path, on_spawn: Callable[[int], None] = lambda pid: None
+) -> dict[str, Any]:
+    """Run `[sweep] warmup`'s untimed trial number `index` for `trial`'s framework, backend and
+    device — the trial cut short, in an uncompiled mode, in one process — so that the OS file
+    cache holds the framework and the data before anything is timed; its record for run.json."""
+    name = f"warmup{index}-{trial.framework}-{trial.backend}-{trial.device}".replace(":", "")
+    warm = _untimed(
+        trial,
+        name,
+        mode=UNCOMPILED.get(trial.backend, trial.mode),
         parallel="single",  # one process: it fills the OS file cache all the same
         world_size=1,
         rank_gpus=(),
         cache="cold",
     )
+    began = time.monotonic()
+    outcome = run_trial(warm, work / name, work / f"{name}.log", on_spawn=on_spawn)
+    return {"framework": trial.framework, "backend": trial.backend, "device": trial.device,
+            "status": outcome.status, "seconds": round(time.monotonic() - began, 3)}  # fmt: skip
 
 
 def fill(
@@ -138,14 +155,7 @@ def fill(
     marker = cache / ".filled"
     if marker.exists():
         return None
-    filler = dataclasses.replace(
-        trial,
-        trial_id=f"fill-{trial.trial_id}",
-        epochs=2,
-        steps_per_epoch=1,
-        monitor_interval_s=None,
-        evaluate=False,
-    )
+    filler = _untimed(trial, f"fill-{trial.trial_id}")
     work, log = work / filler.trial_id, work / f"{filler.trial_id}.log"
     launch = run_ranks if filler.launches_ranks else run_trial
     outcome = launch(filler, work, log, cache_dir=cache, on_spawn=on_spawn)

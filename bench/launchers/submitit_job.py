@@ -14,7 +14,7 @@ into run.json's `cache_fills`. Two jobs of one key that start together may both 
 compiler writes its cache entries atomically); the second fill only costs time, never timing.
 
 `[sweep] warmup`: the node may be fresh, so each job first runs the local launcher's untimed
-warm-up trials for its own trial's framework, backend and device (`caches.warm_up_trial`), and
+warm-up trials for its own trial's framework, backend and device (`caches.run_warm_up`), and
 its part says so (`warmup`, into run.json's `warmup` with the node).
 
 Preemption: submitit calls `checkpoint()` when the scheduler signals the job (USR2). A trial is
@@ -39,7 +39,7 @@ from typing import Any
 from submitit.helpers import Checkpointable, DelayedSubmission
 
 from bench.launchers import parts
-from bench.launchers.caches import fill, warm_dir, warm_up_trial
+from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.local import read_events, run_trial
 from bench.launchers.ranks import run_ranks
 from bench.trial.spec import Trial
@@ -169,16 +169,9 @@ class TrialJob(Checkpointable):
         this job's business: the node may be fresh), recorded in the part (`warmup`)."""
         if trial.framework == "fake":  # the scripted fake runner imports nothing: nothing to warm
             return
-        tmp = Path(self.run_dir) / "tmp"
         for i in range(self.warmup):
-            warm = warm_up_trial(trial, i)
-            began = time.monotonic()
-            outcome = run_trial(warm, tmp / warm.trial_id, tmp / f"{warm.trial_id}.log",
-                                on_spawn=self._spawned)  # fmt: skip
+            self._warmed.append(run_warm_up(trial, i, Path(self.run_dir) / "tmp", self._spawned))
             self._children.clear()
-            self._warmed.append({"framework": trial.framework, "backend": trial.backend,
-                                 "device": trial.device, "status": outcome.status,
-                                 "seconds": round(time.monotonic() - began, 3)})  # fmt: skip
 
     def _whereabouts(self) -> dict[str, Any]:
         job = os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")
