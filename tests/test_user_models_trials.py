@@ -24,7 +24,7 @@ def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     proc = run_cli(
         "run", "--config", str(EXAMPLE), "--set", "sweep.warmup=0", "--samples", "64",
-        "--set", "monitor.enabled=false", "--out", str(out),
+        "--set", "monitor.enabled=false", "--out", str(out), cwd=REPO,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return only_run_dir(out)
@@ -94,7 +94,7 @@ def test_report_says_the_native_pair_has_equal_parameter_counts(run_dir):
 def test_verify_proves_the_example_models(tmp_path):
     proc = run_cli(
         "models", "--config", str(EXAMPLE), "--verify", "tiny_vgg", "small_mlp", "native_cnn",
-        "--format", "csv",
+        "--format", "csv", cwd=REPO,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
