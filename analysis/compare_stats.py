@@ -1,6 +1,6 @@
 """The comparison table: align trials across runs (and machines) and test each difference.
 
-Trials are aligned by identity — every column of `bench.core.schema.IDENTITY_COLUMNS`, with the
+Trials are aligned by identity — every column of `bench.contract.schema.IDENTITY_COLUMNS`, with the
 device kind standing in for the machine-dependent ones (`MACHINE_COLUMNS`: device index and
 name, threads, data set path), which join the key only where a run holds several
 configurations under one identity. The first run is the baseline. For each other run, aligned
@@ -24,7 +24,7 @@ from analysis import doc, stats
 from analysis.analyze import Analysis
 from analysis.labels import variant
 from analysis.numbers import p_value, ratio_interval, seconds
-from bench.core.schema import IDENTITY_COLUMNS, MACHINE_COLUMNS
+from bench.contract.schema import IDENTITY_COLUMNS, MACHINE_COLUMNS
 
 ALPHA = stats.ALPHA
 MIN_EFFECT = 0.02  # |ratio − 1| below this is never marked, however small p is

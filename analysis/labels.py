@@ -13,12 +13,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from bench.core.schema import PHASES
-
 FRAMEWORK_ORDER = ("torch", "keras", "numpy", "fake")
 MODE_ORDER = ("eager", "graph", "compile", "xla", "scripted")
 DEFAULT_BACKEND = {"torch": "torch", "keras": "tensorflow", "numpy": "numpy", "fake": "fake"}
-SETUP_PHASES = PHASES[: PHASES.index("first_step")]
 MIB = 1024**2
 
 

@@ -1,4 +1,4 @@
-"""Read run folders into DataFrames, validated against `bench.core.schema`.
+"""Read run folders into DataFrames, validated against `bench.contract.schema`.
 
 `load_runs` reads `run.json`, `trials.csv`, `phases.csv` and `epochs.csv` of each folder and
 concatenates the runs, keyed by `run_id`. Anything a reader could trip over — a missing or
@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.tables import AnalysisError, read_table
-from bench.core.schema import OLDEST_READABLE_VERSION, PHASES, SCHEMA_VERSION, STATUSES, TABLES
+from bench.contract.schema import OLDEST_READABLE_VERSION, PHASES, SCHEMA_VERSION, STATUSES, TABLES
 
 __all__ = ["AnalysisError", "Runs", "load_runs", "read_meta", "read_table"]
 

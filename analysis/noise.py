@@ -2,7 +2,7 @@
 
 `unstable_warnings` applies the two rules of `analysis.instability` to every configuration and
 words a warning the way pyperf does: what looks unstable, the number that shows it, then the
-likely cause — read from trials.csv's noise columns (`bench.core.schema.NOISE_TRIAL_COLUMNS`) —
+likely cause — read from trials.csv's noise columns (`bench.contract.schema.NOISE_TRIAL_COLUMNS`) —
 and, once, what to do about it. For repeats that disagree the cause is looked for in the
 slowest repeat; for multi-modal epochs in every repeat. A cause is named when:
 

@@ -22,7 +22,6 @@ from matplotlib.ticker import MaxNLocator
 from analysis import figkit
 from analysis.analyze import Analysis
 from analysis.labels import (
-    SETUP_PHASES,
     device_key,
     order_devices,
     order_models,
@@ -30,7 +29,8 @@ from analysis.labels import (
     variant_key,
 )
 from analysis.summary import CONFIG, setting_labels
-from bench.core.schema import PHASES
+from bench.contract.headline import SETUP_PHASES
+from bench.contract.schema import PHASES
 
 KEYS = ["run_id", "trial_id"]
 

@@ -6,8 +6,8 @@ what is known (a 1-against-1 "test" on pooled epochs called same-distribution ru
 69–76 % of the time in simulation).
 
 - `median_ci`: median of repeats with the distribution-free order-statistic interval
-  [x₍ₖ₎, x₍ₙ₋ₖ₊₁₎]; its exact confidence comes from the binomial (`scipy.stats.binom`) and is
-  reported as `level` — 95 % from 6 repeats, less below (75 % with 3).
+  [x₍ₖ₎, x₍ₙ₋ₖ₊₁₎] of `bench.contract.headline`; its exact binomial confidence is reported as
+  `level` — 95 % from 6 repeats, less below (75 % with 3).
 - `ratio_ci`: median(other) / median(base) with a Welch t-interval on the log times
   (`scipy.stats.ttest_ind(equal_var=False).confidence_interval`), exponentiated.
 - `mann_whitney`: `scipy.stats.mannwhitneyu`, exact at small n; `smallest_p` the smallest
@@ -22,13 +22,14 @@ The drift test of steady epochs lives in `analysis.drift`.
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
+
+from bench.contract.headline import median_interval
 
 CONFIDENCE = 0.95
 ALPHA = 0.05  # significance level of every test
@@ -76,20 +77,10 @@ def _array(values: object) -> np.ndarray:
     return arr[~np.isnan(arr)]
 
 
-@functools.cache
-def order_rank(n: int, confidence: float = CONFIDENCE) -> tuple[int, float]:
-    """(k, level): the interval [x₍ₖ₎, x₍ₙ₋ₖ₊₁₎] of n sorted values covers the population
-    median with probability level = 1 − 2·P(Bin(n, ½) ≤ k − 1). k is the largest rank whose
-    level still reaches `confidence`; where even k = 1 (min, max) cannot, k = 1 and its level."""
-    k = 1
-    while k + 1 <= n // 2 and 1 - 2 * sps.binom.cdf(k, n, 0.5) >= confidence:
-        k += 1
-    return k, float(1 - 2 * sps.binom.cdf(k - 1, n, 0.5))
-
-
 def median_ci(values: object, confidence: float = CONFIDENCE) -> Estimate:
-    """Median of `values` (one per repeat) with the order-statistic interval (see `order_rank`);
-    NaN bounds below two values. Exact for any continuous distribution, no resampling."""
+    """Median of `values` (one per repeat) with the order-statistic interval
+    (`bench.contract.headline.median_interval`, the terminal summary's too); NaN bounds below two
+    values. Exact for any continuous distribution, no resampling."""
     arr = np.sort(_array(values))
     n = len(arr)
     if n == 0:
@@ -97,8 +88,8 @@ def median_ci(values: object, confidence: float = CONFIDENCE) -> Estimate:
     value = median(arr)
     if n < 2:
         return Estimate(value, math.nan, math.nan, 1)
-    k, level = order_rank(n, confidence)
-    return Estimate(value, float(arr[k - 1]), float(arr[n - k]), n, level)
+    low, high, level = median_interval(arr.tolist(), confidence)
+    return Estimate(value, float(low), float(high), n, level)
 
 
 def ratio_ci(base: object, other: object, confidence: float = CONFIDENCE) -> Estimate:

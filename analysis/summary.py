@@ -1,7 +1,7 @@
 """Derived tables, recomputed from raw rows: one row per trial, one per configuration.
 
 A *configuration* is one run's trials that differ only in `repeat` (its identity columns are
-`bench.core.schema.IDENTITY_COLUMNS`). Only trials with status `ok` enter a statistic; the
+`bench.contract.schema.IDENTITY_COLUMNS`). Only trials with status `ok` enter a statistic; the
 others are listed, never averaged. The repeat — a fresh process, one value each — is the unit:
 a configuration's steady epoch time is the median of its repeats' steady times, with the
 order-statistic interval at the confidence its repeat count reaches (`stats.median_ci`).
@@ -15,23 +15,15 @@ import numpy as np
 import pandas as pd
 
 from analysis import drift, stats
-from analysis.labels import SETUP_PHASES, device_kind, variant
+from analysis.labels import device_kind, variant
 from analysis.load import Runs
-from bench.core.schema import IDENTITY_COLUMNS, TrialRow, columns
+from bench.contract.headline import STEADY_FROM, TRIAL_FIGURES, derived, trial_figures
+from bench.contract.schema import IDENTITY_COLUMNS, TrialRow, columns
 
 OUTLIER_MIN_REPEATS = 3  # the MAD of fewer repeats says nothing
 IDENTITY = ("run_id", *IDENTITY_COLUMNS)
 # recomputed here from raw rows; trials.csv's own copies are dropped
-HEADLINE = (
-    "setup_s",
-    "first_step_s",
-    "first_epoch_s",
-    "steady_epoch_s",
-    "first_epoch_overhead_s",
-    "samples_per_s",
-    "peak_rss_bytes",
-    "peak_device_bytes",
-)
+HEADLINE = (*TRIAL_FIGURES, "peak_rss_bytes", "peak_device_bytes")
 CONFIG = [c for c in IDENTITY if c in columns(TrialRow)]
 # identity columns other than model, device and variant, as they appear in labels
 SETTING_PREFIX = {"batch_size": "b", "threads": "t", "run_id": "", "input_shape": "", "cache": ""}
@@ -65,8 +57,10 @@ def config_labels(frame: pd.DataFrame) -> pd.Series:
 
 def trial_table(runs: Runs) -> pd.DataFrame:
     """One row per trial (every status): identity, status, error, and for ok trials the
-    figures from raw rows — setup_s, first_step_s, first_epoch_s, steady_epoch_s, overhead_s,
-    overhead_ratio, cold_s, samples_per_s, peaks, n_steady and the flagged outlier epochs."""
+    headline figures recomputed from raw rows by their one definition
+    (`bench.contract.headline.trial_figures`: setup_s, first_step_s, first_epoch_s,
+    steady_epoch_s, samples_per_s; overhead_s is its first_epoch_overhead_s) and overhead_ratio,
+    cold_s, peaks, n_steady and the flagged outlier epochs."""
     trials = runs.trials.drop(columns=[c for c in HEADLINE if c in runs.trials]).copy()
     trials["variant"] = [
         variant(f, b, m)
@@ -77,47 +71,55 @@ def trial_table(runs: Runs) -> pd.DataFrame:
         if trials[column].isna().any():
             trials[column] = trials[column].astype(object).where(trials[column].notna(), "")
     keys = ["run_id", "trial_id"]
-    setup = runs.phases[runs.phases["phase"].isin(SETUP_PHASES)]
-    setup = setup.groupby(keys)["duration_s"].sum().rename("setup_s")
-    first_step = runs.phases[runs.phases["phase"] == "first_step"]
-    first_step = first_step.groupby(keys)["duration_s"].sum().rename("first_step_s")
-    table = trials.join(setup, on=keys).join(first_step, on=keys)
+    table = trials.join(headline_figures(runs.phases, runs.epochs), on=keys)
     table = table.join(_epoch_figures(runs.epochs), on=keys)
     not_ok = table["status"] != "ok"
     derived = [c for c in table.columns if c not in trials.columns]
     table.loc[not_ok, derived] = np.nan
+    table["overhead_ratio"] = table["first_epoch_s"] / table["steady_epoch_s"]
     table["cold_s"] = table["setup_s"] + table["first_epoch_s"]
     flags = table["outlier_epochs"].astype(object)
     table["outlier_epochs"] = flags.where(flags.notna(), "")
     return table.sort_values(["run_id", "order"], ignore_index=True)
 
 
+def headline_figures(phases: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per (run_id, trial_id): `headline.trial_figures` of its raw phase and epoch rows, as
+    trials.csv has them (first_epoch_overhead_s named overhead_s)."""
+    durations: dict[tuple[str, str], dict[str, float]] = {}
+    for run, trial, phase, seconds in phases[["run_id", "trial_id", "phase", "duration_s"]].values:
+        durations.setdefault((run, trial), {})[phase] = seconds
+    walls: dict[tuple[str, str], dict[int, float]] = {}
+    samples: dict[tuple[str, str], int] = {}
+    for run, trial, epoch, wall, n in epochs[
+        ["run_id", "trial_id", "epoch", "wall_s", "samples"]
+    ].values:
+        walls.setdefault((run, trial), {})[int(epoch)] = wall
+        samples.setdefault((run, trial), n)
+    keys = sorted(durations.keys() | walls.keys())
+    rows = [trial_figures(durations.get(k, {}), walls.get(k, {}), samples.get(k, 0)) for k in keys]
+    index = pd.MultiIndex.from_tuples(keys, names=["run_id", "trial_id"])
+    frame = pd.DataFrame(rows, index=index, columns=list(TRIAL_FIGURES), dtype=float)
+    return frame.rename(columns={"first_epoch_overhead_s": "overhead_s"})
+
+
 def _epoch_figures(epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per (run_id, trial_id): n_steady, peaks and the outlier steady epochs."""
     keys = ["run_id", "trial_id"]
     grouped = epochs.groupby(keys)
-    first = epochs[epochs["epoch"] == 1].set_index(keys)["wall_s"].rename("first_epoch_s")
     steady = steady_epochs(epochs)
-    by_trial = steady.groupby(keys)
-    out = pd.DataFrame(
-        {
-            "steady_epoch_s": by_trial["wall_s"].median(),
-            "n_steady": by_trial["wall_s"].size(),
-            "steady_samples": by_trial["samples"].median(),
-        }
-    ).join(first, how="outer")
-    out["overhead_s"] = out["first_epoch_s"] - out["steady_epoch_s"]
-    out["overhead_ratio"] = out["first_epoch_s"] / out["steady_epoch_s"]
-    out["samples_per_s"] = out["steady_samples"] / out["steady_epoch_s"]
+    out = pd.DataFrame({"n_steady": steady.groupby(keys)["wall_s"].size()})
+    out = out.reindex(grouped.size().index)
     out["peak_rss_bytes"] = grouped["peak_rss_bytes"].max().astype(float)
     out["peak_device_bytes"] = grouped["peak_device_bytes"].max().astype(float)
     flagged = steady[outlier_mask(steady)]
     out["outlier_epochs"] = flagged.groupby(keys)["epoch"].agg(lambda e: ", ".join(map(str, e)))
-    return out.drop(columns="steady_samples")
+    return out
 
 
 def steady_epochs(epochs: pd.DataFrame) -> pd.DataFrame:
     """Epochs 2..E: the steady state."""
-    return epochs[epochs["epoch"] >= 2]
+    return epochs[epochs["epoch"] >= STEADY_FROM]
 
 
 def outlier_mask(steady: pd.DataFrame) -> pd.Series:
@@ -180,10 +182,13 @@ def config_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     extra = [_config_stats(positions[key], walls, columns) for key in table.index]
     extra_frame = pd.DataFrame(extra, index=table.index, columns=PER_CONFIG)
     table = pd.concat([table, extra_frame], axis=1).reset_index()
-    table["overhead_s"] = table["first_epoch_s"] - table["steady_s"]
-    table["overhead_ratio"] = table["first_epoch_s"] / table["steady_s"]
-    table["cold_s"] = table["setup_s"] + table["first_epoch_s"]
-    table["samples_per_s"] = table["samples_per_epoch"] / table["steady_s"]
+    figures = derived(
+        table["first_epoch_s"], table["steady_s"], table["setup_s"], table["samples_per_epoch"]
+    )
+    table["overhead_s"] = figures["overhead_s"]
+    table["overhead_ratio"] = figures["first_over_steady"]
+    table["cold_s"] = figures["cold_start_s"]
+    table["samples_per_s"] = figures["samples_per_s"]
     table["first_not_slower"] = table["first_epoch_s"] <= table["steady_s"]
     table = table.reindex(columns=CONFIG + STATS)
     table["label"] = config_labels(table) if len(table) else pd.Series(dtype=object)

@@ -5,7 +5,7 @@ the column types taken from the schema dataclass. A file that fails any check is
 slowly, value by value, to name the first bad row and column in the error message.
 
 The header must be exactly the one the run's schema version wrote
-(`bench.core.schema.columns_in_version`); columns added by later versions are then filled in
+(`bench.contract.schema.columns_in_version`); columns added by later versions are then filled in
 empty ("not measured"), so every frame has today's columns in today's order.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.core.schema import OLDER_VALUES, SCHEMA_VERSION, TABLES, columns_in_version
+from bench.contract.schema import OLDER_VALUES, SCHEMA_VERSION, TABLES, columns_in_version
 
 
 class AnalysisError(Exception):

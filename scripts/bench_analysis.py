@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench_analysis.py [--epochs-rows 100000] [--keep DIR]
 
-Writes a schema-valid run folder (every table of `bench.core.schema`, run.json with its
+Writes a schema-valid run folder (every table of `bench.contract.schema`, run.json with its
 SCHEMA_VERSION) holding a large sweep — 4 framework modes × 10 models × CPU (3 batch sizes ×
 2 thread counts) and 2 GPUs (3 batch sizes) × repeats, 21 epochs per trial, a few failed trials,
 drifting and spiky epochs — then times load_runs, analyze and write_report (target < 10 s),
@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.tables import column_types  # noqa: E402
-from bench.core.schema import PHASES, SCHEMA_VERSION, TABLES, columns  # noqa: E402
+from bench.contract.schema import PHASES, SCHEMA_VERSION, TABLES, columns  # noqa: E402
 
 VARIANTS = [("torch", "torch", "eager"), ("torch", "torch", "compile")]
 VARIANTS += [("keras", "tensorflow", "graph"), ("keras", "tensorflow", "xla")]

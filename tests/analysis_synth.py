@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.load import Runs
-from bench.core.schema import SINGLE_PHASES, EpochRow, PhaseRow, TrialRow, columns
+from bench.contract.schema import SINGLE_PHASES, EpochRow, PhaseRow, TrialRow, columns
 
 SPREAD, NOISE = 0.08, 0.02  # process-to-process and epoch-to-epoch (log SD)
 FIRST = 3.0

@@ -9,7 +9,7 @@ from analysis_synth import join_runs, make_runs, trial_view
 
 from analysis import compare_render
 from analysis.compare_stats import METRICS, alignment_key, compare_table, text_rows
-from bench.core.schema import IDENTITY_COLUMNS, MACHINE_COLUMNS
+from bench.contract.schema import IDENTITY_COLUMNS, MACHINE_COLUMNS
 
 # two values of each identity column that aligns across machines
 TWO_VALUES = {

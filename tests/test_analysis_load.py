@@ -11,7 +11,7 @@ from test_analysis_support import as_version, copy_run, fake_run, run_module, ru
 
 from analysis.load import AnalysisError, load_runs
 from analysis.report import write_report
-from bench.core.schema import (
+from bench.contract.schema import (
     ADDED_IN_VERSION,
     OLDER_VALUES,
     SCHEMA_VERSION,
@@ -196,12 +196,12 @@ def test_cli_error_is_one_paragraph_exit_2(run: Path) -> None:
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
 
 
-def test_analysis_imports_no_framework_and_only_the_schema_from_bench() -> None:
+def test_analysis_imports_no_framework_and_only_the_contract_from_bench() -> None:
     code = (
         "import sys, analysis.report, analysis.compare, analysis.__main__; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'tensorflow', 'keras')]; "
-        "extra = [m for m in sys.modules if m.startswith('bench') and m not in "
-        "('bench', 'bench.core', 'bench.core.schema')]; print(bad + extra)"
+        "extra = [m for m in sys.modules if m.startswith('bench') and m != 'bench' "
+        "and not m.startswith('bench.contract')]; print(bad + extra)"
     )
     done = run_module_code(code)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -254,3 +254,29 @@ def report_rows(md: str) -> list[dict[str, str]]:
     return [
         dict(zip(header, (c.strip() for c in r.strip("|").split("|")), strict=True)) for r in rows
     ]
+
+
+def test_trials_csv_terminal_and_report_share_one_headline(ok_run) -> None:
+    """trials.csv's headline columns (written by the run), the report's trial table (recomputed
+    from raw rows) and the terminal summary come from one definition: equal to the last digit."""
+    from analysis.summary import trial_table
+    from bench.cli.report import _value
+    from bench.core.summary import configurations
+
+    runs = load_runs([ok_run])
+    written = runs.trials.set_index("trial_id")
+    recomputed = trial_table(runs).set_index("trial_id").loc[written.index]
+    same = {"first_epoch_overhead_s": "overhead_s"}
+    for column in ("setup_s", "first_step_s", "first_epoch_s", "steady_epoch_s", "samples_per_s"):
+        same[column] = column
+    for column, theirs in same.items():
+        assert written[column].tolist() == recomputed[theirs].tolist(), column
+    assert recomputed["steady_epoch_s"].notna().all() and len(recomputed) == 6
+    rows = [{k: _value(str(v)) for k, v in r.items()} for r in runs.trials.to_dict("records")]
+    terminal = {c.key["batch_size"]: c for c in configurations(rows)}
+    report = analyze(runs).configs.set_index("batch_size")
+    for batch, config in terminal.items():
+        mine = report.loc[batch]
+        assert (config.steady_epoch_s, config.overhead_s) == (mine.steady_s, mine.overhead_s)
+        assert (config.cold_start_s, config.samples_per_s) == (mine.cold_s, mine.samples_per_s)
+        assert (config.steady_ci_low_s, config.steady_ci_level) == (mine.steady_low, mine.ci_level)

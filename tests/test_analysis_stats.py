@@ -11,6 +11,7 @@ from scipy import stats as sps
 
 from analysis import drift, findings, stats, summary
 from analysis.labels import order_devices, order_variants, variant
+from bench.contract.headline import median_interval
 
 
 def test_median_ci_two_values_covers_both_and_is_seeded() -> None:
@@ -55,15 +56,18 @@ def test_robust_z_and_outliers() -> None:
 
 def test_order_statistic_ranks_and_levels() -> None:
     # level of [x(k), x(n−k+1)] = 1 − 2·P(Bin(n, ½) ≤ k − 1)
-    assert stats.order_rank(3) == (1, 0.75)
-    assert stats.order_rank(4) == (1, 0.875)
-    assert stats.order_rank(5) == (1, pytest.approx(0.9375))
-    assert stats.order_rank(6) == (1, pytest.approx(1 - 2 / 64))
-    k, level = stats.order_rank(20)  # 1 − 2·P(Bin(20, ½) ≤ 5) = 0.9586; k = 7 would be 0.885
-    assert k == 6 and level == pytest.approx(1 - 2 * sps.binom.cdf(5, 20, 0.5))
-    est = stats.median_ci(np.arange(20.0))
-    assert (est.low, est.high) == (5.0, 14.0) and est.level >= 0.95
-    assert min(n for n in range(1, 20) if stats.order_rank(n)[1] >= 0.95) == stats.FULL_CI_REPEATS
+    def interval(n: int) -> tuple[float, float, float]:  # ranks k and n − k + 1, 1-based
+        est = stats.median_ci(np.arange(1.0, n + 1))
+        return est.low, est.high, est.level
+
+    assert interval(3) == (1, 3, 0.75)
+    assert interval(4) == (1, 4, 0.875)
+    assert interval(5) == (1, 5, pytest.approx(0.9375))
+    assert interval(6) == (1, 6, pytest.approx(1 - 2 / 64))
+    # 1 − 2·P(Bin(20, ½) ≤ 5) = 0.9586 with k = 6; k = 7 would be 0.885
+    assert interval(20) == (6, 15, pytest.approx(1 - 2 * sps.binom.cdf(5, 20, 0.5)))
+    assert median_interval(list(range(20, 0, -1))) == interval(20)  # the terminal's, unsorted
+    assert min(n for n in range(2, 20) if interval(n)[2] >= 0.95) == stats.FULL_CI_REPEATS
 
 
 def test_ratio_ci_is_a_welch_interval_on_log_times() -> None:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.core.schema import TABLES, columns_in_version
+from bench.contract.schema import TABLES, columns_in_version
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH_S = (2.0, 1.0, 1.1, 0.9, 1.05, 0.95)

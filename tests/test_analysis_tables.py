@@ -9,7 +9,7 @@ from analysis_synth import make_runs
 
 from analysis import glance, numbers, plots, report
 from analysis.analyze import analyze
-from analysis.labels import SETUP_PHASES
+from bench.contract.headline import SETUP_PHASES
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench.core.schema import SINGLE_PHASES
+from bench.contract.schema import SINGLE_PHASES
 from bench.runners.base import no_sync
 from bench.runners.torch import pick_sync
 from bench.trial.clock import Clock

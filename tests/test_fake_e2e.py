@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from bench.contract.schema import SCHEMA_VERSION, SINGLE_PHASES, TABLES, columns
 from bench.core.config import load
-from bench.core.schema import SCHEMA_VERSION, SINGLE_PHASES, TABLES, columns
 from bench.core.sweep import planned_trials
 
 ROOT = Path(__file__).resolve().parents[1]

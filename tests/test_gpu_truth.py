@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fake_nvml import GIB, FakeNvmlLib, gpu, mig_board
 
+from bench.contract.trial import Trial
 from bench.core.config import load
 from bench.core.plan import plan
 from bench.core.rows import trial_rows
@@ -23,7 +24,6 @@ from bench.hardware.devices import Device, discover, format_table
 from bench.hardware.nvml import Nvml
 from bench.launchers.local import child_env
 from bench.trial.energy import EnergyMeter
-from bench.trial.spec import Trial
 
 UUIDS = [f"GPU-{n}{n}{n}{n}-0000-{n}" for n in range(4)]
 PID = 4242

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import only_run_dir, read_csv, run_cli
 
-from bench.core.schema import SINGLE_PHASES
+from bench.contract.schema import SINGLE_PHASES
 
 BASE = ["run", "--frameworks", "keras", "--models", "seed_ffnn", "--devices", "cpu"]
 BASE += ["--epochs", "2", "--samples", "128", "--batch-sizes", "32", "--threads", "1"]

@@ -324,10 +324,10 @@ def test_on_the_node_the_ranks_get_its_gpus_uuids(
 ) -> None:
     import dataclasses
 
+    from bench.contract.trial import Trial
     from bench.core.cluster import cluster_trials
     from bench.hardware import devices
     from bench.launchers.submitit_job import ON_NODE, on_node
-    from bench.trial.spec import Trial
 
     path = tmp_path / "slurm.toml"
     path.write_text(SLURM.replace("gpus_per_node = 1", "gpus_per_node = 2"), encoding="utf-8")

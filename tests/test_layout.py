@@ -2,10 +2,10 @@
 
 Rooms, top to bottom: `bench.__main__` → `bench.cli` → `analysis` → `bench.core` →
 `bench.launchers` → `bench.trial` → `bench.runners` → `bench.data` and `bench.hardware` →
-`models` → the root (`bench`, `bench.errors`). A module may import its own room and the rooms
-below it, lazily (inside a function) or not. Imports under `if TYPE_CHECKING:` are exempt: they
-name a contract a lower room is handed (a runner gets the `Trial` and the `Clock`) and do nothing
-at run time.
+`models` → `bench.contract` → the root (`bench`, `bench.errors`). A module may import its own
+room and the rooms below it, lazily (inside a function), under `if TYPE_CHECKING:` or at the top:
+every import counts. The contract every room shares (`bench.contract`: the `Trial`, the tables,
+the clock a runner is handed, the headline figures) imports nothing of the project at all.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ ROOMS = [
     ("bench.runners",),
     ("bench.data", "bench.hardware"),
     ("models",),
+    ("bench.contract",),
     ("bench.errors", "bench"),
 ]
 PACKAGES = ("bench", "analysis", "models")
@@ -48,24 +49,11 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def _type_checking_nodes(tree: ast.AST) -> set[int]:
-    """ids of every node inside an `if TYPE_CHECKING:` block."""
-    inside: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.body:
-                inside |= {id(n) for n in ast.walk(child)}
-    return inside
-
-
 def imports(path: Path) -> list[tuple[int, str]]:
-    """(line, module) of every run-time import of a project module in `path`."""
+    """(line, module) of every import of a project module in `path` (type-only ones too)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    exempt = _type_checking_nodes(tree)
     found = []
     for node in ast.walk(tree):
-        if id(node) in exempt:
-            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [f"{node.module}.{a.name}" for a in node.names]
             found += [(node.lineno, n if n in modules() else node.module) for n in names]
@@ -84,6 +72,17 @@ def test_imports_go_down_the_rooms() -> None:
         if (theirs := rank(target)) is not None and theirs < rank(module)
     ]
     assert not upward, "imports of a room above the importer's own:\n" + "\n".join(upward)
+
+
+def test_the_contract_imports_nothing_of_the_project() -> None:
+    inside = [
+        f"{module} line {line}: {target}"
+        for module, path in sorted(modules().items())
+        if rank(module) == rank("bench.contract")
+        for line, target in imports(path)
+        if not target.startswith("bench.contract")
+    ]
+    assert not inside, "the contract imports the project:\n" + "\n".join(inside)
 
 
 def test_bench_root_holds_only_entry_points_and_errors() -> None:

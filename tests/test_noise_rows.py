@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from test_fake_e2e import run_fake
 
+from bench.contract.schema import NOISE_TRIAL_COLUMNS
 from bench.core.noise_rows import noise_columns, training_samples
-from bench.core.schema import NOISE_TRIAL_COLUMNS
 
 
 def sample(t_s: float, **values: object) -> dict:

@@ -394,7 +394,7 @@ def test_numpy_trials_run_the_whole_protocol(tmp_path) -> None:
     """Synthetic data: every phase, every epoch, the BLAS settings; xception is skipped."""
     from conftest import only_run_dir, read_csv, run_cli
 
-    from bench.core.schema import SINGLE_PHASES
+    from bench.contract.schema import SINGLE_PHASES
 
     done = run_cli(
         "run", "--frameworks", "numpy", "--models", "seed001_cnn,seed_ffnn,xception",

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
+from bench.contract.trial import Trial
 from bench.core.config import load
 from bench.core.plan import plan
 from bench.hardware.devices import Device
-from bench.trial.spec import Trial
 
 CPU = Device("cpu", "cpu", "Fake CPU", None, 16 * 2**30, "4 cores / 8 threads")
 GPU0 = Device("cuda:0", "cuda", "Fake GPU A", 0, 24 * 2**30, "driver 1.0")

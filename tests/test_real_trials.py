@@ -12,7 +12,7 @@ import importlib.util
 import pytest
 from conftest import only_run_dir, read_csv, run_cli
 
-from bench.core.schema import SINGLE_PHASES
+from bench.contract.schema import SINGLE_PHASES
 from models import flops, zoo
 
 FRAMEWORKS = [

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench.contract.trial import Trial
 from bench.core.config import load
 from bench.core.plan import plan
 from bench.hardware.devices import Device
@@ -29,7 +30,6 @@ from bench.hardware.placement import (
 )
 from bench.runners.keras import KerasRunner
 from bench.runners.torch import TorchRunner, host
-from bench.trial.spec import Trial
 
 
 def make_trial(framework: str = "torch", backend: str = "torch", kind: str = "cuda") -> Trial:

@@ -3,7 +3,7 @@ analysis: identity (what a configuration is), repeat index, or measurement."""
 
 from __future__ import annotations
 
-from bench.core.schema import (
+from bench.contract.schema import (
     IDENTITY_COLUMNS,
     MACHINE_COLUMNS,
     MEASURED_COLUMNS,
@@ -20,7 +20,7 @@ def test_every_trials_column_has_exactly_one_role() -> None:
     assert not unclassified, (
         f"trials.csv columns without a role: {unclassified}; add each to IDENTITY_COLUMNS "
         "(a sweep dimension: it then separates configurations and aligns runs), "
-        "REPEAT_COLUMNS or MEASURED_COLUMNS in bench/core/schema.py"
+        "REPEAT_COLUMNS or MEASURED_COLUMNS in bench/contract/schema.py"
     )
     named = [c for cols in roles.values() for c in cols]
     assert sorted(named) == sorted(header), "a role names a column twice or one not in the schema"

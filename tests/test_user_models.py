@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli
 
+from bench.contract.trial import Trial
 from bench.core import config
 from bench.core.plan import plan
 from bench.errors import UsageError
 from bench.hardware.devices import Device
-from bench.trial.spec import Trial
 from models import flops, spec_file, user, zoo
 
 EXAMPLES = REPO / "examples"

@@ -13,9 +13,9 @@ from conftest import only_run_dir, read_csv, run_cli
 from rich.console import Console
 
 from bench.cli.progress import Display
+from bench.contract.headline import median_interval
 from bench.core.config import load
 from bench.core.plan import plan
-from bench.core.summary import median_interval
 from bench.hardware.devices import cpu_device
 from bench.launchers.local import run_trial
 

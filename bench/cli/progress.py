@@ -19,10 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from analysis.numbers import level, mib, number, ratio, seconds, seconds_interval
+from bench.contract.schema import TrialRow
+from bench.contract.trial import Trial
 from bench.core.eta import Eta
-from bench.core.schema import TrialRow
 from bench.core.summary import Configuration
-from bench.trial.spec import Trial
 
 NEXT = {
     "spawn": "harness",

@@ -19,12 +19,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.contract.trial import Trial
 from bench.core import config as config_mod
 from bench.core.plan import plan
 from bench.core.sweep import missing_framework
 from bench.hardware.devices import cpu_device, default_threads
 from bench.launchers.local import child_env, run_trial
-from bench.trial.spec import Trial
 
 TARGET = 1.02
 

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.contract.trial import Trial
 from bench.core.collect import ClusterRun, collect, trials_of
 from bench.core.config import Config
 from bench.core.plan import plan
@@ -32,7 +33,6 @@ from bench.errors import UsageError
 from bench.hardware.devices import Device, default_threads
 from bench.launchers import parts
 from bench.launchers.slurm import check_folder, make_executor
-from bench.trial.spec import Trial
 
 POLL_S = 1.0
 

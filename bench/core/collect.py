@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.contract.schema import TrialRow
+from bench.contract.trial import Trial
 from bench.core.results import utc_now
-from bench.core.schema import TrialRow
 from bench.core.sweep import RunFolder, outcome_rows
 from bench.launchers import parts
-from bench.trial.spec import Trial
 
 # Slurm job states (sacct) in which the job still may run its trial, and what the others mean.
 ALIVE = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING",

@@ -15,10 +15,10 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from bench.contract.trial import Trial
 from bench.core import parallel as parallel_mod
 from bench.errors import UsageError
 from bench.hardware.precision import autotune_skip, precision_skip
-from bench.trial.spec import Trial
 
 if TYPE_CHECKING:
     from bench.core.config import Config

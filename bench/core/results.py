@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.core.schema import SCHEMA_VERSION, TABLES, columns
+from bench.contract.schema import SCHEMA_VERSION, TABLES, columns
 from bench.errors import UsageError
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.contract.schema import SCHEMA_VERSION
+from bench.contract.trial import Trial
 from bench.core import config as config_mod
 from bench.core.results import RunWriter, utc_now
-from bench.core.schema import SCHEMA_VERSION
 from bench.core.sweep import RunFolder, planned_trials
 from bench.errors import UsageError
-from bench.trial.spec import Trial
 
 
 def read_meta(run_dir: Path) -> dict:

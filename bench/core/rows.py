@@ -1,15 +1,9 @@
 """A finished trial's events → its rows in trials.csv, phases.csv and epochs.csv.
 
-The headline figures in trials.csv are derived here from the same epoch and phase rows that are
-written beside them, so they can be recomputed and audited:
-
-- `first_epoch_s`: wall time of epoch 1 (its first step and the rest);
-- `steady_epoch_s`: median wall time of epochs 2..E;
-- `first_epoch_overhead_s`: first_epoch_s − steady_epoch_s;
-- `setup_s`: every phase before epoch 1 (spawn, harness, import, device_init, data, build,
-  compile);
-- `samples_per_s`: samples per epoch / steady_epoch_s;
-- `peak_rss_bytes` / `peak_device_bytes`: the largest peak of set-up and every epoch.
+The headline figures in trials.csv are derived from the same epoch and phase rows that are
+written beside them, by their one definition (`bench.contract.headline`), so they can be
+recomputed and audited; `peak_rss_bytes` / `peak_device_bytes` are the largest peak of set-up and
+every epoch.
 
 `flops_per_sample` comes from the model's spec (the parent's count); for a native model, which
 has none, from the child's own count (`stats.flops_per_sample`, torch's FlopCounterMode).
@@ -23,9 +17,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench.core.noise_rows import noise_columns
-from bench.core.schema import (
-    DIST_PHASES,
+from bench.contract.headline import trial_figures
+from bench.contract.schema import (
     EpochRow,
     MemoryRow,
     PhaseRow,
@@ -34,9 +27,9 @@ from bench.core.schema import (
     SettingRow,
     TrialRow,
 )
-from bench.trial.spec import Trial
+from bench.contract.trial import Trial
+from bench.core.noise_rows import noise_columns
 
-SETUP_PHASES = ("spawn", "harness", "import", "device_init", "data", "build", "compile")
 RANK_ONLY = ("event", "memory", "start_s", "local_s", "barrier_wait_s")  # not epochs.csv columns
 VALIDATION_FIELDS = ("accuracy", "val_loss", "val_accuracy", "val_s")
 
@@ -47,29 +40,13 @@ def _max(values: list[int | None]) -> int | None:
 
 
 def headline(phases: list[PhaseRow], epochs: list[EpochRow]) -> dict[str, float | None]:
-    """Derived per-trial figures from raw phase and epoch rows (None where not computable)."""
-    by_epoch = {e.epoch: e for e in epochs}
-    first = by_epoch[1].wall_s if 1 in by_epoch else None
-    later = [e.wall_s for e in epochs if e.epoch >= 2]
-    steady = statistics.median(later) if later else None
-    durations = {p.phase: p.duration_s for p in phases}
-    setup = (
-        sum(durations[p] for p in SETUP_PHASES) + sum(durations.get(p, 0.0) for p in DIST_PHASES)
-        if all(p in durations for p in SETUP_PHASES)
-        else None
+    """trials.csv's headline figures from the raw phase and epoch rows written beside them
+    (`bench.contract.headline.trial_figures`)."""
+    return trial_figures(
+        {p.phase: p.duration_s for p in phases},
+        {e.epoch: e.wall_s for e in epochs},
+        epochs[0].samples if epochs else 0,
     )
-    samples = epochs[0].samples if epochs else 0
-    figures = {
-        "setup_s": setup,
-        "first_step_s": durations.get("first_step"),
-        "first_epoch_s": first,
-        "steady_epoch_s": steady,
-        "first_epoch_overhead_s": (
-            first - steady if first is not None and steady is not None else None
-        ),
-        "samples_per_s": samples / steady if steady else None,
-    }
-    return {k: None if v is None else round(v, 9) for k, v in figures.items()}
 
 
 def epoch_rows(

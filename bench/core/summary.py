@@ -1,25 +1,22 @@
 """One line per configuration: what `bench run` prints at its end and `--json` hands to scripts.
 
 A configuration is every trial that differs only in its repeat: the same values in every
-identity column of the schema (`bench.core.schema.IDENTITY_COLUMNS`). Per
-configuration: the median steady epoch over its `ok` repeats with a distribution-free
-order-statistic interval for the median (`median_interval`: its confidence is exact — with 3
-repeats [min, max] is a 75 % interval, and 95 % needs at least 6 — and printed as such), the
-median first epoch, the overhead defined as median first − median steady (so the row adds up),
-first ÷ steady, the median set-up, samples/s at the median steady epoch, the largest peak
-RSS, the median first step and the cold start (median set-up + median first epoch: spawn to the
-end of epoch 1, as the report computes it). Pure Python: the parent has no NumPy or pandas to
-spare for this.
+identity column of the schema (`bench.contract.schema.IDENTITY_COLUMNS`). Per
+configuration, the figures `bench.contract.headline` defines (the report computes them there
+too): the median steady epoch over its `ok` repeats with its order-statistic interval (printed
+with its exact confidence), the median first epoch, overhead = median first − median steady,
+first ÷ steady, the median set-up, samples/s at the median steady epoch, the median first step
+and the cold start (median set-up + median first epoch); and the largest peak RSS. Pure Python:
+the parent has no NumPy or pandas to spare for this.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.core.schema import IDENTITY_COLUMNS
+from bench.contract.headline import derived, median, median_interval
+from bench.contract.schema import IDENTITY_COLUMNS
 
 CONFIG_KEY = IDENTITY_COLUMNS  # what a configuration is: one list, in the schema
 
@@ -48,25 +45,6 @@ class Configuration:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def median_interval(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
-    """(low, high, confidence) of the order-statistic interval for the median of `values`: the
-    narrowest [x(k), x(n−k+1)] whose exact binomial confidence reaches `level`, or [min, max]
-    with its own (lower) confidence when n is too small for `level`."""
-    xs, n = sorted(values), len(values)
-    best = (xs[0], xs[-1], 1 - 2 * 0.5**n)
-    for k in range(2, n // 2 + 1):
-        covered = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
-        if covered < level:
-            break
-        best = (xs[k - 1], xs[n - k], covered)
-    return best
-
-
-def _median(values: list[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
 
 
 def label(key: dict[str, Any]) -> str:
@@ -99,13 +77,13 @@ def _summarise(group: list[dict[str, Any]]) -> Configuration:
     key = {c: group[0].get(c) for c in CONFIG_KEY}
     ok = [r for r in group if r["status"] == "ok"]
     steady_values = [r["steady_epoch_s"] for r in ok if r["steady_epoch_s"] is not None]
-    steady = _median(steady_values)
+    steady = median(steady_values)
     low = high = level = None
     if steady_values:
         low, high, level = median_interval(steady_values)
-    first = _median([r["first_epoch_s"] for r in ok])
-    setup = _median([r["setup_s"] for r in ok])
-    samples = key["samples_per_epoch"] or 0
+    first = median(r["first_epoch_s"] for r in ok)
+    setup = median(r["setup_s"] for r in ok)
+    figures = derived(first, steady, setup, key["samples_per_epoch"] or 0)
     rss = [r["peak_rss_bytes"] for r in ok if r["peak_rss_bytes"] is not None]
     statuses = ", ".join(
         f"{n} {s}" for s, n in sorted(_count(r["status"] for r in group).items()) if s != "ok"
@@ -121,13 +99,13 @@ def _summarise(group: list[dict[str, Any]]) -> Configuration:
         steady_ci_high_s=high,
         steady_ci_level=level,
         first_epoch_s=first,
-        overhead_s=first - steady if first is not None and steady is not None else None,
-        first_over_steady=first / steady if first is not None and steady else None,
+        overhead_s=figures["overhead_s"],
+        first_over_steady=figures["first_over_steady"],
         setup_s=setup,
-        samples_per_s=samples / steady if steady else None,
+        samples_per_s=figures["samples_per_s"],
         peak_rss_bytes=max(rss) if rss else None,
-        first_step_s=_median([r.get("first_step_s") for r in ok]),
-        cold_start_s=setup + first if setup is not None and first is not None else None,
+        first_step_s=median(r.get("first_step_s") for r in ok),
+        cold_start_s=figures["cold_start_s"],
     )
 
 

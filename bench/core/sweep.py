@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench import PROJECT_ROOT
+from bench.contract.schema import TrialRow
+from bench.contract.trial import Trial
 from bench.core.config import Config
 from bench.core.plan import plan
 from bench.core.results import RunWriter, new_run_dir, utc_now
 from bench.core.rows import trial_rows
-from bench.core.schema import TrialRow
 from bench.errors import UsageError
 from bench.hardware import devices as devices_mod
 from bench.hardware.calibrate import load_latest
@@ -28,7 +29,6 @@ from bench.hardware.mfu import mfu_fields
 from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.local import run_trial
 from bench.launchers.ranks import run_ranks
-from bench.trial.spec import Trial
 
 REQUIRED_MODULES = {
     "torch": ("torch",),

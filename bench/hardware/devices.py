@@ -27,7 +27,8 @@ from typing import Literal
 
 import psutil
 
-from bench.hardware.nvml import Nvml, is_mig_uuid
+from bench.contract.trial import is_mig_uuid
+from bench.hardware.nvml import Nvml
 from bench.hardware.visible import VisibleGpu, visible_gpus
 
 _GIB = 1024**3

@@ -44,9 +44,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.contract.trial import is_mig_uuid
 from bench.hardware.nvml_versions import PROCESS_CALLS, raw_processes
 
-MIG_PREFIX = "MIG-"
 _MIG_ENABLE = 1  # pynvml.NVML_DEVICE_MIG_ENABLE
 _CLOCK_SM = 1  # pynvml.NVML_CLOCK_SM
 _TEMPERATURE_GPU = 0  # pynvml.NVML_TEMPERATURE_GPU
@@ -60,11 +60,6 @@ _SAMPLE_FIELDS = (
 )
 
 GpuKey = int | str  # a UUID ("GPU-…", "MIG-…"), or an NVML index where there is no UUID
-
-
-def is_mig_uuid(uuid: str | None) -> bool:
-    """True for a MIG device's UUID (`MIG-<uuid>`, or `MIG-GPU-<uuid>/<gi>/<ci>` before R470)."""
-    return bool(uuid) and str(uuid).startswith(MIG_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)

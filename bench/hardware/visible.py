@@ -31,7 +31,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bench.hardware.nvml import MIG_PREFIX, GpuInfo, MigSlice
+from bench.contract.trial import MIG_PREFIX
+from bench.hardware.nvml import GpuInfo, MigSlice
 
 GPU_PREFIX = "GPU-"
 _LEADING_INT = re.compile(r"[+-]?\d+")

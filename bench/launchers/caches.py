@@ -26,9 +26,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.contract.trial import Trial
 from bench.launchers.local import run_trial
 from bench.launchers.ranks import run_ranks
-from bench.trial.spec import Trial
 from models import zoo
 
 PACKAGES = {"torch": ("torch",), "keras": ("keras", "tensorflow", "jax", "torch")}

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.contract.trial import Trial
 from bench.hardware.device_env import device_env
 from bench.hardware.precision import autotune_env
 from bench.trial import noise
-from bench.trial.spec import Trial
 
 LOG_TAIL_LINES = 5
 

@@ -39,8 +39,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.contract.trial import Trial
 from bench.launchers.local import Outcome, _read_new, _signal_group, _status, child_env
-from bench.trial.spec import Trial
 
 
 def rank_threads(threads: int, world_size: int) -> int:

@@ -38,11 +38,11 @@ from typing import Any
 
 from submitit.helpers import Checkpointable, DelayedSubmission
 
+from bench.contract.trial import Trial
 from bench.launchers import parts
 from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.local import read_events, run_trial
 from bench.launchers.ranks import run_ranks
-from bench.trial.spec import Trial
 
 ON_NODE = "(read on the node)"  # a planned trial's device_name until its node fills it in
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from bench.contract.clock import PeakProbe, TrainingClock
+    from bench.contract.trial import Trial
     from bench.data.load import Dataset
-    from bench.trial.clock import Clock, PeakProbe
-    from bench.trial.spec import Trial
 
 RUNNER_MODULES = {
     "torch": "bench.runners.torch",
@@ -54,7 +54,7 @@ class Runner(Protocol):
     def compile(self) -> None:
         """Optimizer, loss, and any compile/wrapping step."""
 
-    def fit(self, clock: Clock) -> None:
+    def fit(self, clock: TrainingClock) -> None:
         """Train `trial.epochs` epochs, calling the clock at its boundaries."""
 
     def sync(self) -> None:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from bench.runners.base import no_sync
 
 if TYPE_CHECKING:
-    from bench.trial.clock import Clock
-    from bench.trial.spec import Trial
+    from bench.contract.clock import TrainingClock
+    from bench.contract.trial import Trial
 
 
 class FakeRunner:
@@ -75,7 +75,7 @@ class FakeRunner:
         while True:  # hang
             time.sleep(1.0)
 
-    def fit(self, clock: Clock) -> None:
+    def fit(self, clock: TrainingClock) -> None:
         epoch_s = self.script["epoch_s"]
         clock.start_training()
         for epoch in range(1, self.trial.epochs + 1):

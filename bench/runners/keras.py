@@ -54,8 +54,8 @@ from bench.runners.base import (
 )
 
 if TYPE_CHECKING:
-    from bench.trial.clock import Clock
-    from bench.trial.spec import Trial
+    from bench.contract.clock import TrainingClock
+    from bench.contract.trial import Trial
 
 
 #: Rotation range of augmentation, a fraction of a full turn (±36°), as in the torch runner.
@@ -157,7 +157,7 @@ class KerasRunner:
         """The batch `fit` gets: the trial's (data-parallel: the global batch, `keras_data`)."""
         return self.trial.batch_size
 
-    def fit(self, clock: Clock) -> None:
+    def fit(self, clock: TrainingClock) -> None:
         trial = self.trial
         callback = _clock_callback(self.keras, clock, self._validation if self.evaluate else None)
         if self.train_data is not None:
@@ -234,7 +234,9 @@ def _number(value: Any) -> float | None:
 
 
 def _clock_callback(
-    keras: Any, clock: Clock, validate: Callable[[int, dict[str, Any]], dict[str, Any]] | None
+    keras: Any,
+    clock: TrainingClock,
+    validate: Callable[[int, dict[str, Any]], dict[str, Any]] | None,
 ) -> Any:
     class ClockCallback(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from bench.runners.keras import KerasRunner
 
 if TYPE_CHECKING:
-    from bench.trial.clock import Clock
-    from bench.trial.spec import Trial
+    from bench.contract.clock import TrainingClock
+    from bench.contract.trial import Trial
 
 
 def logical_cpus(tf: Any, n: int) -> list[str]:
@@ -90,7 +90,7 @@ class KerasDataRunner(KerasRunner):
     def fit_batch_size(self) -> int:
         return self.trial.batch_size * self.trial.world_size
 
-    def fit(self, clock: Clock) -> None:
+    def fit(self, clock: TrainingClock) -> None:
         with self._scope():
             super().fit(clock)
 

@@ -37,8 +37,8 @@ from bench.runners.base import (
 )
 
 if TYPE_CHECKING:
-    from bench.trial.clock import Clock
-    from bench.trial.spec import Trial
+    from bench.contract.clock import TrainingClock
+    from bench.contract.trial import Trial
     from models.spec import Layer, ModelSpec
 
 #: The spec layers the numpy runner implements (`models.spec` class names).
@@ -123,7 +123,7 @@ class NumpyRunner:
             trial.optimizer, self.model.params, trial.learning_rate, ADAM_EPS
         )
 
-    def fit(self, clock: Clock) -> None:
+    def fit(self, clock: TrainingClock) -> None:
         steps = self.trial.steps_per_epoch
         clock.start_training()
         for epoch in range(1, self.trial.epochs + 1):
@@ -134,7 +134,7 @@ class NumpyRunner:
             if self.evaluate:  # the epoch's clock has stopped; the next epoch_begin restarts it
                 clock.note(self._validation(epoch, correct))
 
-    def _train_epoch(self, clock: Clock, first: bool) -> tuple[float, int]:
+    def _train_epoch(self, clock: TrainingClock, first: bool) -> tuple[float, int]:
         model, step, bs = self.model, self.optimizer.step, self.trial.batch_size
         total, correct = 0.0, 0
         for i in range(self.trial.steps_per_epoch):

@@ -56,8 +56,8 @@ from bench.runners.torch_device import device_peaks, device_settings, pick_sync,
 from bench.runners.torch_precision import Amp, apply_flags, precision_settings
 
 if TYPE_CHECKING:
-    from bench.trial.clock import Clock
-    from bench.trial.spec import Trial
+    from bench.contract.clock import TrainingClock
+    from bench.contract.trial import Trial
 
 
 def dynamo_stats(torch: Any) -> dict[str, float | int | None]:
@@ -208,7 +208,7 @@ class TorchRunner:
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.step_model = torch.compile(self.model) if trial.mode == "compile" else self.model
 
-    def fit(self, clock: Clock) -> None:
+    def fit(self, clock: TrainingClock) -> None:
         steps = self.trial.steps_per_epoch
         self.step_model.train()
         clock.start_training()
@@ -234,7 +234,7 @@ class TorchRunner:
             batch = slice(i * bs, (i + 1) * bs)
             yield x[batch].to(device, non_blocking=True), y[batch].to(device, non_blocking=True)
 
-    def _train_epoch(self, clock: Clock, first: bool) -> tuple[Any, Any]:
+    def _train_epoch(self, clock: TrainingClock, first: bool) -> tuple[Any, Any]:
         torch, model, opt, loss_fn = self.torch, self.step_model, self.optimizer, self.loss_fn
         total = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device) if self.evaluate else None

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from bench.runners.torch import TorchRunner
 
 if TYPE_CHECKING:
-    from bench.trial.clock import Clock
-    from bench.trial.spec import Trial
+    from bench.contract.clock import TrainingClock
+    from bench.contract.trial import Trial
 
 
 def init_process_group(dist: Any, torch: Any, device_kind: str, rank: int, world: int) -> str:
@@ -85,7 +85,7 @@ class TorchDDPRunner(TorchRunner):
     def wrap(self) -> None:
         self.model = wrap_model(self.torch, self.model, self.device)
 
-    def fit(self, clock: Clock) -> None:
+    def fit(self, clock: TrainingClock) -> None:
         super().fit(clock)
         self.dist.destroy_process_group()
 

@@ -24,10 +24,10 @@ from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
 if TYPE_CHECKING:
+    from bench.contract.trial import Trial
     from bench.runners.base import Runner
     from bench.trial.clock import Clock
     from bench.trial.energy import EnergyMeter
-    from bench.trial.spec import Trial
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -50,12 +50,12 @@ def _with_nvml_peak(event: dict[str, Any], samples: list[dict[str, Any]]) -> Non
 
 
 def run(trial_path: str, events_path: str, spawn_t: float) -> int:
+    from bench.contract.trial import Trial
     from bench.hardware.nvml import Nvml
     from bench.runners.base import make_runner
     from bench.trial.energy import EnergyMeter
     from bench.trial.noise import NoiseProbe
     from bench.trial.sampler import Sampler
-    from bench.trial.spec import Trial
 
     trial = Trial.from_json(json.loads(Path(trial_path).read_text()))
     runner = make_runner(trial)

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.contract.trial import Trial
 from bench.runners.base import load_data, model_spec
-from bench.trial.spec import Trial
 
 
 def torch_loop(trial: Trial) -> list[float]:

@@ -28,23 +28,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-
-class PeakProbe(Protocol):
-    source: str
-
-    def reset(self) -> None: ...
-    def peak(self) -> int | None: ...
-
-
-class EnergyProbe(Protocol):
-    """Energy since `begin()` (bench.trial.energy.EnergyMeter)."""
-
-    sources: str
-
-    def begin(self) -> None: ...
-    def reading(self) -> Any: ...
+from bench.contract.clock import EnergyProbe, PeakProbe
 
 
 class Clock:

@@ -12,7 +12,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.hardware.nvml import is_mig_uuid
+MIG_PREFIX = "MIG-"  # NVML's UUID of a MIG slice
+
+
+def is_mig_uuid(uuid: str | None) -> bool:
+    """True for a MIG device's UUID (`MIG-<uuid>`, or `MIG-GPU-<uuid>/<gi>/<ci>` before R470)."""
+    return bool(uuid) and str(uuid).startswith(MIG_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
