@@ -259,11 +259,11 @@ def test_sweep_applies_no_spec_peak_to_a_mig_slice(
     from types import SimpleNamespace
 
     from bench.core import sweep
-    from bench.launchers.local import Outcome
+    from bench.launchers.process import Outcome
 
     name = "NVIDIA A100-SXM4-40GB" + (" MIG 1g.5gb" if uuid.startswith("MIG-") else "")
     (trial,) = trials_on([Device("cuda:0", "cuda", name, 0, 5 * GIB, "", uuid=uuid)])
-    monkeypatch.setattr(sweep, "run_trial", lambda *args, **kwargs: Outcome("ok", 0))
+    monkeypatch.setattr(sweep, "launcher_for", lambda t: lambda *a, **k: Outcome("ok", 0))
     folder = SimpleNamespace(run_id="r", path=tmp_path, meta={})
     display = SimpleNamespace(trial_started=lambda t: None, on_event=lambda e: None)
     cfg = load(None, {"sweep": {"frameworks": ["fake"], "models": ["seed_ffnn"]}}, ["test"])

@@ -354,7 +354,7 @@ def test_a_job_runs_the_warm_up_trials_on_its_node_first(
     import dataclasses
 
     from bench.launchers import caches, parts, submitit_job
-    from bench.launchers.local import Outcome
+    from bench.launchers.process import Outcome
 
     (planned,) = cluster_plan(tmp_path)  # one fake trial, planned for submitit-local
     trial = dataclasses.replace(planned, framework="torch", backend="torch", mode="compile")
@@ -367,8 +367,8 @@ def test_a_job_runs_the_warm_up_trials_on_its_node_first(
         ran.append(t)
         return Outcome("ok", 0)
 
-    monkeypatch.setattr(submitit_job, "run_trial", fake_run)  # the timed trial
-    monkeypatch.setattr(caches, "run_trial", fake_run)  # the warm-up (launchers.caches)
+    monkeypatch.setattr(submitit_job, "launcher_for", lambda t: fake_run)  # the timed trial
+    monkeypatch.setattr(caches, "launcher_for", lambda t: fake_run)  # the warm-up
     assert submitit_job.TrialJob(str(path), str(run_dir), 600.0, warmup=1)() == "ok"
     warm, timed = ran
     assert (warm.mode, warm.epochs, warm.steps_per_epoch, warm.parallel) == (

@@ -69,9 +69,14 @@ class Trial:
     rank_gpus: tuple[tuple[int, str], ...] = ()
 
     @property
+    def global_batch_size(self) -> int:
+        """Samples of one step over every replica: batch size (per replica) × world size."""
+        return self.batch_size * self.world_size
+
+    @property
     def samples_per_epoch(self) -> int:
-        """Samples of one epoch over every replica (global batch = batch size × world size)."""
-        return self.steps_per_epoch * self.batch_size * self.world_size
+        """Samples of one epoch over every replica."""
+        return self.steps_per_epoch * self.global_batch_size
 
     @property
     def rank_samples_per_epoch(self) -> int:

@@ -24,11 +24,10 @@ from bench.core.rows import trial_rows
 from bench.errors import UsageError
 from bench.hardware import devices as devices_mod
 from bench.hardware.calibrate import load_latest
-from bench.hardware.fingerprint import git_commit, host_fingerprint
+from bench.hardware.fingerprint import git_commit, this_host
 from bench.hardware.mfu import mfu_fields
 from bench.launchers.caches import fill, run_warm_up, warm_dir
-from bench.launchers.local import run_trial
-from bench.launchers.ranks import run_ranks
+from bench.launchers.launch import launcher_for
 
 REQUIRED_MODULES = {
     "torch": ("torch",),
@@ -130,7 +129,7 @@ def create_run(config: Config, argv: list[str], trials: list[Trial]) -> RunFolde
         "finished_utc": None,
         "command": argv,
         "config": config.to_dict(),
-        "host": _host(),
+        "host": this_host(),
         "git_commit": git_commit(PROJECT_ROOT),
         "trials_planned": len(trials),
         "calibration": load_latest(Path(config.output.dir)),
@@ -212,7 +211,7 @@ def _run_one(
             folder.meta.setdefault("cache_fills", []).append(filled)
             display.note(f"filled the warm cache of {trial.trial_id} ({filled['status']}, untimed)")
         display.trial_started(trial)
-        launch = run_ranks if trial.launches_ranks else run_trial
+        launch = launcher_for(trial)
         outcome = launch(
             trial,
             folder.path / "tmp" / trial.trial_id,
@@ -259,14 +258,3 @@ def outcome_rows(
     ).items():
         setattr(row, name, value)
     return rows
-
-
-def _host() -> dict:
-    from bench.hardware.nvml import Nvml
-
-    nvml = Nvml.load()
-    try:
-        return host_fingerprint(nvml)
-    finally:
-        if nvml is not None:
-            nvml.shutdown()

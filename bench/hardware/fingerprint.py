@@ -50,6 +50,16 @@ def framework_versions() -> dict[str, str]:
     return versions
 
 
+def this_host() -> dict[str, Any]:
+    """`host_fingerprint` of this machine with its GPUs (NVML loaded for it, and shut down)."""
+    nvml = Nvml.load()
+    try:
+        return host_fingerprint(nvml)
+    finally:
+        if nvml is not None:
+            nvml.shutdown()
+
+
 def host_fingerprint(nvml: Nvml | None) -> dict[str, Any]:
     """A JSON-serialisable description of this host, its GPUs and installed frameworks."""
     physical, logical = cpu_cores()

@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.contract.trial import Trial
-from bench.launchers.local import run_trial
-from bench.launchers.ranks import run_ranks
+from bench.launchers.launch import launcher_for
 from models import zoo
 
 PACKAGES = {"torch": ("torch",), "keras": ("keras", "tensorflow", "jax", "torch")}
@@ -142,7 +141,7 @@ def run_warm_up(
         cache="cold",
     )
     began = time.monotonic()
-    outcome = run_trial(warm, work / name, work / f"{name}.log", on_spawn=on_spawn)
+    outcome = launcher_for(warm)(warm, work / name, work / f"{name}.log", on_spawn=on_spawn)
     return {"framework": trial.framework, "backend": trial.backend, "device": trial.device,
             "status": outcome.status, "seconds": round(time.monotonic() - began, 3)}  # fmt: skip
 
@@ -157,8 +156,7 @@ def fill(
         return None
     filler = _untimed(trial, f"fill-{trial.trial_id}")
     work, log = work / filler.trial_id, work / f"{filler.trial_id}.log"
-    launch = run_ranks if filler.launches_ranks else run_trial
-    outcome = launch(filler, work, log, cache_dir=cache, on_spawn=on_spawn)
+    outcome = launcher_for(filler)(filler, work, log, cache_dir=cache, on_spawn=on_spawn)
     if outcome.status == "ok":
         marker.write_text(filler.trial_id + "\n", encoding="utf-8")
     if outcome.status == "interrupted":

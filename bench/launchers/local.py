@@ -15,7 +15,6 @@ the events `noise_before` and `noise_after`, outside every timed interval.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -23,26 +22,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.contract.trial import Trial
 from bench.hardware.device_env import device_env
 from bench.hardware.precision import autotune_env
+from bench.launchers.process import (
+    Outcome,
+    ended_status,
+    read_new_events,
+    signal_group,
+    stop_group,
+)
 from bench.trial import noise
-
-LOG_TAIL_LINES = 5
-
-
-@dataclass(slots=True)
-class Outcome:
-    """How a trial's child ended and everything it reported."""
-
-    status: str
-    exit_code: int | None
-    error: str = ""
-    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
@@ -73,72 +66,6 @@ def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
         host = f"--xla_force_host_platform_device_count={trial.world_size}"  # N JAX CPU devices
         env["XLA_FLAGS"] = " ".join(filter(None, [env.get("XLA_FLAGS"), host]))
     return env
-
-
-def _read_new(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Complete JSON lines appended to `path` since `offset`, and the new offset."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read()
-    except FileNotFoundError:
-        return [], offset
-    end = data.rfind(b"\n") + 1
-    lines = data[:end].decode("utf-8", errors="replace").splitlines()
-    return [json.loads(line) for line in lines if line.strip()], offset + end
-
-
-def read_events(path: Path) -> list[dict[str, Any]]:
-    """Every complete event a child has written to its events file so far."""
-    return _read_new(path, 0)[0]
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> bool:
-    try:
-        os.killpg(proc.pid, sig)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate the child's whole process group; kill it if it lingers or on a second Ctrl-C."""
-    try:
-        if _signal_group(proc, signal.SIGTERM):
-            proc.wait(5.0)
-            return
-    except subprocess.TimeoutExpired:
-        pass
-    except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
-        _signal_group(proc, signal.SIGKILL)
-        raise
-    if _signal_group(proc, signal.SIGKILL):
-        proc.wait(5.0)
-
-
-def log_tail(log_path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The last non-empty lines of a log, joined on one line for a CSV cell."""
-    try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(tail)
-
-
-def _status(rc: int, timed_out: bool, trial: Trial, events: list[dict[str, Any]], log: Path):
-    if timed_out:
-        return "timeout", f"exceeded timeout_s = {trial.timeout_s:g} s"
-    if rc == 0 and any(e["event"] == "done" for e in events):
-        return "ok", ""
-    errors = [e for e in events if e["event"] == "error"]
-    if errors:
-        return errors[-1]["status"], errors[-1]["error"]
-    if rc < 0:
-        name = signal.Signals(-rc).name
-        hint = " (possibly the out-of-memory killer)" if rc == -signal.SIGKILL else ""
-        return "failed", f"killed by {name}{hint}; log: {log_tail(log)}"
-    return "failed", f"exited with code {rc}; log: {log_tail(log)}"
 
 
 def run_trial(
@@ -180,14 +107,14 @@ def run_trial(
             )
         # Whatever the trial left running (compile workers, loader workers) goes with it, so
         # that it cannot compete with the next trial for the CPU.
-        _signal_group(proc, signal.SIGKILL)
-        events.extend(_read_new(events_path, offset)[0])
+        signal_group(proc, signal.SIGKILL)
+        events.extend(read_new_events(events_path, offset)[0])
         events = [before, *events, {"event": "noise_after", **noise.snapshot()}]
         if ended == "interrupted":
             status, error = "interrupted", "stopped by Ctrl-C"
         else:
             timed_out = ended == "timeout"
-            status, error = _status(proc.returncode, timed_out, trial, events, log_path)
+            status, error = ended_status(proc.returncode, timed_out, trial, events, log_path)
         return Outcome(status, proc.returncode, error, events)
     finally:
         if cache_dir is None:
@@ -208,15 +135,15 @@ def _watch(
     offset = 0
     try:
         while proc.poll() is None:
-            new, offset = _read_new(events_path, offset)
+            new, offset = read_new_events(events_path, offset)
             for event in new:
                 events.append(event)
                 on_event(event)
             if time.monotonic() > deadline:
-                _stop(proc)
+                stop_group(proc)
                 return events, offset, "timeout"
             time.sleep(poll_s)
     except KeyboardInterrupt:  # Ctrl-C in the parent: stop the child, keep what it wrote
-        _stop(proc)
+        stop_group(proc)
         return events, offset, "interrupted"
     return events, offset, ""

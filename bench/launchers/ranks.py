@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.contract.trial import Trial
-from bench.launchers.local import Outcome, _read_new, _signal_group, _status, child_env
+from bench.launchers.local import child_env
+from bench.launchers.process import Outcome, ended_status, read_new_events, signal_group
 
 
 def rank_threads(threads: int, world_size: int) -> int:
@@ -98,7 +99,7 @@ class _Rank:
     events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def read(self) -> list[dict[str, Any]]:
-        new, self.offset = _read_new(self.events_path, self.offset)
+        new, self.offset = read_new_events(self.events_path, self.offset)
         self.events.extend(new)
         return new
 
@@ -129,7 +130,7 @@ def _start(trial: Trial, work_dir: Path, log_path: Path, cache_root: Path) -> li
 def stop_all(ranks: list[_Rank], grace_s: float = 5.0) -> None:
     """SIGTERM every rank's process group at once, SIGKILL what is left after `grace_s`."""
     for rank in ranks:
-        _signal_group(rank.proc, signal.SIGTERM)
+        signal_group(rank.proc, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     try:
         for rank in ranks:
@@ -137,7 +138,7 @@ def stop_all(ranks: list[_Rank], grace_s: float = 5.0) -> None:
                 rank.proc.wait(max(0.0, deadline - time.monotonic()))
     finally:  # also on a second Ctrl-C
         for rank in ranks:
-            _signal_group(rank.proc, signal.SIGKILL)
+            signal_group(rank.proc, signal.SIGKILL)
             rank.proc.wait()
 
 
@@ -202,7 +203,7 @@ def run_ranks(
             on_spawn(rank.proc.pid)
         ended = _watch(ranks, time.monotonic() + trial.timeout_s, on_event, poll_s)
         for rank in ranks:  # whatever a rank left running goes with it
-            _signal_group(rank.proc, signal.SIGKILL)
+            signal_group(rank.proc, signal.SIGKILL)
             rank.read()
         status, code, error = _verdict(trial, ranks, ended)
         return Outcome(status, code, error, merged_events(trial, [r.events for r in ranks]))
@@ -227,7 +228,7 @@ def _verdict(trial: Trial, ranks: list[_Rank], ended: str) -> tuple[str, int | N
     if culprit is None:
         return "ok", 0, ""
     rc = culprit.proc.returncode
-    status, error = _status(rc, False, culprit.trial, culprit.events, culprit.log)
+    status, error = ended_status(rc, False, culprit.trial, culprit.events, culprit.log)
     return status, rc, f"rank {culprit.trial.rank} of {trial.world_size}: {error}"
 
 
@@ -240,7 +241,7 @@ def merged_events(trial: Trial, per_rank: list[list[dict[str, Any]]]) -> list[di
         for e in (e for e in events if e["event"] == "epoch"):
             by_epoch.setdefault(e["epoch"], []).append(e)
             fields = {k: e.get(k) for k in RANK_FIELDS}
-            fields["samples"] = e["samples"] // trial.world_size
+            fields["samples"] = trial.rank_samples_per_epoch
             extra.append({"event": "rank_epoch", "rank": r, **fields})
     events = [
         machine_energy(e, by_epoch[e["epoch"]]) if e["event"] == "epoch" else e

@@ -39,10 +39,11 @@ from typing import Any
 from submitit.helpers import Checkpointable, DelayedSubmission
 
 from bench.contract.trial import Trial
+from bench.hardware.fingerprint import this_host
 from bench.launchers import parts
 from bench.launchers.caches import fill, run_warm_up, warm_dir
-from bench.launchers.local import read_events, run_trial
-from bench.launchers.ranks import run_ranks
+from bench.launchers.launch import launcher_for
+from bench.launchers.process import read_events
 
 ON_NODE = "(read on the node)"  # a planned trial's device_name until its node fills it in
 
@@ -72,18 +73,6 @@ def on_node(trial: Trial) -> Trial:
         device_uuid=device.uuid or "",
         rank_gpus=ranks if trial.rank_gpus else (),
     )
-
-
-def node_fingerprint() -> dict[str, Any]:
-    from bench.hardware.fingerprint import host_fingerprint
-    from bench.hardware.nvml import Nvml
-
-    nvml = Nvml.load()
-    try:
-        return host_fingerprint(nvml)
-    finally:
-        if nvml is not None:
-            nvml.shutdown()
 
 
 class TrialJob(Checkpointable):
@@ -123,7 +112,7 @@ class TrialJob(Checkpointable):
         if cache is not None:
             self._filled = fill(trial, cache, run_dir / "tmp", on_spawn=self._spawned)
             self._children.clear()
-        launch = run_ranks if trial.launches_ranks else run_trial
+        launch = launcher_for(trial)
         outcome = launch(
             trial,
             run_dir / "tmp" / trial.trial_id,
@@ -181,7 +170,7 @@ class TrialJob(Checkpointable):
     def _doc(self, trial: Trial, status: str, code: int | None, error: str, events: list) -> dict:
         return {"trial": trial.to_json(), "status": status, "exit_code": code, "error": error,
                 "events": events, "attempt": self.attempt, "node": socket.gethostname(),
-                "host": node_fingerprint(), "finished_unix": time.time()}  # fmt: skip
+                "host": this_host(), "finished_unix": time.time()}  # fmt: skip
 
     def _finish(self, trial: Trial, status: str, code: int | None, error: str, events: list) -> str:
         doc = self._doc(trial, status, code, error, events)

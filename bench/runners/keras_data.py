@@ -88,7 +88,7 @@ class KerasDataRunner(KerasRunner):
             super().compile()
 
     def fit_batch_size(self) -> int:
-        return self.trial.batch_size * self.trial.world_size
+        return self.trial.global_batch_size
 
     def fit(self, clock: TrainingClock) -> None:
         with self._scope():

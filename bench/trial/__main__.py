@@ -109,7 +109,7 @@ def _clock(trial: Trial, runner: Runner, spawn_t: float, emit: Emit, energy: Ene
         emit=emit,
         host_peak=host_peak_probe(),
         steps_per_epoch=trial.steps_per_epoch,
-        batch_size=trial.batch_size * trial.world_size,  # global samples per epoch
+        batch_size=trial.global_batch_size,  # an epoch's samples are every replica's
         energy=energy,
         **({"time_fn": runner.time_fn} if virtual else {}),
     )
