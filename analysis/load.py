@@ -19,7 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.checks import check_rows
 from analysis.tables import AnalysisError, read_table
+from bench.contract.commits import COMMIT_TABLE
 from bench.contract.schema import OLDEST_READABLE_VERSION, PHASES, SCHEMA_VERSION, STATUSES, TABLES
 
 __all__ = ["AnalysisError", "Runs", "load_runs", "read_meta", "read_table"]
@@ -61,7 +63,9 @@ def load_runs(run_dirs: Iterable[Path | str]) -> Runs:
         tables = {
             name: read_table(run_dir / name, row_type, version) for name, row_type in TABLES.items()
         }
+        tables = committed_rows(tables)
         check_run(run_dir, run_id, tables)
+        check_rows(run_dir, tables)
         unique = _unique_id(run_id, metas)
         if unique != run_id:  # another folder, same id (runs started in the same second)
             tables = {name: frame.assign(run_id=unique) for name, frame in tables.items()}
@@ -121,17 +125,24 @@ def check_run(run_dir: Path, run_id: str, tables: dict[str, pd.DataFrame]) -> No
             f"{run_dir / 'trials.csv'}: no trials — the run is empty "
             "(interrupted before its first trial finished?)."
         )
-    known = set(trials["trial_id"].unique())  # unique() first: iterating a column is slow
     for name, frame in tables.items():
-        path = run_dir / name
         other = set(frame["run_id"].unique()) - {run_id}
         if other:
+            path = run_dir / name
             raise AnalysisError(f"{path}: rows of run {sorted(other)[0]!r}, not {run_id!r}.")
-        stray = set(frame["trial_id"].unique()) - known
-        if stray:
-            raise AnalysisError(f"{path}: trial {sorted(stray)[0]!r} is not in trials.csv.")
     _check_values(run_dir / "trials.csv", trials["status"], STATUSES)
     _check_values(run_dir / "phases.csv", tables["phases.csv"]["phase"], PHASES)
+
+
+def committed_rows(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Only the rows of committed trials (those with a trials.csv row: `bench.contract.commits`);
+    a trial that died before its commit left rows no reader trusts. Row labels stay the rows'
+    positions in their files (line = label + 2)."""
+    known = set(tables[COMMIT_TABLE]["trial_id"].unique())  # unique() first: iterating is slow
+    return {
+        name: frame if name == COMMIT_TABLE else frame[frame["trial_id"].isin(known)]
+        for name, frame in tables.items()
+    }
 
 
 def _check_values(path: Path, values: pd.Series, allowed: tuple[str, ...]) -> None:

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from analysis import figkit, plots
+from bench.contract.lifetime import die_with_parent
 
 if TYPE_CHECKING:
     from analysis.analyze import Analysis
@@ -61,7 +62,10 @@ def render_all(a: Analysis) -> list[bytes | None]:
     _SHARED = a
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(count, cpus()), mp_context=context) as pool:
+        workers, parent = min(count, cpus()), os.getpid()
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=die_with_parent, initargs=(parent,)
+        ) as pool:  # a worker dies with this process, whatever kills it
             return list(pool.map(_render_shared, range(count)))
     finally:
         _SHARED = None

@@ -1,5 +1,8 @@
 """Reading one result CSV, strictly: exact header, whole rows, typed columns.
 
+A line cut off at the end of a file (a full disk, a kill in mid-write) is not a row: only whole
+lines are read (`bench.contract.commits`).
+
 The common case (no quoted field, every value well-formed) is parsed by pandas' C reader with
 the column types taken from the schema dataclass. A file that fails any check is re-read
 slowly, value by value, to name the first bad row and column in the error message.
@@ -18,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.contract.commits import complete_part
 from bench.contract.schema import OLDER_VALUES, SCHEMA_VERSION, TABLES, columns_in_version
 
 
@@ -48,9 +52,9 @@ def read_table(path: Path, row_type: type, version: int = SCHEMA_VERSION) -> pd.
         return with_later_columns(pd.DataFrame(), column_types(row_type))
     if not path.is_file():
         raise AnalysisError(f"{path}: missing; every run folder holds {', '.join(TABLES)}.")
-    data = path.read_bytes()
-    if not data.endswith(b"\n"):
-        raise AnalysisError(f"{path}: the file is truncated (it does not end with a new line).")
+    data, _ = complete_part(path.read_bytes())  # a line cut off at the end is not a row
+    if not data:
+        raise AnalysisError(f"{path}: the file is truncated (not even a whole header line).")
     try:
         text = data.decode("utf-8")
         header = next(csv.reader(io.StringIO(text[: text.index("\n") + 1])), [])

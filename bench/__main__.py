@@ -220,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
+        from bench.launchers import stops
+
+        print(f"bench: interrupted ({stops.reason()})", file=sys.stderr)
+        return stops.exit_code()
     except BrokenPipeError:  # `bench ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -68,10 +68,15 @@ def test_missing_run_json_and_folder(run: Path, tmp_path: Path) -> None:
     expect_error([run], str(run / "run.json"), "missing")
 
 
-def test_truncated_csv_mid_row(run: Path) -> None:
+def test_a_line_cut_off_is_not_a_row(run: Path) -> None:
+    """A committed `ok` trial whose last epoch row was cut off is incomplete: refused, with the
+    fix; a trials.csv row cut off is no commit, so that trial's rows are not read at all."""
     path = run / "epochs.csv"
     path.write_bytes(path.read_bytes()[:-7])
-    expect_error([run], str(path), "truncated")
+    expect_error([run], str(run / "trials.csv"), "line 2", "incomplete", "5 of 6", "--resume")
+    trials = run / "trials.csv"
+    trials.write_bytes(trials.read_bytes()[:-7])
+    expect_error([run], str(trials), "no trials")
 
 
 def test_truncated_csv_short_row(run: Path) -> None:
@@ -174,7 +179,7 @@ def test_empty_run(run: Path) -> None:
     expect_error([run], str(path), "empty")
 
 
-def test_bad_value_and_stray_trial(run: Path) -> None:
+def test_bad_value_and_uncommitted_trial(run: Path) -> None:
     path = run / "epochs.csv"
     original = path.read_text()
     header, first, *rest = original.splitlines()
@@ -183,9 +188,34 @@ def test_bad_value_and_stray_trial(run: Path) -> None:
     path.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
     expect_error([run], str(path), "row 1, column wall_s", "'fast'")
     cells = first.split(",")
-    cells[1] = "999-ghost"
+    cells[1] = "999-ghost"  # a trial without a trials.csv row: never committed, never read
     path.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
-    expect_error([run], str(path), "999-ghost")
+    expect_error([run], str(run / "trials.csv"), "incomplete", "5 of 6 epochs")
+
+
+@pytest.mark.parametrize(
+    ("table", "change", "fragments"),
+    [
+        ("trials.csv", "twice", ("line 3", "a second row for trial_id")),
+        ("epochs.csv", "twice", ("line 3", "a second row for trial_id", "epoch 1")),
+        ("phases.csv", "twice", ("line 3", "phase 'spawn'")),
+        ("epochs.csv", "1e400", ("line 2", "wall_s = inf", "a finite number")),
+        ("phases.csv", "-1", ("line 2", "duration_s = -1.0", "≥ 0")),
+    ],
+)
+def test_rows_no_run_can_produce_are_refused(
+    run: Path, table: str, change: str, fragments: tuple[str, ...]
+) -> None:
+    path = run / table
+    header, first, *rest = path.read_text().splitlines()
+    if change == "twice":
+        lines = [header, first, first, *rest]
+    else:
+        cells = first.split(",")
+        cells[3 if table == "epochs.csv" else 4] = change
+        lines = [header, ",".join(cells), *rest]
+    path.write_text("\n".join(lines) + "\n")
+    expect_error([run], str(path), *fragments)
 
 
 def test_cli_error_is_one_paragraph_exit_2(run: Path) -> None:

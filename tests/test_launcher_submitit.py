@@ -98,8 +98,8 @@ def _running_job(out: Path, trial_index: int) -> tuple[Path, dict]:
                 continue
             tid = jobs[trial_index].stem
             marker = run / "parts" / f"{tid}.started.json"
-            events = run / "tmp" / tid / "events.jsonl"
-            if marker.exists() and events.exists() and '"epoch"' in events.read_text():
+            events = [*(run / "tmp").glob(f"{tid}.*/events.jsonl")]  # this attempt's scratch
+            if marker.exists() and events and '"epoch"' in events[0].read_text():
                 return run, json.loads(marker.read_text())
         return None
 

@@ -249,10 +249,15 @@ def test_a_rank_that_crashes_fails_the_trial_and_stops_the_others(tmp_path: Path
     assert (tmp_path / "t.rank1.log").read_text().count("scripted failure") >= 1
 
 
-def test_a_rank_killed_outright_is_named(tmp_path: Path) -> None:
-    trial = fake_data_trial(epoch_s=[60.0], fail="kill", fail_rank=0)
+@pytest.mark.parametrize("rank", [0, 1])
+@pytest.mark.parametrize(("fail", "said"), [("kill", "killed by SIGKILL"), ("exit", "exited")])
+def test_the_rank_that_died_first_is_blamed(
+    tmp_path: Path, rank: int, fail: str, said: str
+) -> None:
+    """Not the rank the supervisor stopped afterwards (its SIGTERM must not tie with the cause)."""
+    trial = fake_data_trial(epoch_s=[60.0], fail=fail, fail_rank=rank)
     outcome = run_ranks(trial, tmp_path / "work", tmp_path / "t.log", poll_s=0.05)
-    assert outcome.status == "failed" and outcome.error.startswith("rank 0 of 2: killed by SIGKILL")
+    assert outcome.status == "failed" and outcome.error.startswith(f"rank {rank} of 2: {said}")
     assert not processes_under(tmp_path)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import UsageError
+from bench.launchers import stops
 
 # `bench.cli.run._finish`: the end-of-run summary, failures and report.
 Finish = Callable[[argparse.Namespace, Any, Any], None]
@@ -93,7 +94,7 @@ def _drive(
                 f"`bench status {run.folder.path}`, collect them with "
                 f"`bench run --resume {run.folder.path}`"
             )
-        return 130 if interrupted else 0
+        return stops.exit_code() if interrupted else 0
     codes = []
     for run in runs:
         result = cluster.result_of(run, interrupted)

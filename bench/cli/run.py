@@ -100,14 +100,17 @@ def _reopen(args: argparse.Namespace, argv: list[str], check_only: bool = False)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Plan and run the sweep (or print the plan); 0 ok, 1 a trial failed, 130 interrupted."""
+    """Plan and run the sweep (or print the plan); 0 ok, 1 a trial failed, 130 / 143 / 129
+    stopped by Ctrl-C / SIGTERM / SIGHUP."""
     from rich.console import Console
 
     from bench.cli.progress import Display
     from bench.core import sweep
     from bench.core.eta import Eta, earlier_durations
+    from bench.launchers import stops
 
     argv = ["python", "-m", "bench", *sys.argv[1:]]
+    stops.catch()  # SIGTERM / SIGHUP stop the run as Ctrl-C does: recorded, resumable
     if args.resume is not None and (args.resume / "launcher.json").exists():
         return _launch(args, argv, None)
     if args.resume is not None:

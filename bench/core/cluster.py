@@ -136,7 +136,6 @@ def _skip(run: ClusterRun, todo: list[Trial]) -> list[Trial]:
         parts.write_json(parts.part(run.folder.path, trial.trial_id), doc)
         run.fresh.append(merge_part(run, trial, doc))
         run.merged.add(trial.trial_id)
-    run.folder.writer.flush()
     return rest
 
 
@@ -200,19 +199,20 @@ def reopen(run_dir: Path, argv: list[str]) -> tuple[Config, ClusterRun, list[Tri
     from bench.core import config as config_mod
     from bench.core.collect import ALIVE, job_state
     from bench.core.results import RunWriter
-    from bench.core.resume import read_meta
+    from bench.core.resume import read_meta, repaired
 
     meta = read_meta(run_dir)
     doc = {k: v for k, v in meta["config"].items() if k != "source"}
     config = config_mod.parse(doc, f"{run_dir / 'run.json'} (recorded config)")
     writer = RunWriter(run_dir)
-    writer.load()
+    left = writer.load()
     folder = RunFolder(meta["run_id"], run_dir, writer, meta)
     run = ClusterRun(folder, config.launcher.kind, trials_of(run_dir))
     redo = {r.trial_id for r in writer.rows["trials.csv"] if r.status == "interrupted"}
     lost = [r.trial_id for r in writer.rows["trials.csv"] if r.trial_id in run.trials]
     redo |= {tid for tid in lost if not parts.part(run_dir, tid).exists()}
     writer.drop(redo)
+    repaired(meta, left, redo)
     run.merged = {r.trial_id for r in writer.rows["trials.csv"]}
     collect(run, finished_only=True)
     rejoin(run, run_dir)

@@ -88,14 +88,13 @@ def trial_state(run: ClusterRun, trial_id: str) -> tuple[str, str]:
 
 
 def merge_part(run: ClusterRun, trial: Trial, doc: dict[str, Any]) -> TrialRow:
-    """Add a part's rows to the run's tables (not yet flushed); the node's host fingerprint
-    becomes the run's host."""
+    """Commit a part's rows to the run's tables; the node's host fingerprint becomes the run's
+    host."""
     ran = Trial.from_json(doc["trial"])
     rows = outcome_rows(
         run.folder, ran, doc["status"], doc["exit_code"], doc["error"], doc["events"], doc["node"]
     )
-    for table, table_rows in rows.items():
-        run.folder.writer.add(table, table_rows)
+    run.folder.writer.commit(rows)
     meta = run.folder.meta
     if not meta.get("host_from_node"):
         meta.update(host=doc["host"], host_from_node=True)
@@ -116,14 +115,14 @@ def lost_row(run: ClusterRun, trial: Trial, state: str) -> TrialRow:
     error = (f"job {job_id} ended without a result ({why}); see {run.folder.path}/logs and the "
              f"submitit folder; bench run --resume {run.folder.path} runs it again")  # fmt: skip
     rows = outcome_rows(run.folder, trial, status, None, error, [], "")
-    for table, table_rows in rows.items():
-        run.folder.writer.add(table, table_rows)
+    run.folder.writer.commit(rows)
     return rows["trials.csv"][0]
 
 
 def collect(run: ClusterRun, finished_only: bool = False) -> list[TrialRow]:
-    """Merge every new part (preempted attempts too) and every lost job; flush; return the
-    new trial rows (attempts not included). `finished_only`: leave lost jobs alone."""
+    """Merge every new part (preempted attempts too) and every lost job, each committed as it
+    is merged; return the new trial rows (attempts not included). `finished_only`: leave lost
+    jobs alone."""
     new: list[TrialRow] = []
     path = run.folder.path
     for tid, trial in run.trials.items():
@@ -147,7 +146,6 @@ def collect(run: ClusterRun, finished_only: bool = False) -> list[TrialRow]:
         run.merged.add(tid)
     run.fresh += new
     if new:
-        run.folder.writer.flush()
         run.folder.meta["collected_utc"] = utc_now()
         run.folder.writer.write_meta(run.folder.meta)
     return new

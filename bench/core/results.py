@@ -1,12 +1,14 @@
 """The run folder: `results/<run_id>/` with run.json, the CSV tables and the trials' logs.
 
-Every table is rewritten whole after each trial — to a temporary file in the same folder, flushed
-to disk, then renamed over the old one — so a crash at any instant leaves either the previous
-complete file or the new complete file, never half a row.
+Each trial's rows are committed at once (`bench.contract.commits`: appended to every table,
+trials.csv last), so a crash at any instant leaves every earlier trial whole and no part of the
+one it interrupted that any reader trusts. run.json and a table rewritten whole (`write_atomic`)
+go to a temporary file in the same folder, flushed to disk, then renamed over the old one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -16,7 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.contract.commits import COMMIT_TABLE, append_order, committed, complete_part
 from bench.contract.schema import SCHEMA_VERSION, TABLES, columns
+from bench.core import lock
 from bench.errors import UsageError
 
 
@@ -67,44 +71,106 @@ def write_atomic(path: Path, text: str) -> None:
         ) from None
 
 
+def _lines(rows: list[Any]) -> str:
+    lines = io.StringIO()
+    writer = csv.writer(lines, lineterminator="\n")
+    for row in rows:
+        writer.writerow(_cell(v) for v in dataclasses.astuple(row))
+    return lines.getvalue()
+
+
+def _header(row_type: type) -> str:
+    return ",".join(columns(row_type)) + "\n"
+
+
 class RunWriter:
-    """Collects every table's rows and rewrites the tables after each trial."""
+    """A run folder's tables: one commit per trial (`bench.contract.commits`), its rows kept.
+
+    `create` writes the empty tables of a new folder; `commit` appends one trial's rows to every
+    table, trials.csv last; `load` reads back the committed rows of an existing folder (to resume
+    it or collect into it) and `rewrite` replaces each table by exactly the rows kept, so that
+    nothing uncommitted (or dropped) is ever followed by a new commit.
+    """
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self.rows: dict[str, list[Any]] = {name: [] for name in TABLES}
+        self.stale = False  # the files hold rows not kept: `rewrite` before the next commit
 
-    def add(self, table: str, rows: list[Any]) -> None:
-        self.rows[table].extend(rows)
-
-    def load(self) -> None:
-        """Read back the tables already in the folder (to resume a run); cells stay text."""
+    def create(self) -> None:
+        """The empty tables of a new folder, under its writer lock."""
+        lock.hold(self.run_dir)
         for table, row_type in TABLES.items():
-            path = self.run_dir / table
-            if not path.exists():
-                continue
-            with open(path, newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                if reader.fieldnames != columns(row_type):
-                    raise UsageError(
-                        f"{path}: its columns are not those of this bench version's {table}; "
-                        "it cannot be resumed."
-                    )
-                self.rows[table] = [row_type(**row) for row in reader]
+            write_atomic(self.run_dir / table, _header(row_type))
+
+    def commit(self, rows: dict[str, list[Any]]) -> None:
+        """Append one trial's rows to every table, trials.csv last (its commit), each flushed to
+        disk before the next. A failed write (disk full) cuts every table back to its size before
+        and raises the one error a user sees; the trial is then not committed."""
+        if self.stale:
+            self.rewrite()
+        before: dict[Path, int] = {}
+        try:
+            for table in append_order(TABLES):
+                path = self.run_dir / table
+                before[path] = path.stat().st_size
+                with open(path, "a", encoding="utf-8", newline="") as f:
+                    f.write(_lines(rows.get(table, [])))
+                    f.flush()
+                    os.fsync(f.fileno())
+        except OSError as exc:
+            for path, size in before.items():
+                with contextlib.suppress(OSError):
+                    os.truncate(path, size)
+            raise UsageError(
+                f"{self.run_dir}: cannot write results ({exc.strerror or exc}); every trial "
+                "finished before this one is kept. Free space or fix permissions, then finish "
+                f"the run with: python -m bench run --resume {self.run_dir}"
+            ) from None
+        for table, table_rows in rows.items():
+            self.rows[table].extend(table_rows)
+
+    def load(self) -> dict[str, int]:
+        """Read back the committed rows of every table (cells stay text); the rows left out,
+        uncommitted or cut off, by table. Takes the folder's writer lock: nothing else may write
+        into it while this process works on it."""
+        lock.hold(self.run_dir)
+        raw = {table: self._read(table, row_type) for table, row_type in TABLES.items()}
+        left = {table: cut for table, (_, cut) in raw.items() if cut}
+        ids = {row.trial_id for row in raw[COMMIT_TABLE][0]}
+        for table, (rows, _) in raw.items():
+            self.rows[table], orphans = committed(rows, ids, lambda r: r.trial_id)
+            if orphans:
+                left[table] = left.get(table, 0) + orphans
+        self.stale = bool(left)
+        return left
+
+    def _read(self, table: str, row_type: type) -> tuple[list[Any], int]:
+        path = self.run_dir / table
+        if not path.exists():
+            return [], 0
+        data, cut = complete_part(path.read_bytes())
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8", errors="replace")))
+        if reader.fieldnames != columns(row_type):
+            raise UsageError(
+                f"{path}: its columns are not those of this bench version's {table}; "
+                "it cannot be resumed."
+            )
+        return [row_type(**row) for row in reader], int(cut > 0)
 
     def drop(self, trial_ids: set[str]) -> None:
-        """Forget every row of these trials (an interrupted trial that runs again)."""
-        for table in self.rows:
-            self.rows[table] = [r for r in self.rows[table] if r.trial_id not in trial_ids]
+        """Forget every row of these trials (a trial that runs again); `rewrite` writes that."""
+        for table, rows in self.rows.items():
+            self.rows[table] = [r for r in rows if r.trial_id not in trial_ids]
+            self.stale |= len(self.rows[table]) != len(rows)
 
-    def flush(self) -> None:
-        for table, row_type in TABLES.items():
-            lines = io.StringIO()
-            writer = csv.writer(lines, lineterminator="\n")
-            writer.writerow(columns(row_type))
-            for row in self.rows[table]:
-                writer.writerow(_cell(v) for v in dataclasses.astuple(row))
-            write_atomic(self.run_dir / table, lines.getvalue())
+    def rewrite(self) -> None:
+        """Replace every table by exactly the rows kept, trials.csv first (a crash between two
+        tables leaves only rows of uncommitted trials behind, which no reader trusts)."""
+        for table in reversed(append_order(TABLES)):
+            row_type = TABLES[table]
+            write_atomic(self.run_dir / table, _header(row_type) + _lines(self.rows[table]))
+        self.stale = False
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         doc = {"schema_version": SCHEMA_VERSION, **meta}

@@ -1,8 +1,12 @@
 """`python -m bench run --resume RUN_DIR`: finish an interrupted run without duplicating rows.
 
-The run's own recorded config (run.json) is planned again on this machine; every planned trial
-whose row is missing from trials.csv, or whose row says `interrupted`, runs now, and the rows of
-interrupted trials are replaced. A folder written by another schema version is refused.
+The run's own recorded config (run.json) is planned again on this machine. Only committed trials
+are trusted (`bench.contract.commits`): rows of a trial that died before its commit, and a line
+cut off at the end of a table, are dropped; every planned trial whose row is missing from
+trials.csv, whose row says `interrupted`, or that says `ok` without all its rows (`incomplete`)
+runs now, its old rows dropped. What was dropped is noted in run.json (`repairs`), and every
+table is rewritten to exactly the rows kept before the first new commit. A folder written by
+another schema version is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from bench.contract.schema import SCHEMA_VERSION
 from bench.contract.trial import Trial
 from bench.core import config as config_mod
+from bench.core.recipe import check_unchanged
 from bench.core.results import RunWriter, utc_now
 from bench.core.sweep import RunFolder, planned_trials
 from bench.errors import UsageError
@@ -38,22 +43,47 @@ def read_meta(run_dir: Path) -> dict:
     return meta
 
 
+def incomplete(writer: RunWriter) -> set[str]:
+    """`ok` trials whose rows are not all there (a folder of a bench before one commit per
+    trial): fewer epoch rows than epochs, or no phase rows. They run again."""
+    epochs: dict[str, int] = {}
+    for row in writer.rows["epochs.csv"]:
+        epochs[row.trial_id] = epochs.get(row.trial_id, 0) + 1
+    phased = {row.trial_id for row in writer.rows["phases.csv"]}
+    return {
+        row.trial_id
+        for row in writer.rows["trials.csv"]
+        if row.status == "ok"
+        and (epochs.get(row.trial_id, 0) != int(row.epochs) or row.trial_id not in phased)
+    }
+
+
+def repaired(meta: dict, left: dict[str, int], redo: set[str]) -> None:
+    """Note in run.json what a resume dropped: rows of uncommitted trials or cut-off lines, by
+    table, and the trials it runs again (interrupted or incomplete)."""
+    if left or redo:
+        note = {"utc": utc_now(), "rows_dropped": left, "trials_rerun": sorted(redo)}
+        meta.setdefault("repairs", []).append(note)
+
+
 def reopen(run_dir: Path, argv: list[str]) -> tuple[config_mod.Config, list[Trial], RunFolder]:
     """The run's config, the trials still to run, and the folder ready to take their rows."""
     meta = read_meta(run_dir)
     doc = {k: v for k, v in meta["config"].items() if k != "source"}
     config = config_mod.parse(doc, f"{run_dir / 'run.json'} (recorded config)")
     planned = planned_trials(config)
+    check_unchanged(meta.get("recipe"), planned, f"{run_dir} (--resume)")
     writer = RunWriter(run_dir)
-    writer.load()
+    left = writer.load()
     status = {row.trial_id: row.status for row in writer.rows["trials.csv"]}
     if status and not set(status) & {t.trial_id for t in planned}:
         raise UsageError(
             f"{run_dir}: none of its trials is in the plan made here from its config (another "
             "machine, other devices or thread counts?); it cannot be resumed here."
         )
-    redo = {tid for tid, s in status.items() if s == "interrupted"}
+    redo = {tid for tid, s in status.items() if s == "interrupted"} | incomplete(writer)
     writer.drop(redo)
+    repaired(meta, left, redo)
     todo = [t for t in planned if t.trial_id not in status or t.trial_id in redo]
     meta.setdefault("resumed", []).append({"utc": utc_now(), "command": argv, "trials": len(todo)})
     folder = RunFolder(meta["run_id"], run_dir, writer, meta)

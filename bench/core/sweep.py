@@ -19,6 +19,7 @@ from bench.contract.schema import TrialRow
 from bench.contract.trial import Trial
 from bench.core.config import Config
 from bench.core.plan import plan
+from bench.core.recipe import recipe
 from bench.core.results import RunWriter, new_run_dir, utc_now
 from bench.core.rows import trial_rows
 from bench.errors import UsageError
@@ -26,8 +27,10 @@ from bench.hardware import devices as devices_mod
 from bench.hardware.calibrate import load_latest
 from bench.hardware.fingerprint import git_commit, this_host
 from bench.hardware.mfu import mfu_fields
+from bench.launchers import stops
 from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.launch import launcher_for
+from bench.launchers.process import scratch_dir
 
 REQUIRED_MODULES = {
     "torch": ("torch",),
@@ -80,7 +83,7 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         if self.interrupted:
-            return 130
+            return stops.exit_code()  # 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP
         return 0 if all(t.status in ("ok", "skipped") for t in self.trials) else 1
 
 
@@ -132,16 +135,18 @@ def create_run(config: Config, argv: list[str], trials: list[Trial]) -> RunFolde
         "host": this_host(),
         "git_commit": git_commit(PROJECT_ROOT),
         "trials_planned": len(trials),
+        "recipe": recipe(trials),
         "calibration": load_latest(Path(config.output.dir)),
     }
     folder = RunFolder(run_id, run_dir, RunWriter(run_dir), meta)
     folder.writer.write_meta(meta)
-    folder.writer.flush()
+    folder.writer.create()
     return folder
 
 
 def run(config: Config, trials: list[Trial], folder: RunFolder, display: Display) -> RunResult:
-    """Run `trials` into `folder`, rewriting its tables after each; return rows and status."""
+    """Run `trials` into `folder`, committing each trial's rows as it ends; return rows and
+    status."""
     result = RunResult(folder.run_id, folder.path)
     writer, meta = folder.writer, folder.meta
     missing = {(t.framework, t.backend): missing_framework(t.framework, t.backend) for t in trials}
@@ -150,9 +155,7 @@ def run(config: Config, trials: list[Trial], folder: RunFolder, display: Display
         meta["warmup"] = warm_up(config, trials, folder, missing, display)
         for trial in trials:
             rows = _run_one(config, trial, folder, missing, display)
-            for table, table_rows in rows.items():
-                writer.add(table, table_rows)
-            writer.flush()
+            writer.commit(rows)
             row = rows["trials.csv"][0]
             result.trials.append(row)
             display.trial_done(row)
@@ -214,7 +217,7 @@ def _run_one(
         launch = launcher_for(trial)
         outcome = launch(
             trial,
-            folder.path / "tmp" / trial.trial_id,
+            scratch_dir(folder.path / "tmp", trial.trial_id),
             folder.path / "logs" / f"{trial.trial_id}.log",
             display.on_event,
             cache_dir=cache,

@@ -65,14 +65,14 @@ def cache_key(trial: Trial) -> str:
         "device_name": trial.device_name,
         "versions": _versions(trial),
     }
-    identity["network"] = _network(trial)
+    identity["network"] = network(trial)
     if trial.parallel == "data":  # DDP changes what torch.compile builds; single keys unchanged
         identity["parallel"] = f"data{trial.world_size}"
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return f"{trial.framework}.{trial.backend}.{trial.mode}.{trial.model}-{digest}"
 
 
-def _network(trial: Trial) -> str:
+def network(trial: Trial) -> str:
     """What the trial's network is: a spec model's layer spec (as built for this trial), a
     native model's factory and a digest of its source file ("" where it cannot be found)."""
     if not trial.native:

@@ -15,6 +15,7 @@ the events `noise_before` and `noise_after`, outside every timed interval.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -25,9 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.contract.lifetime import PARENT_VARIABLE
 from bench.contract.trial import Trial
 from bench.hardware.device_env import device_env
 from bench.hardware.precision import autotune_env
+from bench.launchers import stops
 from bench.launchers.process import (
     Outcome,
     ended_status,
@@ -59,6 +62,7 @@ def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
             ),
         }
     )
+    env[PARENT_VARIABLE] = str(os.getpid())  # the child dies with us (bench.contract.lifetime)
     if trial.framework == "keras":
         env["KERAS_BACKEND"] = trial.backend
     env.update(autotune_env(trial.autotune, env.get("XLA_FLAGS")))
@@ -111,7 +115,7 @@ def run_trial(
         events.extend(read_new_events(events_path, offset)[0])
         events = [before, *events, {"event": "noise_after", **noise.snapshot()}]
         if ended == "interrupted":
-            status, error = "interrupted", "stopped by Ctrl-C"
+            status, error = "interrupted", f"stopped by {stops.reason()}"
         else:
             timed_out = ended == "timeout"
             status, error = ended_status(proc.returncode, timed_out, trial, events, log_path)

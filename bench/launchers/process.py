@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,13 @@ class Outcome:
     exit_code: int | None
     error: str = ""
     events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def scratch_dir(base: Path, trial_id: str) -> Path:
+    """A fresh, empty working folder for one attempt of a trial under `base`: a late writer of an
+    earlier attempt (a child that outlived its parent) can never reach this attempt's files."""
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{trial_id}.", dir=base))
 
 
 def read_new_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:

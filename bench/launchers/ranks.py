@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.contract.trial import Trial
+from bench.launchers import stops
 from bench.launchers.local import child_env
 from bench.launchers.process import Outcome, ended_status, read_new_events, signal_group
 
@@ -97,6 +98,14 @@ class _Rank:
     log: Path
     offset: int = 0
     events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    ended_at: float | None = None  # when the supervisor saw it exit on its own (before any stop)
+
+    def exited(self) -> bool:
+        """Has it exited? The first time it is seen so, the time is taken (monotonic, as its own
+        error events are)."""
+        if self.ended_at is None and self.proc.poll() is not None:
+            self.ended_at = time.monotonic()
+        return self.ended_at is not None
 
     def read(self) -> list[dict[str, Any]]:
         new, self.offset = read_new_events(self.events_path, self.offset)
@@ -143,17 +152,16 @@ def stop_all(ranks: list[_Rank], grace_s: float = 5.0) -> None:
 
 
 def _failed(ranks: list[_Rank]) -> _Rank | None:
-    """The rank whose failure ended the trial: of those that exited non-zero, the one whose
-    error event came first (one killed without an event counts as failing now)."""
-    bad = [r for r in ranks if r.proc.poll() not in (None, 0)]
-    if not bad:
-        return None
-    now = time.monotonic()
+    """The rank whose failure ended the trial: of those that exited non-zero on their own —
+    seen by `exited` before any stop, so the ranks the supervisor then stopped never tie with
+    it — the first to fail, by its error event or else the time it was seen to exit."""
+    bad = [r for r in ranks if r.ended_at is not None and r.proc.returncode not in (None, 0)]
 
     def when(rank: _Rank) -> float:
-        return next((e.get("at", now) for e in rank.events if e["event"] == "error"), now)
+        errors = (e.get("at") for e in rank.events if e["event"] == "error")
+        return min(next(errors, None) or rank.ended_at, rank.ended_at)  # type: ignore[type-var]
 
-    return min(bad, key=lambda r: (when(r), r.trial.rank))
+    return min(bad, key=lambda r: (when(r), r.trial.rank)) if bad else None
 
 
 def _watch(
@@ -168,7 +176,7 @@ def _watch(
                 for event in rank.read():
                     if rank.trial.rank == 0:
                         on_event(event)
-            if all(r.proc.poll() is not None for r in ranks):
+            if all([r.exited() for r in ranks]):  # every rank looked at: each exit time taken
                 return ""
             if _failed(ranks) is not None:
                 stop_all(ranks)
@@ -219,7 +227,7 @@ def _verdict(trial: Trial, ranks: list[_Rank], ended: str) -> tuple[str, int | N
     """The trial's status, exit code and error from how its ranks ended."""
     first = ranks[0]
     if ended == "interrupted":
-        return "interrupted", first.proc.returncode, "stopped by Ctrl-C"
+        return "interrupted", first.proc.returncode, f"stopped by {stops.reason()}"
     if ended == "timeout":
         return "timeout", first.proc.returncode, f"exceeded timeout_s = {trial.timeout_s:g} s"
     culprit = _failed(ranks) or next(

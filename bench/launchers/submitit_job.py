@@ -43,7 +43,7 @@ from bench.hardware.fingerprint import this_host
 from bench.launchers import parts
 from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.launch import launcher_for
-from bench.launchers.process import read_events
+from bench.launchers.process import read_events, scratch_dir
 
 ON_NODE = "(read on the node)"  # a planned trial's device_name until its node fills it in
 
@@ -89,6 +89,7 @@ class TrialJob(Checkpointable):
         self._began = time.time()
         self._children: list[int] = []  # process-group leaders running now
         self._trial: Trial | None = None
+        self._scratch: Path | None = None  # this attempt's working folder
         self._filled: dict[str, Any] | None = None  # this job's fill of a warm cache
         self._warmed: list[dict[str, Any]] = []  # this job's warm-up trials
 
@@ -112,10 +113,11 @@ class TrialJob(Checkpointable):
         if cache is not None:
             self._filled = fill(trial, cache, run_dir / "tmp", on_spawn=self._spawned)
             self._children.clear()
+        self._scratch = scratch_dir(run_dir / "tmp", trial.trial_id)
         launch = launcher_for(trial)
         outcome = launch(
             trial,
-            run_dir / "tmp" / trial.trial_id,
+            self._scratch,
             run_dir / "logs" / f"{trial.trial_id}.log",
             cache_dir=cache,
             on_spawn=self._spawned,
@@ -133,7 +135,7 @@ class TrialJob(Checkpointable):
         if trial is None:  # not started yet: nothing to record, run it again
             return DelayedSubmission(self)
         run_dir = Path(self.run_dir)
-        events = read_events(run_dir / "tmp" / trial.trial_id / "events.jsonl")
+        events = read_events(self._scratch / "events.jsonl") if self._scratch else []
         ran = time.time() - self._began
         if self.time_limit_s and ran >= min(0.8 * self.time_limit_s, self.time_limit_s - 600):
             limit = f"{self.time_limit_s / 60:g} min"

@@ -157,4 +157,7 @@ def _protocol(runner: Runner, clock: Clock, emit: Emit) -> int:
 
 
 if __name__ == "__main__":
+    from bench.contract.lifetime import die_with_parent
+
+    die_with_parent()  # a killed `bench run` leaves no trial running
     sys.exit(run(sys.argv[1], sys.argv[2], float(sys.argv[3])))

@@ -1,0 +1,95 @@
+"""What no run can produce: a folder whose committed rows break these rules is refused whole,
+with one error naming the file, the line and the rule (`AnalysisError`, exit 2) — never a
+silently pooled figure.
+
+- every trial has one row in trials.csv, every (trial, epoch) one row in epochs.csv and every
+  (trial, phase) one row in phases.csv;
+- an `ok` trial is complete: epochs 1..E (E its `epochs`) and every set-up phase a trial has;
+- numbers are finite (`1e400` reads as infinity), and durations and epoch times are ≥ 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.tables import AnalysisError
+from bench.contract.headline import REQUIRED_SETUP_PHASES
+
+UNIQUE_KEYS = {
+    "trials.csv": ("trial_id",),
+    "epochs.csv": ("trial_id", "epoch"),
+    "phases.csv": ("trial_id", "phase"),
+    "ranks.csv": ("trial_id", "rank", "epoch"),
+}
+NON_NEGATIVE = {"epochs.csv": ("wall_s",), "phases.csv": ("duration_s",)}
+
+
+def _line(frame: pd.DataFrame, position: int) -> int:
+    """The file line of the frame's row at `position` (its label is its row number in the file)."""
+    return int(frame.index[position]) + 2
+
+
+def _show(value: object) -> str:
+    """A cell as a user wrote it: text quoted, numbers plain."""
+    return repr(value) if isinstance(value, str) else str(getattr(value, "item", lambda: value)())
+
+
+def check_rows(run_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Raise `AnalysisError` for the first committed row that breaks a rule of the module doc."""
+    for name, keys in UNIQUE_KEYS.items():
+        frame = tables[name]
+        twice = np.flatnonzero(frame.duplicated(list(keys)).to_numpy())
+        if len(twice):
+            row = frame.iloc[twice[0]]
+            what = ", ".join(f"{k} {_show(row[k])}" for k in keys)
+            raise AnalysisError(
+                f"{run_dir / name}: line {_line(frame, twice[0])}: a second row for {what}; "
+                "a run writes each once (two writers, or rows pasted together?)."
+            )
+    for name, frame in tables.items():
+        _finite(run_dir / name, frame, NON_NEGATIVE.get(name, ()))
+    _complete(run_dir, tables)
+
+
+def _finite(path: Path, frame: pd.DataFrame, non_negative: tuple[str, ...]) -> None:
+    for column in frame.columns:
+        if not pd.api.types.is_float_dtype(frame[column]):
+            continue
+        values = frame[column].to_numpy(dtype=float)
+        bad = np.flatnonzero(np.isinf(values))
+        rule = "a finite number"
+        if column in non_negative:
+            more = np.flatnonzero(values < 0)
+            if len(more) and (not len(bad) or more[0] < bad[0]):
+                bad, rule = more, "a number ≥ 0"
+        if len(bad):
+            raise AnalysisError(
+                f"{path}: line {_line(frame, bad[0])}: {column} = {float(values[bad[0]])}; "
+                f"expected {rule}."
+            )
+
+
+def _complete(run_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
+    trials = tables["trials.csv"]
+    ok = trials[trials["status"] == "ok"]
+    epochs = tables["epochs.csv"].groupby("trial_id")["epoch"].agg(["count", "min", "max"])
+    epochs = epochs.reindex(ok["trial_id"]).fillna(0)
+    planned = ok["epochs"].to_numpy()
+    whole = (epochs["count"].to_numpy() == planned) & (epochs["min"].to_numpy() == 1)
+    whole &= epochs["max"].to_numpy() == planned  # epochs are unique: 1..E with none missing
+    phases = tables["phases.csv"]
+    setup = phases[phases["phase"].isin(REQUIRED_SETUP_PHASES)].groupby("trial_id").size()
+    whole &= setup.reindex(ok["trial_id"]).fillna(0).to_numpy() == len(REQUIRED_SETUP_PHASES)
+    if whole.all():
+        return
+    position = int(np.flatnonzero(~whole)[0])
+    tid = ok["trial_id"].iloc[position]
+    raise AnalysisError(
+        f"{run_dir / 'trials.csv'}: line {_line(ok, position)}: trial {tid!r} is `ok` but its "
+        f"rows are incomplete ({int(epochs['count'].iloc[position])} of {planned[position]} "
+        f"epochs, {int(setup.get(tid, 0))} of {len(REQUIRED_SETUP_PHASES)} set-up phases); "
+        f"bench run --resume {run_dir} runs it again."
+    )
