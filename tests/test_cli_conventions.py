@@ -50,7 +50,7 @@ def test_set_overrides_any_key(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = trial_lines(done.stdout)
     assert len(lines) == 3 * 2
-    assert sum("batch 8," in line for line in lines) == 3
+    assert sum(", b8," in line for line in lines) == 3
 
 
 def test_set_with_a_bad_key_or_value_names_it(tmp_path: Path) -> None:

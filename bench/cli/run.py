@@ -43,6 +43,8 @@ OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
     "launcher": ("launcher", "kind", str, False),
     "partitions": ("launcher", "partitions", str, True),
 }
+#: The settings a dry-run line names after epochs and steps, in this order (each off its default).
+DRY_RUN_SETTINGS = ("pipeline", "precision", "autotune", "cache", "parallel")
 #: List flags that may also be given more than once (`--model-file a.py --model-file b.py`).
 REPEATABLE = ("model_file",)
 
@@ -206,23 +208,23 @@ def config_source(cfg: Any) -> str:
 
 
 def dry_run_text(trials: list) -> str:
+    """The planned trials, one line each: id, variant, model, shape, device, batch size and
+    threads, epochs and steps, the other settings off their defaults (each setting as
+    `bench.core.labels` writes it), and why a trial would be skipped."""
+    from bench.core.labels import parts, row_of
     from bench.core.sweep import missing_framework
 
     lines = [f"{len(trials)} trials planned (each in a fresh process):"]
     for t in trials:
         why = t.skip or missing_framework(t.framework, t.backend)
+        row = row_of(t)
         lines.append(
             f"  {t.trial_id}: {t.framework}/{t.backend}/{t.mode} {t.model}"
-            f" {'x'.join(map(str, t.input_shape))}"
-            f" on {t.device} ({t.device_name}), batch {t.batch_size}, {t.threads} threads,"
-            f" {t.epochs} epochs × {t.steps_per_epoch} steps"
-            + (f", {t.precision}" if t.precision != "fp32" else "")
-            + (f", autotune {t.autotune}" if t.autotune != "default" else "")
-            + (
-                f", data-parallel ×{t.world_size} (batch per replica)"
-                if t.parallel == "data"
-                else ""
-            )
+            f" {'x'.join(map(str, t.input_shape))} on {t.device} ({t.device_name}), "
+            + ", ".join(parts(("batch_size", "threads"), row))
+            + f", {t.epochs} epochs × {t.steps_per_epoch} steps"
+            + "".join(f", {p}" for p in parts(DRY_RUN_SETTINGS, row))
+            + (" (batch per replica)" if t.parallel == "data" else "")
             + (f"  [skipped: {why}]" if why else "")
         )
     return "\n".join(lines)

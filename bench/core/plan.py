@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from bench.core import parallel as parallel_mod
+from bench.core.labels import parts
 from bench.errors import UsageError
 from bench.hardware.precision import autotune_skip, precision_skip
 from bench.trial.spec import Trial
@@ -29,6 +30,8 @@ LOADER_NEEDS_TF = (
     "the Keras loader pipeline is tf.data, which needs the TensorFlow backend; use the memory "
     "pipeline on this backend"
 )
+#: The settings a trial id names after its device, in this order (each only where it labels).
+ID_SETTINGS = ("batch_size", "threads", "precision", "autotune", "cache", "parallel", "repeat")
 NO_GRAPH_MODE = {
     "jax": "Keras on JAX has no separate graph mode: jit_compile=False runs eagerly; use xla",
     "torch": "Keras on torch has no graph mode (it runs eagerly); use eager, or xla for "
@@ -275,21 +278,16 @@ def check_fits(
 
 
 def _identity(t: dict[str, Any], size: int | None) -> list[str]:
-    """The readable parts of a trial's id: what distinguishes it from the sweep's other trials."""
+    """The readable parts of a trial's id: what distinguishes it from the sweep's other trials
+    (each setting's part as `bench.core.labels` writes it)."""
     framework, backend = t["framework"], t["backend"]
     label = ",".join(f"{k}={v}" for k, v in t["model_options"].items())
+    row = {**t, "input_size": size}
     return [
         framework if backend in ("tensorflow", framework) else f"{framework}.{backend}",
         t["mode"],
         t["model"] + (f".{label}" if label else ""),
-        f"{t['input_shape'][0]}px" if size is not None else "",
-        t["pipeline"] if t["pipeline"] != "memory" else "",
+        *parts(("input_size", "pipeline"), row),
         t["device"],
-        f"b{t['batch_size']}",
-        f"t{t['threads']}",
-        t["precision"] if t["precision"] != "fp32" else "",
-        f"autotune-{t['autotune']}" if t["autotune"] != "default" else "",
-        "warm" if t["cache"] == "warm" else "",
-        f"dp{t['world_size']}" if t["parallel"] == "data" else "",
-        f"r{t['repeat']}",
+        *parts(ID_SETTINGS, row),
     ]

@@ -19,9 +19,12 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bench.core.labels import parts
 from bench.core.schema import IDENTITY_COLUMNS
 
 CONFIG_KEY = IDENTITY_COLUMNS  # what a configuration is: one list, in the schema
+#: The settings a configuration's label names after its device, in this order.
+SUMMARY_SETTINGS = ("batch_size", "threads", "pipeline", "precision", "autotune", "parallel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +73,15 @@ def _median(values: list[float | None]) -> float | None:
 
 
 def label(key: dict[str, Any]) -> str:
-    """framework[.backend]/mode model[options] on device, batch B, T threads[, precision]
-    [, autotune A] (the last two only off their defaults)."""
+    """framework[.backend]/mode[ warm] model[options] shape on device, b64, t2[, loader][, bf16]
+    [, autotune=on][, dp2]: each setting as `bench.core.labels` writes it (quiet ones only off
+    their defaults)."""
     fw, backend = key["framework"], key["backend"]
     name = fw if backend in ("tensorflow", fw) else f"{fw}.{backend}"
     options = f"[{key['model_options']}]" if key.get("model_options") else ""
-    cache = " warm" if key.get("cache") == "warm" else ""
-    precision = f", {key['precision']}" if key.get("precision", "fp32") != "fp32" else ""
-    autotune = key.get("autotune", "default")
-    tuned = f", autotune {autotune}" if autotune != "default" else ""
-    return (
-        f"{name}/{key['mode']}{cache} {key['model']}{options} {key['input_shape']} "
-        f"on {key['device']}, b{key['batch_size']}, t{key['threads']}{precision}{tuned}"
-        + (f", data-parallel ×{key['world_size']}" if key.get("parallel") == "data" else "")
+    head = " ".join([f"{name}/{key['mode']}", *parts(("cache",), key)])
+    return f"{head} {key['model']}{options} {key['input_shape']} on {key['device']}, " + ", ".join(
+        parts(SUMMARY_SETTINGS, key)
     )
 
 
