@@ -35,7 +35,7 @@ def test_trial_ids_and_the_run_summary_use_the_declared_labels() -> None:
     )
     key = trial | {"input_shape": "32x32x3", "model_options": ""}
     assert label(key) == (
-        "keras.jax/xla warm vgg16 32x32x3 on cuda:0, b32, t1, loader, bf16, autotune=on, dp2"
+        "keras.jax/xla warm vgg16 32x32x3 on cuda:0, b32, t1, bf16, autotune=on, dp2, loader"
     )
     assert label(key | PLAIN) == "keras.jax/xla vgg16 32x32x3 on cuda:0, b64, t2"
 
@@ -52,3 +52,34 @@ def test_report_labels_show_every_value_of_a_varying_setting() -> None:
         "fp32 · autotune=default · b64",
         "bf16 · autotune=on · b32",
     ]
+
+
+def test_every_labelled_setting_shows_in_ids_the_dry_run_and_the_summary() -> None:
+    from bench.cli.run import dry_run_text
+    from bench.core.config import load
+    from bench.core.summary import label
+    from bench.core.sweep import planned_trials
+
+    sweep = {"frameworks": ["fake"], "models": ["seed_cnn"], "devices": ["cpu"], "threads": [1]}
+    sweep |= {"precisions": ["bf16"], "caches": ["warm"], "parallel": ["data"], "repeats": 1}
+    sweep |= {"input_sizes": [32]}
+    cfg = load(None, {"sweep": sweep, "data": {"pipeline": ["loader"]}}, ["test"])
+    [trial] = planned_trials(cfg)
+    assert trial.trial_id == "000-fake-scripted-seed_cnn-32px-loader-cpu-b64-t1-bf16-warm-dp2-r0"
+    line = dry_run_text([trial]).splitlines()[1]
+    assert line.endswith(
+        "b64, t1, 4 epochs × 64 steps, bf16, warm, dp2 (batch per replica), loader"
+    )
+    key = labels.row_of(trial) | {"input_shape": "32x32x1", "model_options": ""}
+    assert label(key).endswith(" on cpu, b64, t1, bf16, dp2, loader")
+    assert labels.labelled() == (
+        "batch_size",
+        "input_size",
+        "threads",
+        "precision",
+        "autotune",
+        "cache",
+        "parallel",
+        "repeat",
+        "pipeline",
+    )  # fmt: skip: the order of their declarations

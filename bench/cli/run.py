@@ -18,8 +18,9 @@ from bench.errors import UsageError
 
 DEFAULT_CONFIG = Path("bench.toml")
 
-#: The settings a dry-run line names after epochs and steps, in this order (each off its default).
-DRY_RUN_SETTINGS = ("pipeline", "precision", "autotune", "cache", "parallel")
+#: The settings a dry-run line names before epochs and steps; the other labelled ones follow.
+FIRST = ("batch_size", "threads")
+NOTES = {"parallel": " (batch per replica)"}  # what a data-parallel trial's batch size means
 
 
 def _overrides(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -174,9 +175,10 @@ def dry_run_text(trials: list) -> str:
     """The planned trials, one line each: id, variant, model, shape, device, batch size and
     threads, epochs and steps, the other settings off their defaults (each setting as
     `bench.core.labels` writes it), and why a trial would be skipped."""
-    from bench.core.labels import parts, row_of
+    from bench.core.labels import labelled, part, parts, row_of
     from bench.core.sweep import missing_framework
 
+    rest = [c for c in labelled() if c not in (*FIRST, "repeat")]
     lines = [f"{len(trials)} trials planned (each in a fresh process):"]
     for t in trials:
         why = t.skip or missing_framework(t.framework, t.backend)
@@ -184,10 +186,9 @@ def dry_run_text(trials: list) -> str:
         lines.append(
             f"  {t.trial_id}: {t.framework}/{t.backend}/{t.mode} {t.model}"
             f" {'x'.join(map(str, t.input_shape))} on {t.device} ({t.device_name}), "
-            + ", ".join(parts(("batch_size", "threads"), row))
+            + ", ".join(parts(FIRST, row))
             + f", {t.epochs} epochs × {t.steps_per_epoch} steps"
-            + "".join(f", {p}" for p in parts(DRY_RUN_SETTINGS, row))
-            + (" (batch per replica)" if t.parallel == "data" else "")
+            + "".join(f", {p}" + NOTES.get(c, "") for c in rest if (p := part(c, row)))
             + (f"  [skipped: {why}]" if why else "")
         )
     return "\n".join(lines)

@@ -3,9 +3,9 @@
 Trial ids (`bench.core.plan`), the dry run (`bench.cli.run`), the run summary
 (`bench.core.summary`) and the report's tables and figures (`analysis.summary`) all write a
 setting's value through `part`, with the format its declaration gives (`Rule.label`: `b32`,
-`t1`, `bf16`, `autotune=on`, `warm`, `dp2`, `r0`). A brief label leaves out a `quiet` setting's
-default (`fp32`, `autotune=default`, `cold`, `memory`, `single`); a full one, where a column
-varies between rows, shows every value.
+`t1`, `bf16`, `autotune=on`, `warm`, `dp2`, `r0`), in the order the settings are declared
+(`labelled`). A brief label leaves out a `quiet` setting's default (`fp32`, `autotune=default`,
+`cold`, `memory`, `single`); a full one, where a column varies between rows, shows every value.
 """
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ def dimensions() -> dict[str, Rule]:
     from bench.core.settings import SECTIONS
 
     return {r.column: r for cls in SECTIONS.values() for r in rules(cls).values() if r.column}
+
+
+def labelled() -> tuple[str, ...]:
+    """The columns whose settings declare a label, in declaration order: the order in which
+    labels name them (a new setting with a label shows up in every label by itself)."""
+    return tuple(column for column, rule in dimensions().items() if rule.label)
 
 
 def _formats(rule: Rule) -> list[str]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from bench.core import parallel as parallel_mod
-from bench.core.labels import parts
+from bench.core.labels import labelled, parts
 from bench.errors import UsageError
 from bench.hardware.precision import autotune_skip, precision_skip
 from bench.trial.spec import Trial
@@ -30,8 +30,8 @@ LOADER_NEEDS_TF = (
     "the Keras loader pipeline is tf.data, which needs the TensorFlow backend; use the memory "
     "pipeline on this backend"
 )
-#: The settings a trial id names after its device, in this order (each only where it labels).
-ID_SETTINGS = ("batch_size", "threads", "precision", "autotune", "cache", "parallel", "repeat")
+#: The settings a trial id names before its device; the others it labels follow the device.
+BEFORE_DEVICE = ("input_size", "pipeline")
 NO_GRAPH_MODE = {
     "jax": "Keras on JAX has no separate graph mode: jit_compile=False runs eagerly; use xla",
     "torch": "Keras on torch has no graph mode (it runs eagerly); use eager, or xla for "
@@ -279,7 +279,7 @@ def check_fits(
 
 def _identity(t: dict[str, Any], size: int | None) -> list[str]:
     """The readable parts of a trial's id: what distinguishes it from the sweep's other trials
-    (each setting's part as `bench.core.labels` writes it)."""
+    (every labelled setting, as `bench.core.labels` writes it, in declaration order)."""
     framework, backend = t["framework"], t["backend"]
     label = ",".join(f"{k}={v}" for k, v in t["model_options"].items())
     row = {**t, "input_size": size}
@@ -287,7 +287,7 @@ def _identity(t: dict[str, Any], size: int | None) -> list[str]:
         framework if backend in ("tensorflow", framework) else f"{framework}.{backend}",
         t["mode"],
         t["model"] + (f".{label}" if label else ""),
-        *parts(("input_size", "pipeline"), row),
+        *parts(BEFORE_DEVICE, row),
         t["device"],
-        *parts(ID_SETTINGS, row),
+        *parts([c for c in labelled() if c not in BEFORE_DEVICE], row),
     ]

@@ -73,13 +73,11 @@ class Sweep:
         doc="set as `KERAS_BACKEND` in the trial; a backend that is not installed, or a mode it "
         "lacks (graph on jax/torch), is planned as `skipped` with the reason",
     )  # fmt: skip
-    caches: tuple[str, ...] = setting(
-        ("cold",), "str_list", choices=CACHES, flag="--caches", column="cache", label="{}",
-        quiet=True,
-        doc="`cold`: fresh, empty compiler caches per trial; `warm`: persistent caches in "
-        "`<output dir>/.cache/<framework>.<backend>.<mode>.<model>-<hash>/`, keyed by everything "
-        "that changes the compiled code, filled by an untimed run before the first warm trial of "
-        "a key (recorded in run.json `cache_fills`)",
+    threads: tuple[int, ...] = setting(
+        (), "int_list", minimum=1, maximum=1024, flag="--threads", column="threads",
+        label="t{}", unset="the physical core count",
+        doc="CPU threads per trial, applied identically in every framework (NumPy: its BLAS "
+        "pool); swept for CPU trials, GPU trials use the largest",
     )  # fmt: skip
     precisions: tuple[str, ...] = setting(
         ("fp32",), "str_list", choices=PRECISIONS, flag="--precisions", column="precision",
@@ -95,22 +93,13 @@ class Sweep:
         "torch's `cudnn.benchmark`, `TF_CUDNN_USE_AUTOTUNE` and `--xla_gpu_autotune_level` alike; "
         "on a CPU only `default` runs",
     )  # fmt: skip
-    threads: tuple[int, ...] = setting(
-        (), "int_list", minimum=1, maximum=1024, flag="--threads", column="threads",
-        label="t{}", unset="the physical core count",
-        doc="CPU threads per trial, applied identically in every framework (NumPy: its BLAS "
-        "pool); swept for CPU trials, GPU trials use the largest",
-    )  # fmt: skip
-    repeats: int = setting(
-        1, "int", minimum=1, maximum=1000, flag="--repeats", column="repeat", label="r{}",
-        doc="every configuration runs this many times; repeats are interleaved (all "
-        "configurations once, then again)",
-    )  # fmt: skip
-    warmup: int = setting(
-        1, "int", minimum=0, maximum=100,
-        doc="untimed warm-up trials per (framework, backend, device) before the sweep, so the OS "
-        "file cache holds the framework and the data; recorded in run.json (`warmup`), never in "
-        "the tables; `0` measures the cold first repeat",
+    caches: tuple[str, ...] = setting(
+        ("cold",), "str_list", choices=CACHES, flag="--caches", column="cache", label="{}",
+        quiet=True,
+        doc="`cold`: fresh, empty compiler caches per trial; `warm`: persistent caches in "
+        "`<output dir>/.cache/<framework>.<backend>.<mode>.<model>-<hash>/`, keyed by everything "
+        "that changes the compiled code, filled by an untimed run before the first warm trial of "
+        "a key (recorded in run.json `cache_fills`)",
     )  # fmt: skip
     parallel: tuple[str, ...] = setting(
         ("single",), "str_list", choices=PARALLEL, flag="--parallel", column="parallel",
@@ -124,6 +113,17 @@ class Sweep:
         unset="CUDA: every chosen GPU (Slurm: `gpus_per_node`); CPU: 2",
         doc="replicas of a `data` trial: on CUDA the first N chosen GPUs, one per rank (more than "
         "chosen: `skipped`); on the CPU N processes (torch) or N logical devices (Keras)",
+    )  # fmt: skip
+    repeats: int = setting(
+        1, "int", minimum=1, maximum=1000, flag="--repeats", column="repeat", label="r{}",
+        doc="every configuration runs this many times; repeats are interleaved (all "
+        "configurations once, then again)",
+    )  # fmt: skip
+    warmup: int = setting(
+        1, "int", minimum=0, maximum=100,
+        doc="untimed warm-up trials per (framework, backend, device) before the sweep, so the OS "
+        "file cache holds the framework and the data; recorded in run.json (`warmup`), never in "
+        "the tables; `0` measures the cold first repeat",
     )  # fmt: skip
 
 

@@ -19,12 +19,10 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.core.labels import parts
+from bench.core.labels import labelled, parts
 from bench.core.schema import IDENTITY_COLUMNS
 
 CONFIG_KEY = IDENTITY_COLUMNS  # what a configuration is: one list, in the schema
-#: The settings a configuration's label names after its device, in this order.
-SUMMARY_SETTINGS = ("batch_size", "threads", "pipeline", "precision", "autotune", "parallel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +71,15 @@ def _median(values: list[float | None]) -> float | None:
 
 
 def label(key: dict[str, Any]) -> str:
-    """framework[.backend]/mode[ warm] model[options] shape on device, b64, t2[, loader][, bf16]
-    [, autotune=on][, dp2]: each setting as `bench.core.labels` writes it (quiet ones only off
-    their defaults)."""
+    """framework[.backend]/mode[ warm] model[options] shape on device, b64, t2[, bf16]
+    [, autotune=on][, dp2][, loader]: every labelled setting of the key as `bench.core.labels`
+    writes it, in declaration order (quiet ones only off their defaults)."""
     fw, backend = key["framework"], key["backend"]
     name = fw if backend in ("tensorflow", fw) else f"{fw}.{backend}"
     options = f"[{key['model_options']}]" if key.get("model_options") else ""
     head = " ".join([f"{name}/{key['mode']}", *parts(("cache",), key)])
     return f"{head} {key['model']}{options} {key['input_shape']} on {key['device']}, " + ", ".join(
-        parts(SUMMARY_SETTINGS, key)
+        parts([c for c in labelled() if c not in ("cache", "repeat")], key)
     )
 
 
