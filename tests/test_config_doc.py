@@ -79,4 +79,7 @@ def test_the_precision_default_and_its_label_live_in_the_declaration() -> None:
     compared = _files(r"[!=]= *[\"']fp32[\"']")  # "shown only when not fp32" and the like
     assert compared <= PRECISION_EFFECTS, compared - PRECISION_EFFECTS
     for module in ("plan", "summary"):
-        assert "from bench.core.labels import" in (REPO / "bench" / "core" / f"{module}.py").read_text()
+        assert (
+            "from bench.core.labels import"
+            in (REPO / "bench" / "core" / f"{module}.py").read_text()
+        )
