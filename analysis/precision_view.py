@@ -16,10 +16,11 @@ from analysis import doc
 from analysis.analyze import Analysis
 from analysis.numbers import mib, number, ratio, seconds
 from analysis.summary import CONFIG, setting_labels
+from bench.core.rules import rule_of
+from bench.core.settings import Sweep
 
-# [sweep] precisions in order of falling width (bench.hardware.precision.PRECISIONS; analysis
-# imports nothing from bench but the schema).
-PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+# [sweep] precisions as declared, in order of falling width: the first is the reference
+ORDER = rule_of(Sweep, "precisions").choices
 HEADERS = [
     "configuration",
     "precision",
@@ -57,7 +58,7 @@ def precision_table(a: Analysis) -> pd.DataFrame:
     base = table["model"] + " · " + table["device"] + " · " + table["variant"]
     table["base"] = base.where(extra == "", base + " · " + extra)
     others = [c for c in CONFIG if c != "precision"]
-    fp32 = table[table["precision"] == "fp32"].set_index(others)["steady_s"]
+    fp32 = table[table["precision"] == ORDER[0]].set_index(others)["steady_s"]
     table["vs_fp32"] = [
         steady / fp32[key] if key in fp32.index else float("nan")
         for key, steady in zip(
@@ -65,7 +66,7 @@ def precision_table(a: Analysis) -> pd.DataFrame:
         )
     ]
     first_seen = {b: i for i, b in enumerate(dict.fromkeys(table["base"]))}  # the plan's order
-    rank = {p: i for i, p in enumerate(PRECISIONS)}
+    rank = {p: i for i, p in enumerate(ORDER)}
     table["order"] = table["base"].map(first_seen)
     table["rank"] = table["precision"].map(lambda p: rank.get(p, len(rank)))
     return table.sort_values(["order", "rank"], kind="stable", ignore_index=True)

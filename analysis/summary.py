@@ -19,33 +19,38 @@ from analysis.labels import device_kind, variant
 from analysis.load import Runs
 from bench.contract.headline import STEADY_FROM, TRIAL_FIGURES, derived, trial_figures
 from bench.contract.schema import IDENTITY_COLUMNS, TrialRow, columns
+from bench.core.labels import part, shown_by
 
 OUTLIER_MIN_REPEATS = 3  # the MAD of fewer repeats says nothing
 IDENTITY = ("run_id", *IDENTITY_COLUMNS)
 # recomputed here from raw rows; trials.csv's own copies are dropped
 HEADLINE = (*TRIAL_FIGURES, "peak_rss_bytes", "peak_device_bytes")
 CONFIG = [c for c in IDENTITY if c in columns(TrialRow)]
-# identity columns other than model, device and variant, as they appear in labels
-SETTING_PREFIX = {"batch_size": "b", "threads": "t", "run_id": "", "input_shape": "", "cache": ""}
-SETTING_PREFIX |= {"precision": ""}  # "bf16"; autotune reads "autotune=on"
+# identity columns other than model, device and variant: what a label may add to those three
 SETTINGS = [
     c for c in CONFIG if c not in ("model", "device", "framework", "backend", "mode", "device_name")
 ]
+BARE = ("run_id", "input_shape")  # shown as their values; settings as declared; others column=value
 
 
 def setting_labels(
     frame: pd.DataFrame, exclude: tuple[str, ...] = (), sep: str = " · "
 ) -> pd.Series:
-    """'b32 · t1': the settings (SETTINGS) that vary between the rows of `frame`."""
+    """'b32 · t1': the settings (SETTINGS) that vary between the rows of `frame`, each value as
+    its declaration writes it (`bench.core.labels`: `bf16`, `autotune=on`, `dp2`)."""
     varying = [c for c in SETTINGS if c not in exclude and frame[c].nunique() > 1]
-    if not varying or frame.empty:
+    shown = [c for c in dict.fromkeys(shown_by(c) or c for c in varying) if c not in exclude]
+    if not shown or frame.empty:
         return pd.Series("", index=frame.index, dtype=object)
-    parts = [
-        frame[c].astype(str).map(lambda v, c=c: f"{SETTING_PREFIX.get(c, c + '=')}{v}" if v else "")
-        for c in varying
-    ]
-    joined = pd.concat(parts, axis=1).apply(lambda r: sep.join(x for x in r if x), axis=1)
-    return joined.astype(object)
+    rows = frame[[c for c in SETTINGS if c in frame]].to_dict("records")
+    texts = [sep.join(p for p in (_part(c, row) for c in shown) if p) for row in rows]
+    return pd.Series(texts, index=frame.index, dtype=object)
+
+
+def _part(column: str, row: dict) -> str:
+    if column in BARE:
+        return "" if row[column] in ("", None) else str(row[column])
+    return part(column, row, full=True)
 
 
 def config_labels(frame: pd.DataFrame) -> pd.Series:

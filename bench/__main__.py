@@ -16,21 +16,8 @@ import sys
 from pathlib import Path
 
 from bench.cli.flags import Version, deprecate, parser_options
-from bench.cli.run import OVERRIDES, REPEATABLE
+from bench.cli.run_flags import add_run_arguments
 from bench.errors import UsageError
-
-HELP = {
-    "frameworks": "torch, keras, numpy, fake",
-    "torch_modes": "eager, compile",
-    "keras_modes": "graph, eager, xla",
-    "keras_backends": "tensorflow, jax, torch",
-    "caches": "cold, warm",
-    "precisions": "fp32, tf32, bf16, fp16",
-    "autotune": "default, off, on",
-    "parallel": "single, data",
-    "pipelines": "memory, loader",
-    "launcher": "local, slurm, submitit-local",
-}
 
 
 def _command(parser: argparse.ArgumentParser, target: str) -> None:
@@ -44,48 +31,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="run the sweep in bench.toml (each trial in a fresh process)",
         **parser_options(),
     )
-    run.add_argument("--config", type=Path, help="config file (default: ./bench.toml if present)")
-    for flag, (section, key, _kind, is_list) in OVERRIDES.items():
-        dashed = "--" + flag.replace("_", "-")
-        meta = "A,B,..." if is_list else "VALUE"
-        choices = f": {HELP[flag]}" if flag in HELP else ""
-        action = "append" if flag in REPEATABLE else "store"
-        again = " (repeatable)" if flag in REPEATABLE else ""
-        run.add_argument(
-            dashed, metavar=meta, action=action, help=f"override [{section}] {key}{choices}{again}"
-        )
-    run.add_argument(
-        "--set",
-        action="append",
-        metavar="SECTION.KEY=VALUE",
-        help="override any bench.toml key, e.g. --set train.optimizer=adam or "
-        "--set sweep.batch_sizes=32,64 (repeatable)",
-    )
-    run.add_argument(
-        "--json",
-        action="store_true",
-        help="print the per-configuration summary as JSON on stdout (progress on stderr)",
-    )
-    loud = run.add_mutually_exclusive_group()
-    loud.add_argument("-q", "--quiet", action="count", default=0, help="only failures and results")
-    loud.add_argument(
-        "-v", "--verbose", action="count", default=0, help="also each phase and epoch as it ends"
-    )
-    run.add_argument("--dry-run", action="store_true", help="print the planned trials and exit")
-    run.add_argument(
-        "--no-report", action="store_true", help="do not write report.md/.html at the end"
-    )
-    run.add_argument(
-        "--resume",
-        type=Path,
-        metavar="RUN_DIR",
-        help="finish an interrupted run: run its missing and interrupted trials, same config",
-    )
-    run.add_argument(
-        "--detach",
-        action="store_true",
-        help="--launcher slurm: submit the jobs and exit (bench status / --resume later)",
-    )
+    add_run_arguments(run)
     _command(run, "run:run")
     status = sub.add_parser(
         "status",

@@ -142,7 +142,7 @@ def test_dry_run_with_flags_overrides_config(tmp_path: Path, sweep_toml: Path) -
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert plan_of(done.stdout).startswith("2 trials planned")  # two models
-    assert "fake/scripted" in done.stdout and "batch 16" in done.stdout
+    assert "fake/scripted" in done.stdout and ", b16," in done.stdout
 
 
 def test_dry_run_uses_bench_toml_in_cwd(tmp_path: Path, sweep_toml: Path) -> None:

@@ -9,7 +9,8 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.__main__ import OVERRIDES, main
+from bench.__main__ import main
+from bench.cli.run_flags import overrides
 
 TOKENS = st.one_of(
     st.sampled_from(
@@ -40,7 +41,7 @@ TOKENS = st.one_of(
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from(sorted(OVERRIDES)), TOKENS, max_size=4))
+@given(st.dictionaries(st.sampled_from(sorted(overrides())), TOKENS, max_size=4))
 def test_any_flag_values_plan_or_exit_2(tmp_path_factory, flags):
     out = tmp_path_factory.mktemp("o")
     argv = ["run", "--dry-run", "--out", str(out)]

@@ -219,6 +219,11 @@ BAD_FILES = {
     "epochs 1": ("[train]\nepochs = 1\n", ["[train] epochs", "1", "≥ 2"]),
     "epochs 0": ("[train]\nepochs = 0\n", ["[train] epochs", "≥ 2"]),
     "negative timeout": ("[train]\ntimeout_s = -1\n", ["timeout_s", "-1", "≥ 1"]),
+    "too many repeats": ("[sweep]\nrepeats = 1001\n", ["[sweep] repeats", "1001", "≤ 1000"]),
+    "huge batch size": ("[sweep]\nbatch_sizes = [4194304]\n", ["batch_sizes", "≤ 1048576"]),
+    "week-long timeout": ("[train]\ntimeout_s = 1e9\n", ["timeout_s", "≤ 604800"]),
+    "seed beyond NumPy": ("[data]\nseed = 4294967296\n", ["[data] seed", "≤ 4294967295"]),
+    "val_fraction 1": ("[data]\nval_fraction = 1.0\n", ["val_fraction", "≥ 0 and < 1"]),
     "unknown framework": (
         '[sweep]\nframeworks = ["torch", "tensorflow"]\n',
         ["frameworks", "'tensorflow'", "torch, keras, numpy, fake"],

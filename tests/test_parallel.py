@@ -106,7 +106,7 @@ def test_parallel_flags_plan_data_parallel_trials(tmp_path: Path) -> None:
                    "--out", str(tmp_path), "--dry-run")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "000-fake-scripted-seed_cnn-cpu-b64-t2-r0: " in proc.stdout
-    assert "-dp2-r0: " in proc.stdout and "data-parallel ×2 (batch per replica)" in proc.stdout
+    assert "-dp2-r0: " in proc.stdout and "dp2 (batch per replica)" in proc.stdout
     bad = run_cli("run", "--parallel", "model", "--out", str(tmp_path), "--dry-run")
     assert bad.returncode == 2 and "[sweep] parallel = ['model'] is invalid" in bad.stderr
 

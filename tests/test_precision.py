@@ -363,4 +363,4 @@ def test_the_run_summary_names_precision_and_autotune_off_their_defaults() -> No
     key |= {"input_shape": "28x28x1", "device": "cuda:0", "batch_size": 64, "threads": 2}
     plain = "torch/eager seed_cnn 28x28x1 on cuda:0, b64, t2"
     assert label(key | {"precision": "fp32", "autotune": "default"}) == plain
-    assert label(key | {"precision": "bf16", "autotune": "on"}) == plain + ", bf16, autotune on"
+    assert label(key | {"precision": "bf16", "autotune": "on"}) == plain + ", bf16, autotune=on"

@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.cli.flags import deprecate
 from bench.errors import UsageError
-from bench.hardware.calibrate import DEFAULT_OUT, Settings, calibrate
+from bench.hardware.calibrate import DEFAULT_OUT, DTYPES, Settings, calibrate
 
 
 def _csv(text: str | None, kind: type = str) -> list[Any] | None:
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sizes", metavar="N,M", help="matrix sizes (default: 1024,2048 CPU; 4096,8192 GPU)"
     )
     parser.add_argument(
-        "--dtypes", metavar="A,B", help="fp32, tf32, bf16, fp16 (default: fp32 CPU; all GPU)"
+        "--dtypes", metavar="A,B", help=f"{', '.join(DTYPES)} (default: fp32 CPU; all GPU)"
     )
     for field in fields(Settings):
         kind = int if field.default is None else type(field.default)

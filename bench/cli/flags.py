@@ -92,7 +92,8 @@ def set_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
     Values are typed by the key's rule (an integer list splits on commas into integers, a bool
     reads true/false); the config then validates them exactly like bench.toml values.
     """
-    from bench.core.config import SECTIONS
+    from bench.core.rules import rules
+    from bench.core.settings import SECTIONS
 
     out: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -104,17 +105,17 @@ def set_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
             raise UsageError(
                 f"--set {item!r}: unknown section [{section}]; valid: {', '.join(SECTIONS)}."
             )
-        fields = SECTIONS[section].__dataclass_fields__
+        fields = rules(SECTIONS[section])
         if key not in fields:
             raise UsageError(
                 f"--set {item!r}: unknown key [{section}] {key!r}; valid keys in [{section}]: "
                 f"{', '.join(fields)}."
             )
-        out.setdefault(section, {})[key] = _typed(text.strip(), fields[key].metadata["kind"])
+        out.setdefault(section, {})[key] = typed(text.strip(), fields[key].kind)
     return out
 
 
-def _typed(text: str, kind: str) -> Any:
+def typed(text: str, kind: str) -> Any:
     """A --set value as its TOML counterpart; text that does not parse is left for the config's
     own check to reject with the key's rule."""
     base = kind.removesuffix("_list")

@@ -12,62 +12,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.cli.flags import set_overrides
+from bench.cli.flags import set_overrides, typed
+from bench.cli.run_flags import overrides
 from bench.errors import UsageError
 
 DEFAULT_CONFIG = Path("bench.toml")
 
-# flag → (section, key, value type, is a list); list flags take comma-separated values.
-OVERRIDES: dict[str, tuple[str, str, type, bool]] = {
-    "frameworks": ("sweep", "frameworks", str, True),
-    "models": ("sweep", "models", str, True),
-    "devices": ("sweep", "devices", str, True),
-    "batch_sizes": ("sweep", "batch_sizes", int, True),
-    "threads": ("sweep", "threads", int, True),
-    "repeats": ("sweep", "repeats", int, False),
-    "torch_modes": ("sweep", "torch_modes", str, True),
-    "keras_modes": ("sweep", "keras_modes", str, True),
-    "keras_backends": ("sweep", "keras_backends", str, True),
-    "caches": ("sweep", "caches", str, True),
-    "precisions": ("sweep", "precisions", str, True),
-    "autotune": ("sweep", "autotune", str, True),
-    "parallel": ("sweep", "parallel", str, True),
-    "world_sizes": ("sweep", "world_sizes", int, True),
-    "pipelines": ("data", "pipeline", str, True),
-    "epochs": ("train", "epochs", int, False),
-    "samples": ("train", "samples", int, False),
-    "dataset": ("data", "dataset", str, False),
-    "out": ("output", "dir", str, False),
-    "name": ("output", "name", str, False),
-    "model_file": ("models", "files", str, True),
-    "launcher": ("launcher", "kind", str, False),
-    "partitions": ("launcher", "partitions", str, True),
-}
-#: List flags that may also be given more than once (`--model-file a.py --model-file b.py`).
-REPEATABLE = ("model_file",)
-
-
-def _item(text: str, kind: type) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        return text  # left for config validation to reject with the key's rule
+#: The settings a dry-run line names before epochs and steps; the other labelled ones follow.
+FIRST = ("batch_size", "threads")
+NOTES = {"parallel": " (batch per replica)"}  # what a data-parallel trial's batch size means
 
 
 def _overrides(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """The flags given, as config overrides by section, and their names for error messages."""
+    """The flags given, as config overrides by section, and their names for error messages.
+    Values are typed by the key's rule as `--set` types them; the config then checks them."""
     out: dict[str, dict[str, Any]] = {}
     given = []
-    for flag, (section, key, kind, is_list) in OVERRIDES.items():
+    for flag, (section, key, kind) in overrides().items():
         text = getattr(args, flag, None)
         if text is None:
             continue
-        if is_list:
-            text = ",".join(text) if isinstance(text, list) else text
-            value: Any = [_item(v.strip(), kind) for v in text.split(",") if v.strip()]
-        else:
-            value = _item(text.strip(), kind)
-        out.setdefault(section, {})[key] = value
+        text = ",".join(text) if isinstance(text, list) else text
+        out.setdefault(section, {})[key] = typed(text.strip(), kind)
         given.append("--" + flag.replace("_", "-"))
     for section, keys in set_overrides(getattr(args, "set", None) or []).items():
         out.setdefault(section, {}).update(keys)
@@ -89,7 +55,7 @@ def _reopen(args: argparse.Namespace, argv: list[str], check_only: bool = False)
     """`--resume RUN_DIR`: the recorded config, the trials still to run, the open folder."""
     from bench.core.resume import reopen
 
-    given = [f for f in [*OVERRIDES, "config", "set"] if getattr(args, f, None) is not None]
+    given = [f for f in [*overrides(), "config", "set"] if getattr(args, f, None) is not None]
     if given:
         raise UsageError(
             "--resume runs the recorded config of the run folder; drop "
@@ -209,23 +175,23 @@ def config_source(cfg: Any) -> str:
 
 
 def dry_run_text(trials: list) -> str:
+    """The planned trials, one line each: id, variant, model, shape, device, batch size and
+    threads, epochs and steps, the other settings off their defaults (each setting as
+    `bench.core.labels` writes it), and why a trial would be skipped."""
+    from bench.core.labels import labelled, part, parts, row_of
     from bench.core.sweep import missing_framework
 
+    rest = [c for c in labelled() if c not in (*FIRST, "repeat")]
     lines = [f"{len(trials)} trials planned (each in a fresh process):"]
     for t in trials:
         why = t.skip or missing_framework(t.framework, t.backend)
+        row = row_of(t)
         lines.append(
             f"  {t.trial_id}: {t.framework}/{t.backend}/{t.mode} {t.model}"
-            f" {'x'.join(map(str, t.input_shape))}"
-            f" on {t.device} ({t.device_name}), batch {t.batch_size}, {t.threads} threads,"
-            f" {t.epochs} epochs × {t.steps_per_epoch} steps"
-            + (f", {t.precision}" if t.precision != "fp32" else "")
-            + (f", autotune {t.autotune}" if t.autotune != "default" else "")
-            + (
-                f", data-parallel ×{t.world_size} (batch per replica)"
-                if t.parallel == "data"
-                else ""
-            )
+            f" {'x'.join(map(str, t.input_shape))} on {t.device} ({t.device_name}), "
+            + ", ".join(parts(FIRST, row))
+            + f", {t.epochs} epochs × {t.steps_per_epoch} steps"
+            + "".join(f", {p}" + NOTES.get(c, "") for c in rest if (p := part(c, row)))
             + (f"  [skipped: {why}]" if why else "")
         )
     return "\n".join(lines)

@@ -1,78 +1,45 @@
 """bench.toml → validated, frozen configuration.
 
-The file is read with `tomllib`; every section is a frozen dataclass whose fields carry their
-own rule (type, minimum, choices). CLI flags are applied as overrides through the same checks, so
-a bad value gets the same one-paragraph `UsageError` naming the file (or flag), the key, the value
-and what was expected, whichever way it came in.
+The file is read with `tomllib`; every section is a frozen dataclass whose fields are declared,
+with their rules, in `bench.core.settings` (type, default, bounds, choices, doc, flag, label).
+CLI flags are applied as overrides through the same checks, so a bad value gets the same
+one-paragraph `UsageError` naming the file (or flag), the key, the value and what was expected,
+whichever way it came in. This module adds what no single key can say: the models and options
+that exist, the data set's files, cross-key checks.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.core.rules import build_section, fail, setting
+from bench.core.rules import build_section, rule_of
+from bench.core.settings import (  # noqa: F401  (re-exported: the config's names)
+    CACHES,
+    FRAMEWORKS,
+    KERAS_BACKENDS,
+    KERAS_MODES,
+    OPTIMIZERS,
+    PARALLEL,
+    SECTIONS,
+    TORCH_MODES,
+    Sweep,
+    Train,
+)
+from bench.core.settings_more import (  # noqa: F401
+    FAKE_FAILURES,
+    LAUNCHERS,
+    PIPELINES,
+    Data,
+    Fake,
+    Launcher,
+    Monitor,
+    Output,
+)
 from bench.errors import UsageError
-from bench.hardware.precision import AUTOTUNES, PRECISIONS
-
-FRAMEWORKS = ("torch", "keras", "numpy", "fake")
-TORCH_MODES = ("eager", "compile")
-KERAS_MODES = ("graph", "eager", "xla")
-KERAS_BACKENDS = ("tensorflow", "jax", "torch")
-CACHES = ("cold", "warm")
-OPTIMIZERS = ("sgd", "adam")
-PIPELINES = ("memory", "loader")
-FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
-LAUNCHERS = ("local", "slurm", "submitit-local")
-PARALLEL = ("single", "data")
-DEVICE_PATTERN = re.compile(r"auto|cpu|cuda|cuda:\d+|mps")
-NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]*")
-
-
-@dataclass(frozen=True, slots=True)
-class Sweep:
-    frameworks: tuple[str, ...] = setting(("torch", "keras"), "str_list", choices=FRAMEWORKS)
-    models: tuple[str, ...] = setting(("seed_cnn", "seed_ffnn"), "str_list")
-    devices: tuple[str, ...] = setting(("auto",), "str_list")
-    batch_sizes: tuple[int, ...] = setting((64,), "int_list", minimum=1)
-    input_sizes: tuple[int, ...] = setting((), "int_list", minimum=1)
-    torch_modes: tuple[str, ...] = setting(("eager",), "str_list", choices=TORCH_MODES)
-    keras_modes: tuple[str, ...] = setting(("graph",), "str_list", choices=KERAS_MODES)
-    keras_backends: tuple[str, ...] = setting(("tensorflow",), "str_list", choices=KERAS_BACKENDS)
-    caches: tuple[str, ...] = setting(("cold",), "str_list", choices=CACHES)
-    precisions: tuple[str, ...] = setting(("fp32",), "str_list", choices=PRECISIONS)
-    autotune: tuple[str, ...] = setting(("default",), "str_list", choices=AUTOTUNES)
-    threads: tuple[int, ...] = setting((), "int_list", minimum=1)
-    repeats: int = setting(1, "int", minimum=1)
-    warmup: int = setting(1, "int", minimum=0)
-    parallel: tuple[str, ...] = setting(("single",), "str_list", choices=PARALLEL)
-    # replicas of a `data` trial; () = every chosen GPU on CUDA, 2 processes on the CPU
-    world_sizes: tuple[int, ...] = setting((), "int_list", minimum=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Train:
-    epochs: int = setting(4, "int", minimum=2)
-    samples: int = setting(4096, "int", minimum=1)
-    optimizer: str = setting("adam", "str", choices=OPTIMIZERS)
-    learning_rate: float = setting(0.001, "float", minimum=0.0)
-    timeout_s: float = setting(1800.0, "float", minimum=1.0)
-
-
-@dataclass(frozen=True, slots=True)
-class Data:
-    # synthetic | mnist5k | mnist:PATH | cifar10:PATH | folder:PATH, checked by `resolve_data`
-    dataset: str = setting("synthetic", "str")
-    seed: int = setting(0, "int", minimum=0)
-    pipeline: tuple[str, ...] = setting(("memory",), "str_list", choices=PIPELINES)
-    workers: int = setting(2, "int", minimum=0)
-    augment: bool = setting(False, "bool")
-    val_fraction: float = setting(0.1, "float", minimum=0.0)
-    evaluate: bool = setting(True, "bool")
 
 
 def resolve_data(config: Config) -> Config:
@@ -87,10 +54,8 @@ def resolve_data(config: Config) -> Config:
     except DatasetError as exc:
         raise UsageError(
             f"{where}: [data] dataset = {data.dataset!r} is invalid: {str(exc).rstrip('.')}. "
-            "Data sets: synthetic, mnist5k, mnist:PATH, cifar10:PATH, folder:PATH."
+            f"Data sets: {rule_of(Data, 'dataset').allowed}."
         ) from None
-    if data.val_fraction >= 1.0:
-        raise fail(where, "data", "val_fraction", data.val_fraction, "a number ≥ 0 and < 1")
     if data.augment and "loader" not in data.pipeline:
         raise UsageError(
             f"{where}: [data] augment = true needs the loader pipeline (augmentation runs in the "
@@ -98,46 +63,6 @@ def resolve_data(config: Config) -> Config:
         )
     resolved = dataclasses.replace(data, dataset=describe(data.dataset))
     return dataclasses.replace(config, data=resolved)
-
-
-@dataclass(frozen=True, slots=True)
-class Monitor:
-    enabled: bool = setting(True, "bool")
-    interval_s: float = setting(0.2, "float", minimum=0.01)
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    dir: str = setting("results", "str")
-    name: str = setting("", "str")
-
-
-@dataclass(frozen=True, slots=True)
-class Fake:
-    phase_s: float = setting(0.1, "float", minimum=0.0)
-    first_step_s: float = setting(0.5, "float", minimum=0.0)
-    epoch_s: tuple[float, ...] = setting((2.0, 1.0), "float_list", minimum=0.0)
-    sleep: bool = setting(False, "bool")
-    fail: str = setting("none", "str", choices=FAKE_FAILURES)
-    fail_epoch: int = setting(1, "int", minimum=1)
-    fail_rank: int = setting(-1, "int", minimum=-1)  # the rank that fails (-1: every rank)
-
-
-@dataclass(frozen=True, slots=True)
-class Launcher:
-    """How trial processes start: here (`local`), as Slurm jobs through submitit (`slurm`), or
-    as submitit's local jobs (`submitit-local`). The other keys are Slurm's (0 = not asked)."""
-
-    kind: str = setting("local", "str", choices=LAUNCHERS)
-    partitions: tuple[str, ...] = setting((), "str_list")
-    gpus_per_node: int = setting(0, "int", minimum=0)
-    cpus_per_task: int = setting(0, "int", minimum=0)
-    mem_gb: float = setting(0.0, "float", minimum=0.0)
-    time_min: int = setting(60, "int", minimum=1)
-    exclusive: bool = setting(True, "bool")
-    array_parallelism: int = setting(64, "int", minimum=1)
-    additional: tuple[tuple[str, Any], ...] = setting((), "table")
-    folder: str = setting("", "str")  # "" = <[output] dir>/submitit
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,21 +88,10 @@ class Config:
         return sections | {"options": options, **users, "source": self.source}
 
 
-SECTIONS: dict[str, type] = {
-    "sweep": Sweep,
-    "train": Train,
-    "data": Data,
-    "output": Output,
-    "monitor": Monitor,
-    "fake": Fake,
-    "launcher": Launcher,
-}
-
-
 def _section_dict(section: Any) -> dict[str, Any]:
     """A section as TOML-shaped data; an empty list (= "use the default") is left out."""
     values = {
-        f.name: dict(v) if f.metadata["kind"] == "table" else _plain(v)
+        f.name: dict(v) if f.metadata["rule"].kind == "table" else _plain(v)
         for f in dataclasses.fields(section)
         for v in [getattr(section, f.name)]
     }
@@ -259,7 +173,7 @@ def _parse_options(raw: Any, where: str) -> dict[str, dict[str, tuple[Any, ...]]
 
 
 def check_names(config: Config) -> None:
-    """Cross-field checks: model names, device spellings, samples vs batch size."""
+    """Checks beyond one key's rule: model names and their input sizes, samples vs batch size."""
     from models import zoo
 
     where, sweep = config.source, config.sweep
@@ -278,17 +192,6 @@ def check_names(config: Config) -> None:
                     f"{where}: [sweep] input_sizes: {model} cannot take {size}x{size} "
                     f"inputs: {exc}."
                 ) from None
-    for device in sweep.devices:
-        if not DEVICE_PATTERN.fullmatch(device):
-            raise UsageError(
-                f"{where}: [sweep] devices: {device!r} is not a device; "
-                "use auto, cpu, cuda (every GPU), cuda:N or mps (Apple)."
-            )
-    if not NAME_PATTERN.fullmatch(config.output.name):
-        raise UsageError(
-            f"{where}: [output] name = {config.output.name!r}: use only letters, digits, "
-            "'.', '_' and '-' (it becomes part of the run folder's name)."
-        )
     biggest = max(sweep.batch_sizes)
     if config.train.samples < biggest:
         raise UsageError(

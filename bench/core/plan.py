@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.contract.trial import Trial
 from bench.core import parallel as parallel_mod
+from bench.core.labels import labelled, parts
 from bench.errors import UsageError
 from bench.hardware.precision import autotune_skip, precision_skip
 
@@ -29,6 +30,8 @@ LOADER_NEEDS_TF = (
     "the Keras loader pipeline is tf.data, which needs the TensorFlow backend; use the memory "
     "pipeline on this backend"
 )
+#: The settings a trial id names before its device; the others it labels follow the device.
+BEFORE_DEVICE = ("input_size", "pipeline")
 NO_GRAPH_MODE = {
     "jax": "Keras on JAX has no separate graph mode: jit_compile=False runs eagerly; use xla",
     "torch": "Keras on torch has no graph mode (it runs eagerly); use eager, or xla for "
@@ -275,21 +278,16 @@ def check_fits(
 
 
 def _identity(t: dict[str, Any], size: int | None) -> list[str]:
-    """The readable parts of a trial's id: what distinguishes it from the sweep's other trials."""
+    """The readable parts of a trial's id: what distinguishes it from the sweep's other trials
+    (every labelled setting, as `bench.core.labels` writes it, in declaration order)."""
     framework, backend = t["framework"], t["backend"]
     label = ",".join(f"{k}={v}" for k, v in t["model_options"].items())
+    row = {**t, "input_size": size}
     return [
         framework if backend in ("tensorflow", framework) else f"{framework}.{backend}",
         t["mode"],
         t["model"] + (f".{label}" if label else ""),
-        f"{t['input_shape'][0]}px" if size is not None else "",
-        t["pipeline"] if t["pipeline"] != "memory" else "",
+        *parts(BEFORE_DEVICE, row),
         t["device"],
-        f"b{t['batch_size']}",
-        f"t{t['threads']}",
-        t["precision"] if t["precision"] != "fp32" else "",
-        f"autotune-{t['autotune']}" if t["autotune"] != "default" else "",
-        "warm" if t["cache"] == "warm" else "",
-        f"dp{t['world_size']}" if t["parallel"] == "data" else "",
-        f"r{t['repeat']}",
+        *parts([c for c in labelled() if c not in BEFORE_DEVICE], row),
     ]

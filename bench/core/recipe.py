@@ -25,6 +25,8 @@ def recipe(trials: list[Trial]) -> dict[str, str]:
     """Digest by part: `model NAME[options]` (per framework for a native model) and `data SPEC`."""
     parts: dict[str, str] = {}
     for t in trials:
+        if t.skip:  # never built (a native model without this framework's factory, ...)
+            continue
         options = ",".join(f"{k}={v}" for k, v in t.model_options.items())
         name = f"model {t.model}" + (f"[{options}]" if options else "")
         name += f" ({t.framework})" if t.native else ""

@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.contract.headline import derived, median, median_interval
 from bench.contract.schema import IDENTITY_COLUMNS
+from bench.core.labels import labelled, parts
 
 CONFIG_KEY = IDENTITY_COLUMNS  # what a configuration is: one list, in the schema
 
@@ -48,19 +49,15 @@ class Configuration:
 
 
 def label(key: dict[str, Any]) -> str:
-    """framework[.backend]/mode model[options] on device, batch B, T threads[, precision]
-    [, autotune A] (the last two only off their defaults)."""
+    """framework[.backend]/mode[ warm] model[options] shape on device, b64, t2[, bf16]
+    [, autotune=on][, dp2][, loader]: every labelled setting of the key as `bench.core.labels`
+    writes it, in declaration order (quiet ones only off their defaults)."""
     fw, backend = key["framework"], key["backend"]
     name = fw if backend in ("tensorflow", fw) else f"{fw}.{backend}"
     options = f"[{key['model_options']}]" if key.get("model_options") else ""
-    cache = " warm" if key.get("cache") == "warm" else ""
-    precision = f", {key['precision']}" if key.get("precision", "fp32") != "fp32" else ""
-    autotune = key.get("autotune", "default")
-    tuned = f", autotune {autotune}" if autotune != "default" else ""
-    return (
-        f"{name}/{key['mode']}{cache} {key['model']}{options} {key['input_shape']} "
-        f"on {key['device']}, b{key['batch_size']}, t{key['threads']}{precision}{tuned}"
-        + (f", data-parallel ×{key['world_size']}" if key.get("parallel") == "data" else "")
+    head = " ".join([f"{name}/{key['mode']}", *parts(("cache",), key)])
+    return f"{head} {key['model']}{options} {key['input_shape']} on {key['device']}, " + ", ".join(
+        parts([c for c in labelled() if c not in ("cache", "repeat")], key)
     )
 
 

@@ -31,11 +31,12 @@ from typing import Any
 from bench.errors import UsageError
 from bench.hardware.device_env import device_env
 from bench.hardware.devices import Device, default_threads
+from bench.hardware.precision import PRECISIONS
 
 SCHEMA_VERSION = 1
 FRAMEWORKS = ("torch", "keras")
 REQUIRED_MODULES = {"torch": ("torch",), "keras": ("keras", "tensorflow")}
-DTYPES = ("fp32", "tf32", "bf16", "fp16")
+DTYPES = PRECISIONS  # a matmul is measured in each precision a trial can run
 DEFAULT_SIZES = {"cpu": (1024, 2048), "cuda": (4096, 8192)}
 DEFAULT_DTYPES = {"cpu": ("fp32",), "cuda": DTYPES}
 DEFAULT_OUT = Path("results") / "calibration"

@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bench.hardware.precision import PRECISIONS
+
 T = 1e12
-DTYPES = ("fp32", "tf32", "bf16", "fp16")
+DTYPES = PRECISIONS  # a peak for each precision a trial can run
 
 
 @dataclass(frozen=True, slots=True)

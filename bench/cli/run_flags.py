@@ -1,0 +1,102 @@
+"""`bench run`'s flags: one per declared setting that names a flag (`Rule.flag`), with its help
+generated from the declaration (section and key, allowed values, default), and the run's own
+flags (`--config`, `--set`, `--dry-run`, `--resume`, ...).
+
+`bench/__main__.py` adds them to the `run` parser, `bench.cli.run` turns them into config
+overrides, and docs/config.md lists them (`bench.cli.config_doc`). Imported when any command
+line is parsed, so it imports only the standard library and the declarations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from pathlib import Path
+
+from bench.core.rules import Rule, allowed_text, default_text, rules
+from bench.core.settings import SECTIONS
+
+#: `--model-file` overrides `[models] files`, a key of the users' models section (`models.user`),
+#: not a declared setting; it may also be given more than once.
+MODEL_FILE = ("model_file", "models", "files", "str_list")
+REPEATABLE = ("model_file",)
+
+
+@functools.cache
+def overrides() -> dict[str, tuple[str, str, str]]:
+    """argparse dest → (section, key, kind) of every flag that overrides a bench.toml key."""
+    found = {
+        rule.flag.removeprefix("--").replace("-", "_"): (section, key, rule.kind)
+        for section, cls in SECTIONS.items()
+        for key, rule in rules(cls).items()
+        if rule.flag
+    }
+    dest, *target = MODEL_FILE
+    return found | {dest: tuple(target)}
+
+
+def setting_help(section: str, key: str, rule: Rule) -> str:
+    """'[sweep] caches: cold, warm (default: cold)': the key, its allowed values, its default."""
+    allowed = allowed_text(rule)
+    text = f"[{section}] {key}" + (f": {allowed}" if allowed else "")
+    return f"{text} (default: {default_text(rule, flag=True)})".replace("%", "%%")
+
+
+def _metavar(kind: str) -> str:
+    return {"int": "N", "float": "X", "str": "VALUE"}.get(kind, "A,B,...")
+
+
+def add_setting_flags(run: argparse.ArgumentParser) -> None:
+    """A flag per declared setting that has one, in declaration order."""
+    for section, cls in SECTIONS.items():
+        for key, rule in rules(cls).items():
+            if rule.flag:
+                run.add_argument(
+                    rule.flag, metavar=_metavar(rule.kind), help=setting_help(section, key, rule)
+                )
+    run.add_argument(
+        "--model-file",
+        action="append",
+        metavar="A,B,...",
+        help="[models] files: spec files of your models (repeatable)",
+    )
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """Every flag of `bench run`."""
+    run.add_argument(
+        "--config", type=Path, metavar="PATH", help="config file (default: ./bench.toml if present)"
+    )
+    add_setting_flags(run)
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help=f"override any key of [{'], ['.join(SECTIONS)}], e.g. --set train.optimizer=adam "
+        "or --set sweep.batch_sizes=32,64; lists comma-separated (repeatable)",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the per-configuration summary as JSON on stdout (progress on stderr)",
+    )
+    loud = run.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="count", default=0, help="only failures and results")
+    loud.add_argument(
+        "-v", "--verbose", action="count", default=0, help="also each phase and epoch as it ends"
+    )
+    run.add_argument("--dry-run", action="store_true", help="print the planned trials and exit")
+    run.add_argument(
+        "--no-report", action="store_true", help="do not write report.md/.html at the end"
+    )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted run: run its missing and interrupted trials, same config",
+    )
+    run.add_argument(
+        "--detach",
+        action="store_true",
+        help="--launcher slurm: submit the jobs and exit (bench status / --resume later)",
+    )

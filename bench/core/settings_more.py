@@ -1,0 +1,165 @@
+"""The declarations of bench.toml's `[data]`, `[output]`, `[monitor]`, `[fake]` and `[launcher]`
+keys (`[sweep]` and `[train]`, and the list of sections, are in `bench.core.settings`).
+
+Each field is a `setting(...)`: type, default, bounds, choices, one-line doc, `run` flag (see
+`bench.core.rules.Rule`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.core.rules import setting
+
+PIPELINES = ("memory", "loader")
+FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
+LAUNCHERS = ("local", "slurm", "submitit-local")
+DATASETS = "synthetic, mnist5k, mnist:PATH, cifar10:PATH or folder:PATH"
+NAME = r"[A-Za-z0-9._-]*"
+DAY_S = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """Where the images come from and how they reach the training loop (README: Data)."""
+
+    dataset: str = setting(
+        "synthetic", "str", allowed=DATASETS, flag="--dataset",
+        doc="where the images come from; PATH is relative to the current folder or absolute and "
+        "is stored absolute; a missing folder or unknown name is an error",
+    )  # fmt: skip
+    seed: int = setting(
+        0, "int", minimum=0, maximum=2**32 - 1,
+        doc="seed of the data (and its train/validation split) and of the frameworks' RNGs",
+    )  # fmt: skip
+    pipeline: tuple[str, ...] = setting(
+        ("memory",), "str_list", choices=PIPELINES, flag="--pipelines", column="pipeline",
+        label="{}", quiet=True,
+        doc="input pipelines to sweep: `memory` = the data set in host memory, each batch copied "
+        "to the device per step; `loader` = torch `DataLoader`, Keras `tf.data` with prefetch",
+    )  # fmt: skip
+    workers: int = setting(
+        2, "int", minimum=0, maximum=128,
+        doc="torch `DataLoader` worker processes of the `loader` pipeline (0: load in the "
+        "training process); tf.data sizes its own thread pool",
+    )  # fmt: skip
+    augment: bool = setting(
+        False, "bool",
+        doc="random horizontal flip and rotation (±36°) in the `loader` pipeline, both "
+        "frameworks; needs `loader` in `pipeline`; `memory` trials are never augmented",
+    )  # fmt: skip
+    val_fraction: float = setting(
+        0.1, "float", minimum=0.0, maximum=1.0, below=True,
+        doc="seeded hold-out of real data for validation (at least one image; 0: none)",
+    )  # fmt: skip
+    evaluate: bool = setting(
+        True, "bool",
+        doc="on real data, measure training accuracy and evaluate the hold-out after each epoch, "
+        "outside the epoch's time; synthetic data (random labels) is never evaluated",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """Where run folders go."""
+
+    dir: str = setting("results", "str", flag="--out", doc="run folders are created inside it")
+    name: str = setting(
+        "", "str", pattern=NAME, allowed="letters, digits, '.', '_' and '-'", flag="--name",
+        doc="appended to the run id (`20261122-101500-laptop`), so it becomes part of the run "
+        "folder's name",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """The background resource sampler in each trial (samples.csv)."""
+
+    enabled: bool = setting(True, "bool", doc="run the sampler")
+    interval_s: float = setting(
+        0.2, "float", minimum=0.01, maximum=3600.0, doc="sampling interval in seconds"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Fake:
+    """The scripted `fake` runner's script: no framework, for testing the harness."""
+
+    phase_s: float = setting(
+        0.1, "float", minimum=0.0, maximum=DAY_S,
+        doc="duration of each start-up phase (spawn … compile)",
+    )  # fmt: skip
+    first_step_s: float = setting(
+        0.5, "float", minimum=0.0, maximum=DAY_S, doc="duration of the first step"
+    )
+    epoch_s: tuple[float, ...] = setting(
+        (2.0, 1.0), "float_list", minimum=0.0, maximum=DAY_S,
+        doc="epoch wall times; the last value repeats",
+    )  # fmt: skip
+    sleep: bool = setting(
+        False, "bool", doc="really sleep (default: virtual time, exact and instant)"
+    )
+    fail: str = setting(
+        "none", "str", choices=FAKE_FAILURES,
+        doc="fail for real at the start of epoch `fail_epoch`",
+    )  # fmt: skip
+    fail_epoch: int = setting(1, "int", minimum=1, maximum=100_000, doc="which epoch fails")
+    fail_rank: int = setting(
+        -1, "int", minimum=-1, maximum=1023,
+        doc="data-parallel trials: only this rank fails (`-1`: every rank), for testing the rank "
+        "supervisor",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Launcher:
+    """How trial processes start: here (`local`), as Slurm jobs through submitit (`slurm`), or
+    as submitit's local jobs (`submitit-local`). The other keys are Slurm's (0 = not asked)."""
+
+    kind: str = setting(
+        "local", "str", choices=LAUNCHERS, flag="--launcher",
+        doc="`local`: a fresh child per trial here; `slurm`: one Slurm job per trial through "
+        "submitit; `submitit-local`: submitit's local executor, one job after another "
+        "(README: Running on a cluster)",
+    )  # fmt: skip
+    partitions: tuple[str, ...] = setting(
+        (), "str_list", flag="--partitions", unset="the cluster's default partition",
+        doc="each partition gets the whole sweep as its own run, all under one `sweep_id`",
+    )  # fmt: skip
+    gpus_per_node: int = setting(
+        0, "int", minimum=0, maximum=64,
+        doc="GPUs each job asks for; a GPU trial uses `cuda:0` of its allocation",
+    )  # fmt: skip
+    cpus_per_task: int = setting(
+        0, "int", minimum=0, maximum=4096,
+        doc="CPUs each job asks for (0: Slurm's default); also the default CPU thread count of "
+        "Slurm trials",
+    )  # fmt: skip
+    mem_gb: float = setting(
+        0.0, "float", minimum=0.0, maximum=65_536.0,
+        doc="memory each job asks for, in GB (0: Slurm's default)",
+    )  # fmt: skip
+    time_min: int = setting(
+        60, "int", minimum=1, maximum=525_600,
+        doc="each job's time limit in minutes (also submitit-local's); a trial still running "
+        "near it ends as `timeout`",
+    )  # fmt: skip
+    exclusive: bool = setting(
+        True, "bool",
+        doc="`#SBATCH --exclusive`: no other job shares a node while a trial is timed",
+    )  # fmt: skip
+    array_parallelism: int = setting(
+        64, "int", minimum=1, maximum=100_000,
+        doc="at most this many jobs of a partition's array run at once",
+    )  # fmt: skip
+    additional: tuple[tuple[str, Any], ...] = setting(
+        (), "table",
+        doc='raw `#SBATCH --key=value` lines, e.g. `{ account = "lab", qos = "high" }`; `true` '
+        "gives a bare `--key`",
+    )  # fmt: skip
+    folder: str = setting(
+        "", "str", unset="`<[output] dir>/submitit`",
+        doc="submitit's job files and logs; for `slurm` it and `[output] dir` must be on the "
+        "shared file system (not under /tmp, /var/tmp, /dev/shm, not tmpfs/overlay)",
+    )  # fmt: skip
