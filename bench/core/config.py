@@ -47,7 +47,7 @@ class Sweep:
     precisions: tuple[str, ...] = setting(("fp32",), "str_list", choices=PRECISIONS)
     autotune: tuple[str, ...] = setting(("default",), "str_list", choices=AUTOTUNES)
     threads: tuple[int, ...] = setting((), "int_list", minimum=1)
-    repeats: int = setting(1, "int", minimum=1)
+    repeats: int = setting(4, "int", minimum=1)  # = bench.toml: runs anywhere compare
     warmup: int = setting(1, "int", minimum=0)
     parallel: tuple[str, ...] = setting(("single",), "str_list", choices=PARALLEL)
     # replicas of a `data` trial; () = every chosen GPU on CUDA, 2 processes on the CPU
@@ -56,8 +56,8 @@ class Sweep:
 
 @dataclass(frozen=True, slots=True)
 class Train:
-    epochs: int = setting(4, "int", minimum=2)
-    samples: int = setting(4096, "int", minimum=1)
+    epochs: int = setting(6, "int", minimum=2)  # 5 steady epochs: the drift test runs
+    samples: int = setting(3200, "int", minimum=1)
     optimizer: str = setting("adam", "str", choices=OPTIMIZERS)
     learning_rate: float = setting(0.001, "float", minimum=0.0)
     timeout_s: float = setting(1800.0, "float", minimum=1.0)
@@ -121,6 +121,8 @@ class Fake:
     fail: str = setting("none", "str", choices=FAKE_FAILURES)
     fail_epoch: int = setting(1, "int", minimum=1)
     fail_rank: int = setting(-1, "int", minimum=-1)  # the rank that fails (-1: every rank)
+    slow_models: tuple[str, ...] = setting((), "str_list")  # ... run `slowdown` × as long
+    slowdown: float = setting(1.0, "float", minimum=0.0)
 
 
 @dataclass(frozen=True, slots=True)
