@@ -37,8 +37,10 @@ def compare_parser(prog: str = "python -m analysis compare") -> argparse.Argumen
     parser = _parser(
         prog,
         "Compare runs against the first (the baseline): per aligned configuration, "
-        "the ratio of medians over repeats with a 95% CI, a Mann-Whitney p-value and its "
-        "Benjamini-Hochberg adjustment.",
+        "the ratio of medians over repeats with a 95% CI and the p-value of the same Welch "
+        "t-test on log times, with its Benjamini-Hochberg adjustment. Exit codes: 0 compared, "
+        "1 slower than --fail-above, 2 bad input, 3 a run with nothing aligned with the "
+        "baseline, 4 --fail-above with no verdict.",
         "the folder to write into (default: compare/ in the baseline run folder)",
     )
     parser.add_argument(

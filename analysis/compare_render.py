@@ -20,15 +20,14 @@ MAX_HEAT_ROWS = 60
 LEGEND = (
     "Metrics, one value per repeat (a fresh process): steady epoch; first-epoch overhead "
     "(first − steady epoch); cold start (spawn to the end of epoch 1). ratio = median(run) / "
-    "median(baseline): above 1 the run is slower; its 95% CI is a Welch t-interval on log "
-    "values. p: two-sided Mann–Whitney (exact below 9 repeats a side); p (BH): adjusted by "
+    "median(baseline): above 1 the run is slower; its 95% CI and p come from one test, Welch's "
+    "t on log values (the CI excludes 1 exactly when p < 0.05); p (BH): adjusted by "
     "Benjamini–Hochberg over every tested row. verdict: starred (*) 'slower' or 'faster' "
     f"where p (BH) < {compare.ALPHA}, the CI excludes 1 and the ratio differs from 1 by at "
     f"least {compare.MIN_EFFECT:.0%}; 'n.s.': tested, not significant; 'no verdict: N repeats': "
-    f"with so few repeats no outcome of the test reaches p < {compare.ALPHA} (3 against 3 "
-    f"cannot; use at least {compare.stats.VERDICT_REPEATS} a side); '{compare.NOT_POSITIVE}': "
-    "a repeat's first epoch was no slower than its steady one, leaving no overhead to take a "
-    "ratio of."
+    f"a side has fewer than {compare.stats.VERDICT_REPEATS} ok repeats; "
+    f"'{compare.NOT_POSITIVE}': a repeat's first epoch was no slower than its steady one, "
+    "leaving no overhead to take a ratio of."
 )
 
 
