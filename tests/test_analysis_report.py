@@ -124,7 +124,12 @@ def test_compare_one_repeat_a_side_gives_no_verdict(tmp_path) -> None:
     assert not steady.significant and steady.verdict == "no verdict: 1 repeat"
     assert "* slower" not in text and "no verdict: 1 repeat" in text
     assert "fake.epoch_s" in text  # the config difference is listed
-    assert {p.name for p in files} == {"compare.md", "compare.html", "compare_ratios.png"}
+    assert {p.name for p in files} == {
+        "compare.md",
+        "compare.html",
+        "compare.csv",
+        "compare_ratios.png",
+    }
     html = (tmp_path / "compare.html").read_text()
     assert "data:image/png;base64," in html and 'src="http' not in html
 
