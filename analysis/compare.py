@@ -25,6 +25,7 @@ from analysis.compare_align import unaligned
 from analysis.compare_stats import compare_table
 from analysis.load import AnalysisError, load_runs
 from analysis.numbers import p_value, ratio
+from analysis.stats import VERDICT_REPEATS
 
 EXIT_OK, EXIT_SLOWER, EXIT_UNALIGNED, EXIT_NO_VERDICT = 0, 1, 3, 4
 
@@ -105,9 +106,9 @@ def outcome(
     if fail_above is not None and not allow_no_verdict:
         undecided = _without_verdict(table)
         result.messages += [
-            f"no verdict for {run}: none of its {n} row(s) could be tested (fewer than 4 ok "
-            "repeats a side, or overheads ≤ 0), so --fail-above cannot pass it; add repeats, "
-            "or accept it with --allow-no-verdict."
+            f"no verdict for {run}: none of its {n} row(s) could be tested (fewer than "
+            f"{VERDICT_REPEATS} ok repeats a side, or overheads ≤ 0), so --fail-above cannot "
+            "pass it; add repeats, or accept it with --allow-no-verdict."
             for run, n in undecided.items()
         ]
         result.code = result.code or (EXIT_NO_VERDICT if undecided else EXIT_OK)

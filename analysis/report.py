@@ -226,7 +226,8 @@ METHOD = [
     f"Not yet steady: in each of at least {TREND_MIN_REPEATS} repeats with at least "
     f"{TREND_MIN_EPOCHS} steady epochs, the Theil–Sen change across epochs 2..E relative to its "
     "median; flagged when their mean differs from 0 (one-sample t-test over the repeats, "
-    "p < 0.05), exceeds 5% and at least two thirds of the repeats drift the same way. With "
+    "p < 0.05), exceeds 5% and twice the epoch-to-epoch noise, and at least two thirds of the "
+    "repeats drift the same way. With "
     "fewer repeats or epochs the drift is not tested, and the warnings say so.",
     "Compile break-even: the first epoch count N from which a non-eager mode has finished N "
     "epochs no later than eager, time(N) = cold start + (N − 1) × steady; 'never' when its "
