@@ -10,6 +10,8 @@ files exit with code 2 and one paragraph on stderr (`analysis: error: ...`), nev
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 
@@ -37,18 +39,45 @@ def compare_parser(prog: str = "python -m analysis compare") -> argparse.Argumen
     parser = _parser(
         prog,
         "Compare runs against the first (the baseline): per aligned configuration, "
-        "the ratio of medians over repeats with a 95% CI, a Mann-Whitney p-value and its "
-        "Benjamini-Hochberg adjustment.",
+        "the ratio of medians over repeats with a 95% CI and the p-value of the same Welch "
+        "t-test on log times, with its Benjamini-Hochberg adjustment. Exit codes: 0 compared, "
+        "1 slower than --fail-above, 2 bad input, 3 a run with nothing aligned with the "
+        "baseline, 4 --fail-above with no verdict.",
         "the folder to write into (default: compare/ in the baseline run folder)",
     )
     parser.add_argument(
         "--fail-above",
-        type=float,
+        type=fail_ratio,
         metavar="RATIO",
-        help="exit 1 when a significant ratio (other / baseline) of any compared metric "
-        "(steady epoch, first-epoch overhead, cold start) exceeds RATIO, e.g. 1.10",
+        help="a CI gate: exit 1 when a significant ratio (other / baseline) of any compared "
+        "metric (steady epoch, first-epoch overhead, cold start) exceeds RATIO, a number > 1 "
+        "such as 1.10; exit 4 when a run has no row with a verdict",
+    )
+    parser.add_argument(
+        "--allow-no-verdict",
+        action="store_true",
+        help="with --fail-above: pass a run whose rows all lack a verdict (too few repeats)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the comparison as one JSON document on stdout (the table on stderr)",
     )
     return parser
+
+
+def fail_ratio(text: str) -> float:
+    """--fail-above's value: a finite number above 1 (NaN or infinity would disable the gate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 1):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a ratio above 1: expected a finite number > 1 such as 1.10 "
+            "(fail when a run is significantly more than 10% slower than the baseline)"
+        )
+    return value
 
 
 def _dest(args: argparse.Namespace, name: str) -> argparse.Namespace:
@@ -96,21 +125,32 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    """Compare; with `--fail-above RATIO`, exit 1 when a significant ratio exceeds it."""
-    from analysis.compare import compare, regressions
+    """Compare and print; the exit code is `analysis.compare.outcome`'s: 0, 1 (slower than
+    --fail-above), 3 (a run with nothing aligned), 4 (--fail-above and no verdict)."""
+    from analysis.compare import compare, outcome
+    from analysis.compare_render import records
 
     out = args.dest if args.dest is not None else args.runs[0] / "compare"
-    text, files, table = compare(args.runs, out)
-    print(text)
-    print()
-    for path in files:
-        print(path)
-    if args.fail_above is None:
-        return 0
-    slow = regressions(table, args.fail_above)
-    for line in slow:
-        print(f"slower than {args.fail_above:g}×: {line}", file=sys.stderr)
-    return 1 if slow else 0
+    done = compare(args.runs, out)
+    result = outcome(done, args.fail_above, args.allow_no_verdict)
+    text = sys.stderr if args.json else sys.stdout
+    print(done.text, file=text)
+    print(file=text)
+    for path in done.files:
+        print(path, file=text)
+    for line in result.messages:
+        print(line, file=sys.stderr)
+    if args.json:
+        document = {
+            "baseline": str(args.runs[0]),
+            "runs": [str(r) for r in args.runs[1:]],
+            "rows": records(done.table),
+            "not_compared": done.unaligned,
+            "files": [str(f) for f in done.files],
+            "exit_code": result.code,
+        }
+        print(json.dumps(document, indent=2))
+    return result.code
 
 
 if __name__ == "__main__":

@@ -20,32 +20,32 @@ MAX_HEAT_ROWS = 60
 LEGEND = (
     "Metrics, one value per repeat (a fresh process): steady epoch; first-epoch overhead "
     "(first − steady epoch); cold start (spawn to the end of epoch 1). ratio = median(run) / "
-    "median(baseline): above 1 the run is slower; its 95% CI is a Welch t-interval on log "
-    "values. p: two-sided Mann–Whitney (exact below 9 repeats a side); p (BH): adjusted by "
+    "median(baseline): above 1 the run is slower; its 95% CI and p come from one test, Welch's "
+    "t on log values (the CI excludes 1 exactly when p < 0.05); p (BH): adjusted by "
     "Benjamini–Hochberg over every tested row. verdict: starred (*) 'slower' or 'faster' "
     f"where p (BH) < {compare.ALPHA}, the CI excludes 1 and the ratio differs from 1 by at "
     f"least {compare.MIN_EFFECT:.0%}; 'n.s.': tested, not significant; 'no verdict: N repeats': "
-    f"with so few repeats no outcome of the test reaches p < {compare.ALPHA} (3 against 3 "
-    f"cannot; use at least {compare.stats.VERDICT_REPEATS} a side); '{compare.NOT_POSITIVE}': "
-    "a repeat's first epoch was no slower than its steady one, leaving no overhead to take a "
-    "ratio of."
+    f"a side has fewer than {compare.stats.VERDICT_REPEATS} ok repeats; "
+    f"'{compare.NOT_POSITIVE}': a repeat's first epoch was no slower than its steady one, "
+    "leaving no overhead to take a ratio of."
 )
 
 
 def write(
-    a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, out: Path
+    a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, out: Path, missing: dict[str, str]
 ) -> tuple[str, list[Path]]:
-    """Write compare.md, compare.html and figures/compare_ratios.png; return (text, files)."""
+    """Write compare.md, compare.html, compare.csv and figures/compare_ratios.png; return
+    (text, files). `missing`: each run with nothing aligned with the baseline, and why."""
     names = compare.run_labels(a.runs)
     base, others = names[a.runs.run_ids[0]], [names[r] for r in a.runs.run_ids[1:]]
     blocks: list[doc.Block] = [
         doc.Heading(1, f"bench compare: {', '.join(others)} against {base}"),
         doc.Para(f"Baseline {base}. {LEGEND}"),
     ]
-    written = []
-    if table.empty:
-        blocks.append(doc.Para("No configuration finished ok in the baseline and another run."))
-    else:
+    written = [write_csv(table, out / "compare.csv")]
+    if missing:
+        blocks += [doc.Heading(2, "Not compared"), doc.Bullets(_not_compared(missing))]
+    if not table.empty:
         fig = heatmap(table)
         png = figkit.png_bytes(fig)
         path = out / "figures" / "compare_ratios.png"
@@ -65,7 +65,7 @@ def write(
     md, page = out / "compare.md", out / "compare.html"
     md.write_text(doc.to_markdown(blocks), encoding="utf-8")
     page.write_text(doc.to_html(f"bench compare against {base}", blocks), encoding="utf-8")
-    return text(a, table, diffs), [md, page, *written]
+    return text(a, table, diffs, missing), [md, page, *written]
 
 
 def _named(diffs: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
@@ -88,13 +88,21 @@ def unmatched_blocks(a: Analysis) -> list[doc.Block]:
     return [doc.Heading(2, "Not in every run"), doc.Bullets(missing)]
 
 
-def text(a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame) -> str:
+def _not_compared(missing: dict[str, str]) -> list[str]:
+    return [
+        f"{run}: no configuration aligned with the baseline, nothing compared — {why}."
+        for run, why in missing.items()
+    ]
+
+
+def text(
+    a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, missing: dict[str, str] | None = None
+) -> str:
     """The comparison as plain text for the terminal."""
     names = compare.run_labels(a.runs)
     lines = [f"baseline: {names[a.runs.run_ids[0]]}"]
-    if table.empty:
-        lines.append("no configuration finished ok in the baseline and another run.")
-    else:
+    lines += [f"not compared: {line}" for line in _not_compared(missing or {})]
+    if not table.empty:
         headers, rows = compare.text_rows(table)
         lines += [doc.to_text(headers, rows, right={3, 4, 5, 6, 7}), "", LEGEND]
     if not diffs.empty:
@@ -105,6 +113,40 @@ def text(a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame) -> str:
     if missing:
         lines += ["", "not in every run:", *(f"  {m}" for m in missing)]
     return "\n".join(lines)
+
+
+# compare.csv and `compare --json`: field → column of the comparison table
+FIELDS = {
+    "metric": "metric",
+    "configuration": "configuration",
+    "run": "run",
+    "baseline_median_s": "base_median",
+    "run_median_s": "other_median",
+    "ratio": "ratio",
+    "ratio_ci_low": "ratio_low",
+    "ratio_ci_high": "ratio_high",
+    "p": "p",
+    "p_bh": "p_adj",
+    "repeats_baseline": "n_base",
+    "repeats_run": "n_other",
+    "verdict": "verdict",
+    "significant": "significant",
+}
+
+
+def records(table: pd.DataFrame) -> list[dict]:
+    """One plain dict per row of the comparison (FIELDS); not measured or not tested: None."""
+    if table.empty:
+        return []
+    frame = table[list(FIELDS.values())].set_axis(list(FIELDS), axis=1).astype(object)
+    return frame.where(frame.notna(), None).to_dict("records")
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> Path:
+    """compare.csv: `records`, one line each, headed by FIELDS (empty cells for None)."""
+    frame = pd.DataFrame(records(table), columns=list(FIELDS))
+    frame.to_csv(path, index=False)
+    return path
 
 
 def heatmap(table: pd.DataFrame) -> Figure:

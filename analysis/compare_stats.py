@@ -7,10 +7,11 @@ configurations under one identity. The first run is the baseline. For each other
 configuration and metric (steady epoch time, first-epoch overhead = first − steady epoch of
 the same process, cold start = spawn to the end of epoch 1) the unit is the repeat — one value
 per fresh process, never pooled epochs: the ratio of medians (other / baseline; above 1 =
-slower) with a Welch t 95% CI on log times, a two-sided Mann–Whitney p (exact below 9 repeats a
-side), and that p adjusted by Benjamini–Hochberg over every row of the table that has a test. A
-ratio needs positive values: a row where some repeat's overhead is ≤ 0 (its first epoch was no
-slower than its steady one) gets no test and no verdict. Runs are named by their folder.
+slower) with Welch's t-test on log times — its 95% CI and its two-sided p, so the interval and
+the p agree — and that p adjusted by Benjamini–Hochberg over every row of the table that has a
+test. A row is tested only with at least `stats.VERDICT_REPEATS` repeats on both sides; a ratio
+needs positive values: a row where some repeat's overhead is ≤ 0 (its first epoch was no slower
+than its steady one) gets no test and no verdict. Runs are named by their folder.
 """
 
 from __future__ import annotations
@@ -73,20 +74,19 @@ def run_labels(runs) -> dict[str, str]:
 def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
     """One row per (aligned configuration, other run, metric): medians, ratio with CI, p and
     BH-adjusted p, repeats per side, and the verdict: 'slower' or 'faster' when significant,
-    'n.s.' when not, 'no verdict: N repeats' when so few repeats that no outcome of the test
-    could reach p < ALPHA, NOT_POSITIVE when a repeat's value is ≤ 0 (no ratio to test)."""
+    'n.s.' when not, 'no verdict: N repeats' when a side has fewer than VERDICT_REPEATS,
+    NOT_POSITIVE when a repeat's value is ≤ 0 (no ratio to test)."""
     key = alignment_key(trials)
-    metrics = METRICS
-    ok = trials.loc[trials["status"] == "ok", [*key, "run_id", *metrics]]
+    ok = trials.loc[trials["status"] == "ok", [*key, "run_id", *METRICS]].reset_index(drop=True)
+    values = {metric: ok[metric].to_numpy(dtype=float) for metric in METRICS}
     base_id, others = run_ids[0], run_ids[1:]
     rows, pairs = [], []
-    for k, group in ok.groupby(key, sort=False, dropna=False):
-        by_run = dict(tuple(group.groupby("run_id", sort=False)))
+    for k, by_run in _positions(ok, key).items():
         if base_id not in by_run:
             continue
         for other_id in (r for r in others if r in by_run):
-            for metric, name in metrics.items():
-                x, y = (_values(by_run[r][metric]) for r in (base_id, other_id))
+            for metric, name in METRICS.items():
+                x, y = (_present(values[metric][by_run[r]]) for r in (base_id, other_id))
                 rows.append(dict(zip(key, k, strict=True)) | {"metric": name, "run": other_id})
                 pairs.append((x, y))
     if not rows:
@@ -96,16 +96,25 @@ def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
     return decide(table)
 
 
-def _values(series: pd.Series) -> np.ndarray:
-    values = series.to_numpy(dtype=float)
+def _positions(ok: pd.DataFrame, key: list[str]) -> dict[tuple, dict[str, np.ndarray]]:
+    """Aligned configuration → run id → the row positions of its trials in `ok`, in the order
+    the configurations first appear (one groupby; a loop over groups costs ~1 ms each)."""
+    groups = ok.groupby([*key, "run_id"], sort=False, dropna=False).indices
+    out: dict[tuple, dict[str, np.ndarray]] = {}
+    for k, pos in sorted(groups.items(), key=lambda item: item[1][0]):
+        out.setdefault(k[:-1], {})[k[-1]] = pos
+    return out
+
+
+def _present(values: np.ndarray) -> np.ndarray:
     return values[~np.isnan(values)]
 
 
 def compare_values(pairs: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """For each (baseline, other) pair of per-repeat values: medians, ratio with its CI,
-    Mann–Whitney p (NaN where it cannot reach ALPHA or a value is ≤ 0), repeat counts,
-    `positive` (every value > 0) and `testable`. Pairs of equal sizes go to scipy together,
-    one call per size."""
+    Welch's p (NaN where a side has fewer than VERDICT_REPEATS or a value is ≤ 0), repeat
+    counts, `positive` (every value > 0) and `testable`. Pairs of equal sizes go to scipy
+    together, one call per size."""
     out = {c: np.full(len(pairs), np.nan) for c in COLUMNS}
     out |= {"n_base": np.zeros(len(pairs), int), "n_other": np.zeros(len(pairs), int)}
     out |= {"testable": np.zeros(len(pairs), bool), "positive": np.zeros(len(pairs), bool)}
@@ -114,20 +123,24 @@ def compare_values(pairs: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
         x = np.array([pairs[i][0] for i in idx]).reshape(len(idx), n1)
         y = np.array([pairs[i][1] for i in idx]).reshape(len(idx), n2)
         positive = (x > 0).all(axis=1) & (y > 0).all(axis=1)
-        testable = (stats.smallest_p(n1, n2) < ALPHA) & positive
+        testable = enough_repeats(n1, n2) & positive
         block = {"n_base": n1, "n_other": n2, "testable": testable, "positive": positive}
         if n1 and n2:
-            ratio, low, high = stats.ratio_cis(x, y)
+            test = stats.ratio_tests(x, y)
             block |= {"base_median": np.median(x, axis=1), "other_median": np.median(y, axis=1)}
-            block |= {"ratio": np.where(positive, ratio, np.nan), "ratio_low": low}
-            block |= {"ratio_high": high}
-            block["p"] = np.where(testable, stats.mann_whitney_rows(x, y)[1], np.nan)
+            block |= {"ratio": np.where(positive, test.ratio, np.nan), "ratio_low": test.low}
+            block |= {"ratio_high": test.high, "p": np.where(testable, test.p, np.nan)}
         for column, values in block.items():
             out[column][idx] = values
     return pd.DataFrame(out)
 
 
 COLUMNS = ["base_median", "other_median", "ratio", "ratio_low", "ratio_high", "p"]
+
+
+def enough_repeats(n_base: int, n_other: int) -> bool:
+    """Both sides have at least VERDICT_REPEATS repeats: the least that gets a verdict."""
+    return min(n_base, n_other) >= stats.VERDICT_REPEATS
 
 
 def significant_rows(table: pd.DataFrame, p: object) -> np.ndarray:
@@ -138,17 +151,22 @@ def significant_rows(table: pd.DataFrame, p: object) -> np.ndarray:
     return np.asarray((p < ALPHA) & outside & effect, dtype=bool)
 
 
-def decide(table: pd.DataFrame) -> pd.DataFrame:
-    """Add p_adj (Benjamini–Hochberg over the rows with a test), `significant` and `verdict`."""
-    table = table.assign(p_adj=stats.adjust_p(table["p"]))
+def decide(table: pd.DataFrame, family: list[str] | None = None) -> pd.DataFrame:
+    """Add p_adj (Benjamini–Hochberg over the rows with a test: the whole table, or each group
+    of rows sharing the `family` columns — one simulated comparison each), `significant` and
+    `verdict`."""
+    p = table["p"]
+    if family is None:
+        table = table.assign(p_adj=stats.adjust_p(p))
+    else:
+        by = [table[c] for c in family]
+        table = table.assign(p_adj=p.groupby(by, sort=False).transform(stats.adjust_p))
     significant = significant_rows(table, table["p_adj"])
     faster = np.where(table["ratio"] > 1, "slower", "faster")
     verdict = np.where(significant, faster, "n.s.")
     untested = [
-        f"no verdict: {_repeats(r.n_base, r.n_other)}"
-        if stats.smallest_p(r.n_base, r.n_other) >= ALPHA
-        else NOT_POSITIVE
-        for r in table.itertuples()
+        NOT_POSITIVE if enough_repeats(b, o) else f"no verdict: {_repeats(b, o)}"
+        for b, o in zip(table["n_base"], table["n_other"], strict=True)
     ]
     verdict = np.where(table["testable"], verdict, untested)
     return table.assign(significant=significant, verdict=verdict)
@@ -171,14 +189,15 @@ def configuration_labels(table: pd.DataFrame, key: list[str], reference: pd.Data
         and c != "cache"
     ]
 
-    def label(r: pd.Series) -> str:
+    def label(r: dict) -> str:
         parts = [r["model"], r["device_kind"], variant(r["framework"], r["backend"], r["mode"])]
         parts += [str(r["input_shape"]), f"b{r['batch_size']}"]
         parts += [f"{c}={r[c]}" for c in shown if str(r[c]) != ""]
         parts += [f"{r['cache']} cache"] if "cache" in key and r["cache"] != "cold" else []
         return " · ".join(p for p in parts if p)
 
-    return table.apply(label, axis=1)
+    records = table[list(dict.fromkeys([*LABELLED, *shown, *key]))].to_dict("records")
+    return pd.Series([label(r) for r in records], index=table.index, dtype=object)
 
 
 HEADERS = ["metric", "configuration", "run", "baseline median", "run median"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import stats
+from analysis import drift, stats
 from analysis.load import Runs
 from analysis.numbers import number, percent, seconds
 from analysis.summary import CONFIG
@@ -152,7 +152,7 @@ def config_warnings(configs: pd.DataFrame) -> list[str]:
         ],
         "more configurations are not yet steady",
     )
-    out += final_epoch_warnings(configs)
+    out += untested_drift(configs) + final_epoch_warnings(configs)
     flat = configs[configs["first_not_slower"].astype(bool)]
     out += _listed(
         [
@@ -168,6 +168,24 @@ def config_warnings(configs: pd.DataFrame) -> list[str]:
         [f"{r.label}: outlier repeat(s) by MAD: {r.outlier_repeats}." for r in odd.itertuples()],
         "more configurations have an outlier repeat",
     )
+
+
+def untested_drift(configs: pd.DataFrame) -> list[str]:
+    """One line naming the configurations whose drift could not be tested, and why."""
+    untested = configs[~configs["drift_tested"].astype(bool)]
+    if untested.empty:
+        return []
+    which = (
+        "every configuration"
+        if len(untested) == len(configs)
+        else (f"{len(untested)} of {len(configs)} configurations, e.g. {untested['label'].iloc[0]}")
+    )
+    return [
+        f"drift not tested for {which}: the test needs at least {drift.TREND_MIN_REPEATS} ok "
+        f"repeats with at least {drift.TREND_MIN_EPOCHS} steady epochs each (epochs ≥ "
+        f"{drift.TREND_MIN_EPOCHS + 1}, or one more where the last epoch is slow); whether "
+        "the steady epochs still move is unknown."
+    ]
 
 
 def final_epoch_warnings(configs: pd.DataFrame) -> list[str]:

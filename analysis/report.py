@@ -19,12 +19,12 @@ import pandas as pd
 
 from analysis import doc, fingerprint, fleet, plots, render, scaling
 from analysis.analyze import Analysis, analyze
-from analysis.drift import TREND_MIN_EPOCHS
+from analysis.drift import TREND_MIN_EPOCHS, TREND_MIN_REPEATS
 from analysis.glance import glance_blocks
 from analysis.load import load_runs
 from analysis.numbers import epochs, level, mib, number, ratio, seconds, seconds_interval
 from analysis.precision_view import precision_blocks
-from analysis.stats import FULL_CI_REPEATS, VERDICT_REPEATS
+from analysis.stats import FULL_CI_REPEATS, OUTLIER_MIN_N, VERDICT_REPEATS
 
 ERROR_CHARS = 160
 
@@ -219,12 +219,16 @@ METHOD = [
     "model — with hosts of one model pooled; each cell the figures above over that machine's ok "
     "repeats, and the energy per steady epoch: per repeat the median energy_j of epochs 2..E, "
     "then the median over repeats.",
-    "Outliers: modified z-score 0.6745·(x − median)/MAD above 3.5 (Iglewicz–Hoaglin), for a "
-    "trial's steady epochs and for a configuration's repeats (from 3 repeats).",
-    f"Not yet steady: at least {TREND_MIN_EPOCHS} steady epochs whose per-epoch medians over "
-    "repeats move one way (Kendall's τ, p < 0.05), with a Theil–Sen change across epochs 2..E "
-    "above 5% of the median and above twice the epoch-to-epoch noise, and at least two thirds "
-    "of the repeats drifting the same way.",
+    "Outliers: modified z-score 0.6745·(x − median)/MAD (Iglewicz–Hoaglin) above the 99th "
+    "percentile of the largest |z| among as many normal values (so 1% of outlier-free samples "
+    f"trip it), for a trial's steady epochs and a configuration's repeats, from "
+    f"{OUTLIER_MIN_N} values.",
+    f"Not yet steady: in each of at least {TREND_MIN_REPEATS} repeats with at least "
+    f"{TREND_MIN_EPOCHS} steady epochs, the Theil–Sen change across epochs 2..E relative to its "
+    "median; flagged when their mean differs from 0 (one-sample t-test over the repeats, "
+    "p < 0.05), exceeds 5% and twice the epoch-to-epoch noise, and at least two thirds of the "
+    "repeats drift the same way. With "
+    "fewer repeats or epochs the drift is not tested, and the warnings say so.",
     "Compile break-even: the first epoch count N from which a non-eager mode has finished N "
     "epochs no later than eager, time(N) = cold start + (N − 1) × steady; 'never' when its "
     "steady epoch is not faster.",

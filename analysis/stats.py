@@ -8,11 +8,12 @@ what is known (a 1-against-1 "test" on pooled epochs called same-distribution ru
 - `median_ci`: median of repeats with the distribution-free order-statistic interval
   [x₍ₖ₎, x₍ₙ₋ₖ₊₁₎] of `bench.contract.headline`; its exact binomial confidence is reported as
   `level` — 95 % from 6 repeats, less below (75 % with 3).
-- `ratio_ci`: median(other) / median(base) with a Welch t-interval on the log times
-  (`scipy.stats.ttest_ind(equal_var=False).confidence_interval`), exponentiated.
-- `mann_whitney`: `scipy.stats.mannwhitneyu`, exact at small n; `smallest_p` the smallest
-  p-value it can give; `adjust_p`: Benjamini–Hochberg (`scipy.stats.false_discovery_control`).
-- `mad_outliers`: modified z-scores from the median absolute deviation (Iglewicz–Hoaglin).
+- `ratio_ci`, `ratio_tests`: median(other) / median(base) with a Welch t-interval on the log
+  times (`scipy.stats.ttest_ind(equal_var=False)`), exponentiated, and the p of that same test;
+  `adjust_p`: Benjamini–Hochberg (`scipy.stats.false_discovery_control`).
+- `mad_outliers`: modified z-scores from the median absolute deviation (Iglewicz–Hoaglin),
+  against a cut-off per sample size (`outlier_cutoff`: the 99th percentile of the largest
+  |z| among that many normal values), none below 4 values.
 - `break_even_epochs`: after how many epochs a mode with a costlier start is ahead.
 - `median`, `quantile`: np.median / np.percentile (linear) of one short 1-D array, NaN left out,
   by sorting — numpy's generic reductions cost ~50 µs a call, which the per-repeat loops of a
@@ -22,6 +23,7 @@ The drift test of steady epochs lives in `analysis.drift`.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -33,10 +35,11 @@ from bench.contract.headline import median_interval
 
 CONFIDENCE = 0.95
 ALPHA = 0.05  # significance level of every test
-VERDICT_REPEATS = 4  # fewest repeats a side whose exact Mann–Whitney can reach p < ALPHA
+VERDICT_REPEATS = 4  # fewest repeats a side for a verdict (see README, "Comparing runs")
 FULL_CI_REPEATS = 6  # fewest repeats whose order-statistic interval reaches CONFIDENCE
-OUTLIER_Z = 3.5  # modified z-score above which a value is flagged (Iglewicz & Hoaglin)
-EXACT_MAX_N = 8  # Mann–Whitney: exact null distribution while the smaller sample is this small
+OUTLIER_MIN_N = 4  # fewest values that get an outlier verdict
+OUTLIER_QUANTILE = 0.99  # of the largest |modified z| among normal values: the cut-off
+OUTLIER_DRAWS = 20_000  # samples of the simulation behind each cut-off
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,89 +102,85 @@ def ratio_ci(base: object, other: object, confidence: float = CONFIDENCE) -> Est
     n = min(len(a), len(b))
     if n == 0:
         return Estimate(math.nan, math.nan, math.nan, 0)
-    value, low, high = (float(v[0]) for v in ratio_cis(a[None, :], b[None, :], confidence))
+    test = ratio_tests(a[None, :], b[None, :], confidence)
+    value, low, high = (float(v[0]) for v in (test.ratio, test.low, test.high))
     return Estimate(value, low, high, n, confidence if not math.isnan(low) else math.nan)
 
 
-def ratio_cis(
-    base: np.ndarray, other: np.ndarray, confidence: float = CONFIDENCE
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`ratio_ci` for each row of two 2-D arrays (rows: comparisons, columns: repeats):
-    (ratio, low, high); NaN bounds with fewer than two values a side or a value ≤ 0."""
+@dataclass(frozen=True, slots=True)
+class RatioTests:
+    """Per row: ratio of medians, the Welch interval's bounds and the same test's p."""
+
+    ratio: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    p: np.ndarray
+
+
+def ratio_tests(base: np.ndarray, other: np.ndarray, confidence: float = CONFIDENCE) -> RatioTests:
+    """For each row of two 2-D arrays (rows: comparisons, columns: repeats): the ratio of
+    medians, and Welch's t-test on the log values (`scipy.stats.ttest_ind(equal_var=False)`):
+    its interval for the difference of log means, exponentiated, and its two-sided p — one
+    test, so the interval excludes 1 exactly when p < 1 − confidence. NaN bounds and p with
+    fewer than two values a side or a value ≤ 0; rows without spread on either side are exact
+    (the interval is the ratio; p is 0 where the ratio differs from 1, else 1)."""
     value = np.median(other, axis=1) / np.median(base, axis=1)
-    low = high = np.full(len(value), math.nan)
+    nan = np.full(len(value), math.nan)
     usable = (base > 0).all(axis=1) & (other > 0).all(axis=1)
     if min(base.shape[1], other.shape[1]) < 2 or not usable.any():
-        return value, low, high
-    la, lb = (
-        np.log(np.where(usable[:, None], base, 1.0)),
-        np.log(np.where(usable[:, None], other, 1.0)),
-    )
+        return RatioTests(value, nan, nan, nan)
+    la, lb = (np.log(np.where(usable[:, None], x, 1.0)) for x in (base, other))
     exact = (np.ptp(la, axis=1) == 0) & (np.ptp(lb, axis=1) == 0)  # no spread: the ratio is exact
     with warnings.catch_warnings():  # rows without spread: scipy warns, `exact` answers them
         warnings.simplefilter("ignore", RuntimeWarning)
-        ci = sps.ttest_ind(lb, la, axis=1, equal_var=False).confidence_interval(confidence)
+        res = sps.ttest_ind(lb, la, axis=1, equal_var=False)
+        ci = res.confidence_interval(confidence)
     low = np.where(exact, value, np.exp(ci.low))
     high = np.where(exact, value, np.exp(ci.high))
-    return value, np.where(usable, low, math.nan), np.where(usable, high, math.nan)
+    p = np.where(exact, np.where(value == 1, 1.0, 0.0), res.pvalue)
+    return RatioTests(
+        value, *(np.where(usable, x, math.nan) for x in (low, high, np.minimum(p, 1.0)))
+    )
 
 
 def robust_z(values: object) -> np.ndarray:
-    """Modified z-scores 0.6745·(x − median)/MAD; with MAD = 0, the mean absolute deviation
-    scaled by 1.2533 stands in; all zeros when every value is the median. Hand-written:
-    scipy has the MAD (`median_abs_deviation`) but not the Iglewicz–Hoaglin score and its
-    MAD = 0 fallback, and `summary.outlier_mask` vectorises exactly this formula."""
+    """Modified z-scores 0.6745·(x − median)/MAD along the last axis (each row of a 2-D array
+    on its own); with MAD = 0, the mean absolute deviation scaled by 1.2533 stands in; zeros
+    where every value is the median. Hand-written: scipy has the MAD
+    (`median_abs_deviation`) but not the Iglewicz–Hoaglin score and its MAD = 0 fallback, and
+    `summary.outlier_mask` vectorises exactly this formula."""
     arr = np.asarray(values, dtype=float)
-    dev = arr - np.nanmedian(arr) if len(arr) else arr
-    mad = float(np.nanmedian(np.abs(dev))) if len(arr) else 0.0
-    if mad > 0:
-        return 0.6745 * dev / mad
-    mean_ad = float(np.nanmean(np.abs(dev))) if len(arr) else 0.0
-    if mean_ad > 0:
-        return dev / (1.253314 * mean_ad)
-    return np.zeros_like(arr)
+    if arr.size == 0:
+        return arr
+    dev = arr - np.nanmedian(arr, axis=-1, keepdims=True)
+    mad = np.nanmedian(np.abs(dev), axis=-1, keepdims=True)
+    mean_ad = np.nanmean(np.abs(dev), axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(mad > 0, 0.6745 * dev / mad, dev / (1.253314 * mean_ad))
+    return np.where((mad > 0) | (mean_ad > 0), z, 0.0)
 
 
-def mad_outliers(values: object, threshold: float = OUTLIER_Z) -> np.ndarray:
-    """True where a value's modified z-score exceeds `threshold` in magnitude."""
-    return np.abs(robust_z(values)) > threshold
+@functools.cache
+def outlier_cutoff(n: int) -> float:
+    """The modified z-score above which one of `n` values is called an outlier: the
+    OUTLIER_QUANTILE quantile of the largest |z| among n normal values, from a seeded
+    simulation of OUTLIER_DRAWS samples (so values with no outlier trip it with probability
+    1 − OUTLIER_QUANTILE, whatever n); infinite below OUTLIER_MIN_N values: no outlier verdict."""
+    if n < OUTLIER_MIN_N:
+        return math.inf
+    rng = np.random.default_rng(n)
+    chunk = max(1, 2_000_000 // n)  # bounded memory for long series
+    maxima = [
+        np.abs(robust_z(rng.standard_normal((min(chunk, OUTLIER_DRAWS - i), n)))).max(axis=1)
+        for i in range(0, OUTLIER_DRAWS, chunk)
+    ]
+    return float(np.quantile(np.concatenate(maxima), OUTLIER_QUANTILE))
 
 
-def mw_method(n1: int, n2: int) -> str:
-    """'exact' while the smaller sample has at most EXACT_MAX_N values (with ties the exact
-    distribution of untied ranks is used, which errs on the conservative side), else the
-    normal approximation with tie and continuity correction."""
-    return "exact" if min(n1, n2) <= EXACT_MAX_N else "asymptotic"
-
-
-def mann_whitney(a: object, b: object) -> tuple[float, float]:
-    """Two-sided Mann–Whitney U test (`scipy.stats.mannwhitneyu`): (U of `a`, p-value);
-    p = 1 when every value ties; NaN for an empty side."""
-    x, y = _array(a), _array(b)
-    if len(x) == 0 or len(y) == 0:
-        return math.nan, math.nan
-    u, p = mann_whitney_rows(x[None, :], y[None, :])
-    return float(u[0]), float(p[0])
-
-
-def mann_whitney_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`mann_whitney` for each row of two 2-D arrays (one scipy call for all rows)."""
-    tied = np.ptp(np.concatenate([x, y], axis=1), axis=1) == 0
-    res = sps.mannwhitneyu(x, y, axis=1, method=mw_method(x.shape[1], y.shape[1]))
-    u = np.where(tied, x.shape[1] * y.shape[1] / 2, res.statistic)
-    return u, np.where(tied, 1.0, np.minimum(1.0, res.pvalue))
-
-
-def smallest_p(n1: int, n2: int) -> float:
-    """The smallest p-value `mann_whitney` can return for samples of these sizes (complete
-    separation, no ties): at or above 0.05 the test cannot detect any difference. Exact:
-    2 / C(n1 + n2, n1) — 0.1 for 3 against 3, 0.029 for 4 against 4."""
-    if n1 < 1 or n2 < 1:
-        return 1.0
-    if mw_method(n1, n2) == "exact":
-        return min(1.0, 2 / math.comb(n1 + n2, n1))
-    z = (n1 * n2 / 2 - 0.5) / math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
-    return min(1.0, math.erfc(z / math.sqrt(2)))
+def mad_outliers(values: object) -> np.ndarray:
+    """True where a value's modified z-score exceeds `outlier_cutoff` of their count."""
+    z = robust_z(values)
+    return np.abs(z) > outlier_cutoff(len(z))
 
 
 def adjust_p(p: object) -> np.ndarray:

@@ -21,7 +21,6 @@ from bench.contract.headline import STEADY_FROM, TRIAL_FIGURES, derived, trial_f
 from bench.contract.schema import IDENTITY_COLUMNS, TrialRow, columns
 from bench.core.labels import part, shown_by
 
-OUTLIER_MIN_REPEATS = 3  # the MAD of fewer repeats says nothing
 IDENTITY = ("run_id", *IDENTITY_COLUMNS)
 # recomputed here from raw rows; trials.csv's own copies are dropped
 HEADLINE = (*TRIAL_FIGURES, "peak_rss_bytes", "peak_device_bytes")
@@ -128,15 +127,16 @@ def steady_epochs(epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def outlier_mask(steady: pd.DataFrame) -> pd.Series:
-    """Per trial, the steady epochs whose modified z-score exceeds `stats.OUTLIER_Z`
-    (vectorised `stats.robust_z` within each trial)."""
+    """Per trial, the steady epochs whose modified z-score exceeds `stats.outlier_cutoff` of
+    the trial's count of steady epochs (vectorised `stats.mad_outliers` within each trial)."""
     group = steady.groupby(["run_id", "trial_id"])["wall_s"]
+    cutoff = group.transform("size").map(stats.outlier_cutoff)
     dev = steady["wall_s"] - group.transform("median")
     absdev = dev.abs().groupby([steady["run_id"], steady["trial_id"]])
     mad, mean_ad = absdev.transform("median"), absdev.transform("mean")
     z = np.where(mad > 0, 0.6745 * dev / mad.where(mad > 0, 1.0), 0.0)
     z = np.where((mad == 0) & (mean_ad > 0), dev / (1.253314 * mean_ad.where(mean_ad > 0, 1)), z)
-    return pd.Series(np.abs(z) > stats.OUTLIER_Z, index=steady.index)
+    return pd.Series(np.abs(z) > cutoff.to_numpy(), index=steady.index)
 
 
 STATS = [
@@ -156,6 +156,7 @@ STATS = [
     "peak_rss_bytes",
     "peak_device_bytes",
     "trend_drift",
+    "drift_tested",
     "not_steady",
     "final_epoch_excess",
     "final_epoch_slow",
@@ -206,6 +207,7 @@ PER_CONFIG = [  # the columns `_config_stats` computes, configuration by configu
     "steady_high",
     "ci_level",
     "trend_drift",
+    "drift_tested",
     "not_steady",
     "final_epoch_excess",
     "final_epoch_slow",
@@ -234,13 +236,14 @@ def _config_stats(pos: np.ndarray, walls: list[np.ndarray], columns: dict) -> di
     series = [walls[i] for i in pos]
     final = drift.final_epoch(series)
     trend = drift.trend([w[:-1] for w in series] if final.flagged else series)
-    out = stats.mad_outliers(repeats) if len(pos) >= OUTLIER_MIN_REPEATS else []
+    out = stats.mad_outliers(repeats)
     return {
         "steady_s": est.value,
         "steady_low": est.low,
         "steady_high": est.high,
         "ci_level": est.level,
         "trend_drift": trend.drift,
+        "drift_tested": trend.tested,
         "not_steady": trend.not_steady,
         "final_epoch_excess": final.excess,
         "final_epoch_slow": final.flagged,

@@ -45,7 +45,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _add_analysis(sub: argparse._SubParsersAction) -> None:
     for name, text in (
         ("report", "write report.md, report.html and figures for run folders"),
-        ("compare", "compare runs (ratio of medians, CI, Mann-Whitney) against the first"),
+        ("compare", "compare runs (ratio of medians, CI, Welch t-test) against the first"),
     ):
         rep = sub.add_parser(name, help=text, add_help=False, **parser_options())
         rep.add_argument("rest", nargs=argparse.REMAINDER, help="RUN_DIR... [--out DIR]")

@@ -14,13 +14,12 @@ import math
 import re
 from pathlib import Path
 
-import analysis_synth
 import numpy as np
 import pytest
 from analysis_synth import make_runs
 from test_analysis_support import copy_run, fake_run
 
-from analysis import instability
+from analysis import instability, simulate
 from analysis.analyze import analyze
 from analysis.noise import ADVICE, causes
 from analysis.report import write_report
@@ -102,7 +101,7 @@ def test_repeats_disagree_only_beyond_their_intervals_and_ten_percent() -> None:
 def steady_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Synthetic processes that differ by 1 %, not the development machine's 8 %: only the
     disturbed repeat disagrees."""
-    monkeypatch.setattr(analysis_synth, "SPREAD", 0.01)
+    monkeypatch.setattr(simulate, "LAB", simulate.Noise(spread=0.01))
 
 
 def noisy_runs(**noise: object):

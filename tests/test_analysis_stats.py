@@ -48,10 +48,23 @@ def test_robust_z_and_outliers() -> None:
     z = stats.robust_z([1, 2, 3, 4, 100])
     assert z == pytest.approx([-1.349, -0.6745, 0.0, 0.6745, 65.4265])
     assert stats.mad_outliers([1, 2, 3, 4, 100]).tolist() == [False] * 4 + [True]
-    # MAD 0: the mean absolute deviation (0.2) · 1.2533 stands in → z(6) = 3.99
+    # MAD 0: the mean absolute deviation (0.2) · 1.2533 stands in → z(6) = 3.99, below the
+    # cut-off for 5 values (the MAD of 5 values is often tiny: normal samples reach z ≈ 19)
     assert stats.robust_z([5, 5, 5, 5, 6])[-1] == pytest.approx(1 / (1.253314 * 0.2))
-    assert stats.mad_outliers([5, 5, 5, 5, 6]).tolist() == [False] * 4 + [True]
+    assert not stats.mad_outliers([5, 5, 5, 5, 6]).any()
+    assert stats.mad_outliers([5] * 9 + [6]).tolist() == [False] * 9 + [True]  # z 7.98 > 6.9
     assert not stats.mad_outliers([5, 5, 5, 5]).any()
+    assert not stats.mad_outliers([1.0, 1.0, 100.0]).any()  # 3 values: no outlier verdict
+    # each row of a 2-D array on its own
+    rows = stats.robust_z([[1, 2, 3, 4, 100], [5, 5, 5, 5, 6]])
+    assert rows[0] == pytest.approx(z) and rows[1][-1] == pytest.approx(3.99, abs=0.01)
+
+
+def test_outlier_cutoff_per_count() -> None:
+    assert stats.outlier_cutoff(3) == math.inf and stats.OUTLIER_MIN_N == 4
+    cut = [stats.outlier_cutoff(n) for n in (5, 6, 8, 10, 20, 50)]
+    assert cut == sorted(cut, reverse=True) and 4 < cut[-1] < cut[0] < 25
+    assert stats.outlier_cutoff(10) == stats.outlier_cutoff(10)  # seeded: the same every time
 
 
 def test_order_statistic_ranks_and_levels() -> None:
@@ -81,51 +94,55 @@ def test_ratio_ci_is_a_welch_interval_on_log_times() -> None:
 
 
 def test_trend_flags_only_a_steady_drift() -> None:
-    rising = drift.trend([[1.0, 1.1, 1.2, 1.3, 1.4, 1.5]])  # +0.1/epoch · 5 / median 1.25
-    assert rising.not_steady and rising.drift == pytest.approx(0.5 / 1.25)
-    relative = np.array([1.0, 1.1, 1.2, 1.3, 1.4, 1.5]) / 1.25  # each repeat / its median
-    assert rising.slope == pytest.approx(sps.theilslopes(relative).slope)
-    assert rising.tau == pytest.approx(1.0) and rising.p == pytest.approx(2 / 720)
-    assert not drift.trend([[1.0, 1.1, 0.9, 1.05, 1.0, 0.95]]).not_steady  # no direction
-    assert not drift.trend([[1.0, 1.1, 1.2, 1.3]]).not_steady  # 4 epochs: Kendall p ≥ 0.083
-    assert not drift.trend([[1.0, 1.5]]).not_steady  # too few epochs to tell
-    assert not drift.trend([[1.00, 1.01, 1.02, 1.03, 1.04, 1.05]]).not_steady  # +4%: too small
-    # the median over repeats rises in both; in the second only 3 of 5 repeats rise (< 2/3)
-    up, down = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5], [1.5, 1.4, 1.3, 1.2, 1.1, 1.0]
-    up2 = [1.0, 1.12, 1.21, 1.33, 1.4, 1.52]
-    assert drift.trend([up, up, up2]).not_steady
-    disagree = drift.trend([up, up, up2, down, down])
-    assert disagree.p < 0.05 and disagree.agree == 0.6 and not disagree.not_steady
+    up = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5]  # +0.1/epoch · 5 / median 1.25 = +40 %
+    up2, up3 = [1.0, 1.12, 1.21, 1.33, 1.4, 1.52], [0.95, 1.1, 1.18, 1.3, 1.45, 1.5]
+    rising = drift.trend([up, up2, up3])
+    drifts = [drift.relative_drift(np.array(r)) for r in (up, up2, up3)]
+    assert drifts[0] == pytest.approx(0.5 / 1.25)
+    relative = np.array(up) / 1.25  # each repeat / its median
+    assert drifts[0] / 5 == pytest.approx(sps.theilslopes(relative).slope)
+    assert rising.tested and rising.not_steady and rising.drift == pytest.approx(np.mean(drifts))
+    assert rising.p == pytest.approx(sps.ttest_1samp(drifts, 0.0).pvalue)
+    # fewer than 3 repeats, or fewer than 5 steady epochs: not tested (and so never flagged)
+    for repeats in ([up], [up, up2], [up[:4], up2[:4], up3[:4]]):
+        verdict = drift.trend(repeats)
+        assert not verdict.tested and not verdict.not_steady
+    wiggle = [1.0, 1.1, 0.9, 1.05, 1.0, 0.95]
+    assert not drift.trend([wiggle] * 3).not_steady  # no direction beyond its own noise
+    small = [1.00, 1.01, 1.02, 1.03, 1.04, 1.05]
+    assert not drift.trend([small] * 3).not_steady  # +4%: too small
+    # the mean rises, but only 3 of 5 repeats rise (< 2/3)
+    down = up[::-1]
+    disagree = drift.trend([up, up2, up3, down, down])
+    assert disagree.agree == 0.6 and not disagree.not_steady
 
 
-def test_mann_whitney_exact_at_small_n() -> None:
-    # 3 against 3, complete separation: 2 of the C(6, 3) = 20 orderings are as extreme
-    u, p = stats.mann_whitney([1, 2, 3], [4, 5, 6])
-    assert u == 0 and p == pytest.approx(2 / 20)
-    u, p = stats.mann_whitney([1, 2, 3, 4], [5, 6, 7, 8])
-    assert u == 0 and p == pytest.approx(2 / 70)
-    assert stats.mann_whitney([1, 1], [1, 1]) == (2.0, 1.0)
-    assert stats.mann_whitney([1, 2], [2, 1])[1] == 1.0
+def test_one_sample_p_is_scipys() -> None:
+    rng = np.random.default_rng(3)
+    for n in (3, 4, 10):
+        x = rng.normal(0.02, 0.05, n)
+        assert drift.one_sample_p(x) == pytest.approx(sps.ttest_1samp(x, 0.0).pvalue)
+    assert drift.one_sample_p(np.array([0.1, 0.1, 0.1])) == 0.0  # no spread: certain
+    assert drift.one_sample_p(np.zeros(3)) == 1.0
 
 
-def test_smallest_attainable_p() -> None:
-    assert stats.smallest_p(3, 3) == pytest.approx(stats.mann_whitney([1, 2, 3], [4, 5, 6])[1])
-    assert stats.smallest_p(3, 3) > 0.05 > stats.smallest_p(4, 4)
-    assert stats.smallest_p(4, 4) == pytest.approx(2 / 70)
-    assert stats.smallest_p(1, 1) == 1.0 and stats.smallest_p(2, 7) == pytest.approx(2 / 36)
-    smallest = min(n for n in range(1, 10) if stats.smallest_p(n, n) < stats.ALPHA)
-    assert stats.VERDICT_REPEATS == smallest == 4
-
-
-def test_mann_whitney_matches_scipy() -> None:
-    rng = np.random.default_rng(1)
-    for n1, n2 in [(3, 4), (5, 5), (8, 12), (20, 7), (12, 15)]:
-        a = np.round(rng.normal(1.0, 0.1, n1), 2)  # rounded: ties
-        b = np.round(rng.normal(1.05, 0.1, n2), 2)
-        method = "exact" if min(n1, n2) <= 8 else "asymptotic"
-        ref = sps.mannwhitneyu(a, b, method=method)
-        u, p = stats.mann_whitney(a, b)
-        assert (u, p) == pytest.approx((ref.statistic, ref.pvalue))
+def test_ratio_tests_p_and_interval_are_one_welch_test() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.lognormal(0.0, 0.1, (200, 4))
+    other = rng.lognormal(0.05, 0.1, (200, 5))
+    test = stats.ratio_tests(base, other)
+    ref = sps.ttest_ind(np.log(other), np.log(base), axis=1, equal_var=False)
+    assert test.p == pytest.approx(ref.pvalue)
+    # the interval excludes 1 exactly when p < 0.05
+    outside = (test.low > 1) | (test.high < 1)
+    assert outside.tolist() == (test.p < 0.05).tolist() and 0 < outside.sum() < 200
+    # no spread on either side: the ratio is exact, p 0 (or 1 where nothing differs)
+    exact = stats.ratio_tests(np.ones((2, 4)), np.array([[2.0] * 4, [1.0] * 4]))
+    assert exact.p.tolist() == [0.0, 1.0] and exact.low.tolist() == [2.0, 1.0]
+    # a value ≤ 0 or one value a side: no interval, no p
+    none = stats.ratio_tests(np.array([[1.0, -1.0, 1.0, 1.0]]), np.ones((1, 4)))
+    assert np.isnan(none.p[0]) and np.isnan(none.low[0])
+    assert np.isnan(stats.ratio_tests(np.ones((1, 1)), np.ones((1, 4))).p[0])
 
 
 def test_benjamini_hochberg_adjustment() -> None:
@@ -166,7 +183,8 @@ def test_break_even_table_pairs_modes_with_eager() -> None:
 
 
 def test_vectorised_outlier_mask_equals_robust_z() -> None:
-    walls = {"a": [1.0, 1.01, 0.99, 1.0, 1.6], "b": [2.0, 2.0, 2.0, 2.0, 2.3], "c": [3.0, 3.1]}
+    walls = {"a": [1.0, 1.01, 0.99, 1.0, 1.6], "b": [2.0] * 9 + [2.3], "c": [3.0, 3.1]}
+    walls |= {"d": [2.0, 2.0, 2.0, 2.0, 2.3]}  # z 3.99: below the cut-off for 5 values
     rows = [
         {"run_id": "r", "trial_id": t, "epoch": e + 2, "wall_s": w}
         for t, ws in walls.items()

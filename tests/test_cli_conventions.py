@@ -88,7 +88,7 @@ def test_dimension_flags_plan_every_mode(tmp_path: Path) -> None:
     done = bench(
         "run", "--dry-run", "--frameworks", "torch,keras", "--models", "seed_cnn",
         "--devices", "cpu", "--threads", "1", "--torch-modes", "eager,compile",
-        "--keras-modes", "eager,xla", "--caches", "cold,warm", cwd=tmp_path,
+        "--keras-modes", "eager,xla", "--caches", "cold,warm", "--repeats", "1", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     modes = {line.split()[1].rsplit("/", 1)[1] for line in trial_lines(done.stdout)}
@@ -98,7 +98,9 @@ def test_dimension_flags_plan_every_mode(tmp_path: Path) -> None:
 
 def test_flag_overrides_keep_the_files_model_options(tmp_path: Path) -> None:
     config = tmp_path / "opts.toml"
-    config.write_text('[sweep]\nmodels = ["vgg16"]\n[options.vgg16]\nfrozen = [true, false]\n')
+    config.write_text(
+        '[sweep]\nmodels = ["vgg16"]\nrepeats = 1\n[options.vgg16]\nfrozen = [true, false]\n'
+    )
     done = bench("run", "--dry-run", "--config", str(config), *FAKE[:2], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     ids = [line.split(":")[0] for line in trial_lines(done.stdout)]

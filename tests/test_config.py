@@ -76,6 +76,8 @@ sleep = true
 fail = "raise"
 fail_epoch = 2
 fail_rank = 1
+slow_models = ["seed_cnn"]
+slowdown = 1.5
 
 [launcher]
 kind = "slurm"
@@ -496,3 +498,15 @@ def test_valid_documents_parse_and_round_trip(
     assert tomllib.loads(to_toml(cfg.to_dict())) == {
         s: v for s, v in cfg.to_dict().items() if s != "source"
     }
+
+
+def test_built_in_defaults_are_the_shipped_bench_toml() -> None:
+    """A run started outside the repository (no ./bench.toml) plans the same sweep as one
+    started in it, so the two can be compared: 4 repeats, 6 epochs (5 steady: the drift test
+    runs), 3200 samples."""
+    shipped = load(Path(__file__).resolve().parent.parent / "bench.toml").to_dict()
+    built_in = load(None).to_dict()
+    assert {k: v for k, v in shipped.items() if k != "source"} == {
+        k: v for k, v in built_in.items() if k != "source"
+    }
+    assert (built_in["sweep"]["repeats"], built_in["train"]["epochs"]) == (4, 6)

@@ -37,6 +37,7 @@ devices = ["cpu"]
 batch_sizes = [32]
 threads = [1]
 warmup = 0
+repeats = 1
 
 [train]
 epochs = 2
@@ -278,6 +279,7 @@ def test_pipeline_is_a_sweep_dimension_of_the_plan() -> None:
                 "models": ["seed_cnn"],
                 "keras_backends": ["tensorflow", "jax"],
                 "keras_modes": ["xla"],
+                "repeats": 1,
             },
             "data": {"pipeline": ["memory", "loader"], "augment": True, "workers": 3},
         },

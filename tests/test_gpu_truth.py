@@ -56,7 +56,8 @@ def gpus_seen(monkeypatch: pytest.MonkeyPatch, value: str | None, lib: Any = Non
 
 
 def trials_on(devices: list[Device]) -> list[Trial]:
-    cfg = load(None, {"sweep": {"frameworks": ["fake"], "models": ["seed_ffnn"]}}, ["test"])
+    sweep = {"frameworks": ["fake"], "models": ["seed_ffnn"], "repeats": 1}
+    cfg = load(None, {"sweep": sweep}, ["test"])
     return plan(cfg, devices, 2)
 
 

@@ -17,6 +17,7 @@ from bench.contract.schema import SINGLE_PHASES
 
 BASE = ["run", "--frameworks", "keras", "--models", "seed_ffnn", "--devices", "cpu"]
 BASE += ["--epochs", "2", "--samples", "128", "--batch-sizes", "32", "--threads", "1"]
+BASE += ["--repeats", "1"]
 BASE += ["--set", "sweep.warmup=0", "--no-report", "-q"]
 
 

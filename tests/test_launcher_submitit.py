@@ -172,6 +172,7 @@ SLURM = """
 frameworks = ["fake"]
 models = ["seed_ffnn"]
 devices = ["cuda"]
+repeats = 1
 [launcher]
 kind = "slurm"
 partitions = ["a100", "h100"]

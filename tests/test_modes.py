@@ -35,6 +35,8 @@ def _run(tmp_path, *flags: str, config: str = ""):
         "320",
         "--threads",
         "1",
+        "--repeats",
+        "1",
         "--set",
         "sweep.warmup=0",  # untimed warm-ups are tested in test_watching
         "--out",

@@ -40,7 +40,7 @@ def config(**sweep: Any) -> Any:
     fake = sweep.pop("fake", {})
     train = sweep.pop("train", {})
     doc = {
-        "sweep": {"frameworks": ["fake"], "models": ["seed_cnn"], **sweep},
+        "sweep": {"frameworks": ["fake"], "models": ["seed_cnn"], "repeats": 1, **sweep},
         "fake": {"phase_s": 0.0, "first_step_s": 0.0, "epoch_s": [0.0], **fake},
         "train": {"samples": 64, **train},
     }

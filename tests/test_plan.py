@@ -23,7 +23,7 @@ GPU1 = Device("cuda:1", "cuda", "Fake GPU B", 1, 48 * 2**30, "driver 1.0")
 
 def config(**sweep: object):
     train = {"epochs": 3, "samples": 1000}
-    return load(None, {"sweep": dict(sweep), "train": train}, ["test"])
+    return load(None, {"sweep": {"repeats": 1, **sweep}, "train": train}, ["test"])
 
 
 FULL = config(
@@ -89,7 +89,8 @@ def test_threads_swept_for_cpu_only() -> None:
 
 
 def test_default_threads_when_none_configured() -> None:
-    cfg = load(None, {"sweep": {"frameworks": ["fake"], "models": ["seed_ffnn"]}}, ["test"])
+    sweep = {"frameworks": ["fake"], "models": ["seed_ffnn"], "repeats": 1}
+    cfg = load(None, {"sweep": sweep}, ["test"])
     trials = plan(cfg, [CPU, GPU0], default_threads=6)
     assert [(t.device, t.threads) for t in trials] == [("cpu", 6), ("cuda:0", 6)]
 
@@ -124,7 +125,11 @@ def test_trial_carries_train_data_and_model_settings() -> None:
     cfg = load(
         None,
         {
-            "sweep": {"frameworks": ["torch", "keras", "fake"], "models": ["seed_cnn"]},
+            "sweep": {
+                "frameworks": ["torch", "keras", "fake"],
+                "models": ["seed_cnn"],
+                "repeats": 1,
+            },
             "train": {"epochs": 5, "samples": 640, "optimizer": "adam", "learning_rate": 0.5},
             "data": {"seed": 3},
             "fake": {"fail": "hang", "epoch_s": [1.0]},

@@ -46,7 +46,7 @@ ROCM = Device("cuda:2", "cuda", "AMD Instinct MI300X", 2, 192 * GIB, "ROCm")  # 
 
 
 def trials(devices: list[Device], **sweep: object) -> list:
-    base = {"frameworks": ["torch", "keras"], "models": ["seed_ffnn"]} | sweep
+    base = {"frameworks": ["torch", "keras"], "models": ["seed_ffnn"], "repeats": 1} | sweep
     cfg = load(None, {"sweep": base, "train": {"epochs": 2, "samples": 640}}, ["test"])
     return plan(cfg, devices, 1)
 

@@ -23,6 +23,7 @@ from models import flops, spec_file, user, zoo
 EXAMPLES = REPO / "examples"
 CPU = Device("cpu", "cpu", "Fake CPU", None, 16 * 2**30, "4 cores")
 TINY = "[train]\nsamples = 64\nepochs = 2\n[sweep]\ndevices = ['cpu']\nbatch_sizes = [32]\n"
+TINY += "repeats = 1\n"
 
 
 @pytest.fixture(autouse=True)

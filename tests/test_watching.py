@@ -68,7 +68,8 @@ def test_display_names_the_next_phase_prints_a_line_per_trial_and_the_time_left(
 
 def test_a_failed_trial_line_gives_the_reason_and_the_log(tmp_path: Path) -> None:
     done = run_cli(
-        "run", *FAKE, "--models", "seed_cnn", "--set", "fake.fail=raise", cwd=tmp_path
+        "run", *FAKE, "--models", "seed_cnn", "--set", "fake.fail=raise", "--repeats", "1",
+        cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1
     line = next(x for x in done.stdout.splitlines() if x.startswith("[1/1]"))
@@ -120,7 +121,7 @@ def test_warm_up_trials_are_untimed_and_write_no_rows(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     done = run_cli(
         "run", "--frameworks", "torch", "--models", "seed_ffnn", "--devices", "cpu",
-        "--epochs", "2", "--samples", "128", "--threads", "1", "--no-report",
+        "--epochs", "2", "--samples", "128", "--threads", "1", "--repeats", "1", "--no-report",
         "--out", str(tmp_path), cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.core.resume import nothing_to_resume
 from bench.errors import UsageError
 from bench.launchers import stops
 
@@ -63,6 +64,9 @@ def resume_cluster(
     from bench.core import cluster
 
     cfg, run, todo = cluster.reopen(run_dir, argv)
+    if not (todo or run.jobs or run.fresh):
+        display.console.print(nothing_to_resume(run.folder))
+        return 0
     cluster.check_folders(cfg)
     display.note(f"resuming {run_dir}: {len(todo)} trial(s) to submit again, "
                  f"{len(run.jobs)} still queued or running")  # fmt: skip

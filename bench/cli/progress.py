@@ -22,7 +22,7 @@ from analysis.numbers import level, mib, number, ratio, seconds, seconds_interva
 from bench.contract.schema import TrialRow
 from bench.contract.trial import Trial
 from bench.core.eta import Eta
-from bench.core.summary import Configuration
+from bench.core.summary import Configuration, status_text
 
 NEXT = {
     "spawn": "harness",
@@ -160,7 +160,7 @@ def configuration_table(configs: list[Configuration]) -> Table:
             steady += f" {level(c.steady_ci_level)}"
         table.add_row(
             escape(c.label),
-            f"{c.ok}/{c.repeats} ok" + (f" ({c.statuses})" if c.statuses else ""),
+            f"{c.ok}/{c.repeats} ok" + (f" ({status_text(c.statuses)})" if c.statuses else ""),
             steady,
             seconds(c.first_epoch_s),
             seconds(c.overhead_s),

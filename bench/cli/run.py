@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from bench.cli.flags import set_overrides, typed
 from bench.cli.run_flags import overrides
+from bench.core.resume import nothing_to_resume
 from bench.errors import UsageError
 
 DEFAULT_CONFIG = Path("bench.toml")
@@ -81,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         return _launch(args, argv, None)
     if args.resume is not None:
         cfg, trials, folder = _reopen(args, argv)
+        if not trials:
+            print(nothing_to_resume(folder))
+            return 0
     else:
         cfg = load_config(args)
         if cfg.launcher.kind != "local":
@@ -144,9 +149,8 @@ def _finish(args: argparse.Namespace, display: Any, result: Any) -> None:
         console.print(configuration_table(configs))
     if result.interrupted:
         console.print("interrupted: the trials finished so far are saved.")
-    failed = [t.trial_id for t in result.trials if t.status not in ("ok", "skipped")]
-    if failed:
-        console.print(f"{len(failed)} trial(s) did not finish: {', '.join(failed)}")
+    for line in problems(result):
+        console.print(line)
     console.print(f"results: {result.run_dir}")
     if not args.no_report:
         console.print(write_report(result.run_dir))
@@ -154,6 +158,25 @@ def _finish(args: argparse.Namespace, display: Any, result: Any) -> None:
         document = summary_document(result.run_id, result.run_dir, configs)
         document["exit_code"] = result.exit_code
         print(json.dumps(document, indent=2))
+
+
+def problems(result: Any) -> list[str]:
+    """What keeps the run (with --resume: every trial of it) from exit code 0, one line each:
+    trials that did not finish, trials whose framework is not installed, nothing measured."""
+    from bench.core.sweep import FINISHED, not_installed
+
+    rows = result.rows
+    failed = [t.trial_id for t in rows if t.status not in FINISHED]
+    lines = [f"{len(failed)} trial(s) did not finish: {', '.join(failed)}"] if failed else []
+    missing = Counter(why for row in rows if (why := not_installed(row)))
+    lines += [
+        f"{n} trial(s) not run: {why}; install it, or leave it out of the sweep "
+        "(--frameworks / --keras-backends)."
+        for why, n in missing.items()
+    ]
+    if not result.interrupted and not any(t.status == "ok" for t in rows):
+        lines.append(f"nothing was measured: none of the {len(rows)} trial(s) finished ok.")
+    return lines
 
 
 def estimate_text(eta: Any, trials: list) -> str:

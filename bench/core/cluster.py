@@ -179,7 +179,9 @@ def result_of(run: ClusterRun, interrupted: bool) -> RunResult:
     run.folder.meta.update(finished_utc=utc_now(), interrupted=interrupted)
     run.folder.writer.write_meta(run.folder.meta)
     shutil.rmtree(run.folder.path / "tmp", ignore_errors=True)
-    return RunResult(run.folder.run_id, run.folder.path, rows, interrupted)
+    fresh = {r.trial_id for r in rows}
+    earlier = [r for r in run.folder.writer.rows["trials.csv"] if r.trial_id not in fresh]
+    return RunResult(run.folder.run_id, run.folder.path, rows, interrupted, earlier)
 
 
 def rejoin(run: ClusterRun, run_dir: Path) -> None:

@@ -12,6 +12,7 @@ another schema version is refused.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from bench.contract.schema import SCHEMA_VERSION
@@ -88,3 +89,14 @@ def reopen(run_dir: Path, argv: list[str]) -> tuple[config_mod.Config, list[Tria
     meta.setdefault("resumed", []).append({"utc": utc_now(), "command": argv, "trials": len(todo)})
     folder = RunFolder(meta["run_id"], run_dir, writer, meta)
     return config, todo, folder
+
+
+def nothing_to_resume(folder: RunFolder) -> str:
+    """The line `--resume` prints for a run whose every planned trial has its row (it runs
+    nothing and exits 0), with the run's trials counted by status."""
+    rows = folder.writer.rows["trials.csv"]
+    statuses = ", ".join(f"{n} {s}" for s, n in Counter(r.status for r in rows).items())
+    return (
+        f"nothing to resume: every planned trial of {folder.path} has its row "
+        f"({len(rows)} trials: {statuses})."
+    )

@@ -115,7 +115,7 @@ class Sweep:
         "chosen: `skipped`); on the CPU N processes (torch) or N logical devices (Keras)",
     )  # fmt: skip
     repeats: int = setting(
-        1, "int", minimum=1, maximum=1000, flag="--repeats", column="repeat", label="r{}",
+        4, "int", minimum=1, maximum=1000, flag="--repeats", column="repeat", label="r{}",
         doc="every configuration runs this many times; repeats are interleaved (all "
         "configurations once, then again)",
     )  # fmt: skip
@@ -132,11 +132,11 @@ class Train:
     """How each trial trains."""
 
     epochs: int = setting(
-        4, "int", minimum=2, maximum=100_000, flag="--epochs",
+        6, "int", minimum=2, maximum=100_000, flag="--epochs",
         doc="epoch 1 is the first epoch; epochs 2..E give the steady state",
     )  # fmt: skip
     samples: int = setting(
-        4096, "int", minimum=1, maximum=100_000_000, flag="--samples",
+        3200, "int", minimum=1, maximum=100_000_000, flag="--samples",
         doc="samples per epoch, at least the largest batch size; steps = samples // batch size, "
         "the remainder dropped",
     )  # fmt: skip

@@ -110,6 +110,13 @@ class Fake:
         doc="data-parallel trials: only this rank fails (`-1`: every rank), for testing the rank "
         "supervisor",
     )  # fmt: skip
+    slow_models: tuple[str, ...] = setting(
+        (), "str_list", doc="these models' trials run `slowdown` × as long (a regression to find)"
+    )
+    slowdown: float = setting(
+        1.0, "float", minimum=0.0, maximum=1000.0,
+        doc="the factor for `slow_models`: every scripted duration of their trials",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ class Configuration:
     key: dict[str, Any]
     repeats: int
     ok: int
-    statuses: str
+    statuses: dict[str, int]  # count of each status other than ok, e.g. {"failed": 1}
     steady_epoch_s: float | None
     steady_ci_low_s: float | None
     steady_ci_high_s: float | None
@@ -82,9 +82,7 @@ def _summarise(group: list[dict[str, Any]]) -> Configuration:
     setup = median(r["setup_s"] for r in ok)
     figures = derived(first, steady, setup, key["samples_per_epoch"] or 0)
     rss = [r["peak_rss_bytes"] for r in ok if r["peak_rss_bytes"] is not None]
-    statuses = ", ".join(
-        f"{n} {s}" for s, n in sorted(_count(r["status"] for r in group).items()) if s != "ok"
-    )
+    statuses = {s: n for s, n in sorted(_count(r["status"] for r in group).items()) if s != "ok"}
     return Configuration(
         label=label(key),
         key=key,
@@ -104,6 +102,11 @@ def _summarise(group: list[dict[str, Any]]) -> Configuration:
         first_step_s=median(r.get("first_step_s") for r in ok),
         cold_start_s=figures["cold_start_s"],
     )
+
+
+def status_text(statuses: dict[str, int]) -> str:
+    """'1 failed, 2 skipped': the counts of a configuration's statuses other than ok."""
+    return ", ".join(f"{n} {s}" for s, n in statuses.items())
 
 
 def _count(values: Any) -> dict[str, int]:

@@ -75,16 +75,43 @@ class RunFolder:
 
 @dataclass(slots=True)
 class RunResult:
+    """The trials this invocation ran (and, after --resume, those the folder held before)."""
+
     run_id: str
     run_dir: Path
     trials: list[TrialRow] = field(default_factory=list)
     interrupted: bool = False
+    earlier: list[TrialRow] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[TrialRow]:
+        """Every trial of the run: the earlier rows, then this invocation's."""
+        return [*self.earlier, *self.trials]
 
     @property
     def exit_code(self) -> int:
+        """130 interrupted; 0 when at least one trial was measured and every other planned
+        trial ended ok or was skipped by the plan; else 1 — a trial failed, timed out or ran
+        out of memory, its framework is not installed, or nothing was measured."""
         if self.interrupted:
             return stops.exit_code()  # 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP
-        return 0 if all(t.status in ("ok", "skipped") for t in self.trials) else 1
+        rows = self.rows
+        bad = [t for t in rows if t.status not in FINISHED or not_installed(t)]
+        return 0 if any(t.status == "ok" for t in rows) and not bad else 1
+
+
+# statuses that do not fail a run: measured, skipped by the plan, or a cluster job's preempted
+# attempt (kept as history; the trial then ran again and has its own row)
+FINISHED = ("ok", "skipped", "preempted")
+
+
+def not_installed(row: TrialRow) -> str:
+    """Why a skipped trial could not run because its framework is missing here ("" if it
+    was skipped by the plan, or was not skipped): a failure of the run, since the sweep
+    named that framework."""
+    if row.status != "skipped" or row.framework not in REQUIRED_MODULES:
+        return ""
+    return missing_framework(row.framework, row.backend)
 
 
 def missing_framework(framework: str, backend: str = "") -> str:
@@ -147,8 +174,8 @@ def create_run(config: Config, argv: list[str], trials: list[Trial]) -> RunFolde
 def run(config: Config, trials: list[Trial], folder: RunFolder, display: Display) -> RunResult:
     """Run `trials` into `folder`, committing each trial's rows as it ends; return rows and
     status."""
-    result = RunResult(folder.run_id, folder.path)
     writer, meta = folder.writer, folder.meta
+    result = RunResult(folder.run_id, folder.path, earlier=list(writer.rows["trials.csv"]))
     missing = {(t.framework, t.backend): missing_framework(t.framework, t.backend) for t in trials}
     display.start(folder.path, trials)
     try:

@@ -2,7 +2,8 @@
 
 It drives the end-to-end tests deterministically (like hyperfine's mock executor). Time is
 virtual unless `sleep = true`: the runner advances its own clock by the scripted durations, so
-every phase and epoch lasts exactly what the script says. `fail` makes a trial fail for real in
+every phase and epoch lasts exactly what the script says — times `slowdown` for the models in
+`slow_models` (a slower configuration, for testing `compare`). `fail` makes a trial fail for real in
 the chosen way at the start of epoch `fail_epoch`: raise an exception, exit non-zero, kill itself
 with SIGKILL, hang (for timeouts), or raise MemoryError (recorded as `oom`); in a data-parallel
 trial, in every rank or only in rank `fail_rank` (the rank supervisor's tests).
@@ -27,13 +28,16 @@ class FakeRunner:
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
         self.script = trial.fake
-        self._now = self.script["phase_s"]  # the scripted spawn phase has already passed
+        slow = trial.model in self.script.get("slow_models", ())
+        self.factor = self.script.get("slowdown", 1.0) if slow else 1.0
+        self._now = self.script["phase_s"] * self.factor  # the scripted spawn has passed
         self.time_fn = None if self.script["sleep"] else self._virtual_time
 
     def _virtual_time(self) -> float:
         return self._now
 
     def _spend(self, seconds: float) -> None:
+        seconds *= self.factor  # `slow_models` take `slowdown` × every scripted duration
         if self.script["sleep"]:
             time.sleep(seconds)
         else:
