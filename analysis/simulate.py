@@ -23,6 +23,8 @@ import pandas as pd
 
 from analysis.load import Runs
 from bench.contract.schema import SINGLE_PHASES, EpochRow, PhaseRow, TrialRow, columns
+from bench.core.rules import rule_of
+from bench.core.settings import Sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ IDENTITY = {
     "device": "cpu",
     "device_name": "CPU",
     "threads": 1,
-    "precision": "fp32",
+    "precision": rule_of(Sweep, "precisions").default[0],  # the declared default
     "batch_size": 32,
     "steps_per_epoch": 2,
     "samples_per_epoch": 64,

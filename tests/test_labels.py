@@ -68,7 +68,7 @@ def test_every_labelled_setting_shows_in_ids_the_dry_run_and_the_summary() -> No
     assert trial.trial_id == "000-fake-scripted-seed_cnn-32px-loader-cpu-b64-t1-bf16-warm-dp2-r0"
     line = dry_run_text([trial]).splitlines()[1]
     assert line.endswith(
-        "b64, t1, 4 epochs × 64 steps, bf16, warm, dp2 (batch per replica), loader"
+        "b64, t1, 6 epochs × 50 steps, bf16, warm, dp2 (batch per replica), loader"
     )
     key = labels.row_of(trial) | {"input_shape": "32x32x1", "model_options": ""}
     assert label(key).endswith(" on cpu, b64, t1, bf16, dp2, loader")
