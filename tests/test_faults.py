@@ -250,17 +250,19 @@ def mine(input_shape, classes):
 """
 
 
-def test_resume_refuses_a_changed_network(tmp_path: Path) -> None:
+@pytest.mark.parametrize("launcher", ["local", "submitit-local"])
+def test_resume_refuses_a_changed_network(tmp_path: Path, launcher: str) -> None:
     """An edited spec file after the run started: `--resume` would pool two networks as one
     configuration, so it exits 2 naming the model, and the folder is left as it was."""
+    if launcher != "local":
+        pytest.importorskip("submitit")
     (tmp_path / "my.py").write_text(SPEC_FILE.format(width=4))
     cfg = config(tmp_path, False)
-    cfg.write_text(
-        cfg.read_text().replace('"seed_ffnn"', '"mine"') + '[models]\nfiles = ["my.py"]\n'
-    )
+    text = cfg.read_text().replace('"seed_ffnn"', '"mine"').replace("repeats = 3", "repeats = 1")
+    cfg.write_text(text + f'[models]\nfiles = ["my.py"]\n[launcher]\nkind = "{launcher}"\n')
     done = run_cli("run", "--config", str(cfg), "--out", "out", "--no-report", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    run_dir = only_run_dir(tmp_path / "out")
+    (run_dir,) = [p for p in (tmp_path / "out").iterdir() if (p / "run.json").exists()]
     before = {p.name: p.read_bytes() for p in run_dir.glob("*.csv")}
     (tmp_path / "my.py").write_text(SPEC_FILE.format(width=64))
     again = run_cli("run", "--resume", str(run_dir), "--no-report", cwd=tmp_path)

@@ -200,6 +200,7 @@ def reopen(run_dir: Path, argv: list[str]) -> tuple[Config, ClusterRun, list[Tri
     those without a result (never ran, job lost) or interrupted, whose job is not still alive."""
     from bench.core import config as config_mod
     from bench.core.collect import ALIVE, job_state
+    from bench.core.recipe import check_unchanged
     from bench.core.results import RunWriter
     from bench.core.resume import read_meta, repaired
 
@@ -210,6 +211,7 @@ def reopen(run_dir: Path, argv: list[str]) -> tuple[Config, ClusterRun, list[Tri
     left = writer.load()
     folder = RunFolder(meta["run_id"], run_dir, writer, meta)
     run = ClusterRun(folder, config.launcher.kind, trials_of(run_dir))
+    check_unchanged(meta.get("recipe"), list(run.trials.values()), f"{run_dir} (--resume)")
     redo = {r.trial_id for r in writer.rows["trials.csv"] if r.status == "interrupted"}
     lost = [r.trial_id for r in writer.rows["trials.csv"] if r.trial_id in run.trials]
     redo |= {tid for tid in lost if not parts.part(run_dir, tid).exists()}
