@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.tables import AnalysisError
-from bench.contract.headline import REQUIRED_SETUP_PHASES
+from bench.contract.commits import missing_rows
 
 UNIQUE_KEYS = {
     "trials.csv": ("trial_id",),
@@ -75,21 +75,13 @@ def _finite(path: Path, frame: pd.DataFrame, non_negative: tuple[str, ...]) -> N
 def _complete(run_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
     trials = tables["trials.csv"]
     ok = trials[trials["status"] == "ok"]
-    epochs = tables["epochs.csv"].groupby("trial_id")["epoch"].agg(["count", "min", "max"])
-    epochs = epochs.reindex(ok["trial_id"]).fillna(0)
-    planned = ok["epochs"].to_numpy()
-    whole = (epochs["count"].to_numpy() == planned) & (epochs["min"].to_numpy() == 1)
-    whole &= epochs["max"].to_numpy() == planned  # epochs are unique: 1..E with none missing
-    phases = tables["phases.csv"]
-    setup = phases[phases["phase"].isin(REQUIRED_SETUP_PHASES)].groupby("trial_id").size()
-    whole &= setup.reindex(ok["trial_id"]).fillna(0).to_numpy() == len(REQUIRED_SETUP_PHASES)
-    if whole.all():
-        return
-    position = int(np.flatnonzero(~whole)[0])
-    tid = ok["trial_id"].iloc[position]
-    raise AnalysisError(
-        f"{run_dir / 'trials.csv'}: line {_line(ok, position)}: trial {tid!r} is `ok` but its "
-        f"rows are incomplete ({int(epochs['count'].iloc[position])} of {planned[position]} "
-        f"epochs, {int(setup.get(tid, 0))} of {len(REQUIRED_SETUP_PHASES)} set-up phases); "
-        f"bench run --resume {run_dir} runs it again."
-    )
+    wanted = tables["epochs.csv"]["trial_id"].isin(ok["trial_id"])
+    epochs = tables["epochs.csv"][wanted].groupby("trial_id")["epoch"].agg(list)
+    phases = tables["phases.csv"].groupby("trial_id")["phase"].agg(list)
+    for position, (tid, planned) in enumerate(zip(ok["trial_id"], ok["epochs"], strict=True)):
+        lacks = missing_rows(int(planned), epochs.get(tid, []), phases.get(tid, []))
+        if lacks:
+            raise AnalysisError(
+                f"{run_dir / 'trials.csv'}: line {_line(ok, position)}: trial {tid!r} is `ok` but "
+                f"its rows are incomplete ({lacks}); bench run --resume {run_dir} runs it again."
+            )

@@ -91,14 +91,14 @@ def headline_figures(phases: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame
     """Per (run_id, trial_id): `headline.trial_figures` of its raw phase and epoch rows, as
     trials.csv has them (first_epoch_overhead_s named overhead_s)."""
     durations: dict[tuple[str, str], dict[str, float]] = {}
-    for run, trial, phase, seconds in phases[["run_id", "trial_id", "phase", "duration_s"]].values:
+    columns = (phases[c].tolist() for c in ("run_id", "trial_id", "phase", "duration_s"))
+    for run, trial, phase, seconds in zip(*columns, strict=True):
         durations.setdefault((run, trial), {})[phase] = seconds
     walls: dict[tuple[str, str], dict[int, float]] = {}
     samples: dict[tuple[str, str], int] = {}
-    for run, trial, epoch, wall, n in epochs[
-        ["run_id", "trial_id", "epoch", "wall_s", "samples"]
-    ].values:
-        walls.setdefault((run, trial), {})[int(epoch)] = wall
+    columns = (epochs[c].tolist() for c in ("run_id", "trial_id", "epoch", "wall_s", "samples"))
+    for run, trial, epoch, wall, n in zip(*columns, strict=True):
+        walls.setdefault((run, trial), {})[epoch] = wall
         samples.setdefault((run, trial), n)
     keys = sorted(durations.keys() | walls.keys())
     rows = [trial_figures(durations.get(k, {}), walls.get(k, {}), samples.get(k, 0)) for k in keys]

@@ -5,6 +5,7 @@ never interrupted, and no process left behind. All on the fake framework: fast, 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -138,7 +139,7 @@ def test_sigkill_between_two_tables_then_resume_equals_an_uninterrupted_run(
     assert len(read_csv(run_dir / "trials.csv")) == 1  # the second trial never committed
     resume(run_dir)
     assert tables(run_dir) == uninterrupted
-    repairs = __import__("json").loads((run_dir / "run.json").read_text())["repairs"]
+    repairs = json.loads((run_dir / "run.json").read_text())["repairs"]
     assert repairs[0]["rows_dropped"]  # what the resume dropped is on the record
 
 

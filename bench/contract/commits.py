@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from bench.contract.headline import REQUIRED_SETUP_PHASES
+
 COMMIT_TABLE = "trials.csv"
 
 
@@ -31,6 +33,20 @@ def complete_part(data: bytes) -> tuple[bytes, int]:
     """The whole lines of a table file, and how many bytes after them were cut off."""
     end = data.rfind(b"\n") + 1
     return data[:end], len(data) - end
+
+
+def missing_rows(planned_epochs: int, epochs: Iterable[int], phases: Iterable[str]) -> str:
+    """What an `ok` trial lacks of the rows it must have — epochs 1..E, one row each, and every
+    set-up phase a trial has — in words ("" when nothing). The report refuses such a trial and
+    `--resume` runs it again (a folder of a bench before one commit per trial can hold one)."""
+    got = sorted(int(e) for e in epochs)
+    lacking = [p for p in REQUIRED_SETUP_PHASES if p not in set(phases)]
+    words = (
+        []
+        if got == list(range(1, planned_epochs + 1))
+        else [f"{len(got)} of {planned_epochs} epochs"]
+    )
+    return "; ".join(words + ([f"no {', '.join(lacking)} phase"] if lacking else []))
 
 
 def committed(rows: Iterable[Any], trial_ids: set[str], key: Any) -> tuple[list[Any], int]:

@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from bench.contract.commits import missing_rows
 from bench.contract.schema import SCHEMA_VERSION
 from bench.contract.trial import Trial
 from bench.core import config as config_mod
@@ -45,17 +46,21 @@ def read_meta(run_dir: Path) -> dict:
 
 
 def incomplete(writer: RunWriter) -> set[str]:
-    """`ok` trials whose rows are not all there (a folder of a bench before one commit per
-    trial): fewer epoch rows than epochs, or no phase rows. They run again."""
-    epochs: dict[str, int] = {}
+    """`ok` trials whose rows are not all there (`bench.contract.commits.missing_rows`, the
+    report's rule too). They run again."""
+    epochs: dict[str, list[int]] = {}
     for row in writer.rows["epochs.csv"]:
-        epochs[row.trial_id] = epochs.get(row.trial_id, 0) + 1
-    phased = {row.trial_id for row in writer.rows["phases.csv"]}
+        epochs.setdefault(row.trial_id, []).append(int(row.epoch))
+    phases: dict[str, list[str]] = {}
+    for row in writer.rows["phases.csv"]:
+        phases.setdefault(row.trial_id, []).append(row.phase)
     return {
         row.trial_id
         for row in writer.rows["trials.csv"]
         if row.status == "ok"
-        and (epochs.get(row.trial_id, 0) != int(row.epochs) or row.trial_id not in phased)
+        and missing_rows(
+            int(row.epochs), epochs.get(row.trial_id, []), phases.get(row.trial_id, [])
+        )
     }
 
 

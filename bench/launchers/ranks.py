@@ -158,8 +158,8 @@ def _failed(ranks: list[_Rank]) -> _Rank | None:
     bad = [r for r in ranks if r.ended_at is not None and r.proc.returncode not in (None, 0)]
 
     def when(rank: _Rank) -> float:
-        errors = (e.get("at") for e in rank.events if e["event"] == "error")
-        return min(next(errors, None) or rank.ended_at, rank.ended_at)  # type: ignore[type-var]
+        errors = (e["at"] for e in rank.events if e["event"] == "error" and "at" in e)
+        return next(errors, rank.ended_at)  # type: ignore[arg-type]
 
     return min(bad, key=lambda r: (when(r), r.trial.rank)) if bad else None
 
