@@ -22,7 +22,7 @@ DAY_S = 86_400.0
 
 @dataclass(frozen=True, slots=True)
 class Data:
-    """Where the images come from and how they reach the training loop (README: Data)."""
+    """Where the images come from and how they reach the training loop (docs/data.md)."""
 
     dataset: str = setting(
         "synthetic", "str", allowed=DATASETS, flag="--dataset",
@@ -128,7 +128,7 @@ class Launcher:
         "local", "str", choices=LAUNCHERS, flag="--launcher",
         doc="`local`: a fresh child per trial here; `slurm`: one Slurm job per trial through "
         "submitit; `submitit-local`: submitit's local executor, one job after another "
-        "(README: Running on a cluster)",
+        "(docs/cluster.md)",
     )  # fmt: skip
     partitions: tuple[str, ...] = setting(
         (), "str_list", flag="--partitions", unset="the cluster's default partition",
