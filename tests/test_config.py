@@ -88,6 +88,8 @@ mem_gb = 32.0
 time_min = 90
 exclusive = true
 array_parallelism = 4
+poll_s = 10.0
+lost_after_s = 120.0
 additional = {account = "lab", requeue = true}
 folder = "/shared/submitit"
 """

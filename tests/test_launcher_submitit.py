@@ -200,6 +200,7 @@ def test_slurm_parameters_for_a_sample_launcher(slurm_config) -> None:
         "tasks_per_node": 1,
         "timeout_min": 90,
         "slurm_array_parallelism": 4,
+        "slurm_signal_delay_s": 90,
         "slurm_partition": "h100",
         "gpus_per_node": 1,
         "cpus_per_task": 8,
@@ -218,7 +219,8 @@ def test_submitit_turns_them_into_these_sbatch_lines(slurm_config, tmp_path, mon
     text = executor._executor._make_submission_file_text("python -m x", "uid")
     for line in ("--partition=a100", "--exclusive", "--gpus-per-node=1", "--cpus-per-task=8",
                  "--mem=32GB", "--time=90", "--account=lab", "--qos=high", "--requeue",
-                 "--nodes=1", "--ntasks-per-node=1", "--job-name=bench-a100"):  # fmt: skip
+                 "--nodes=1", "--ntasks-per-node=1", "--job-name=bench-a100",
+                 "--signal=USR2@90"):  # fmt: skip
         assert f"#SBATCH {line}\n" in text + "\n", line
 
 
@@ -244,11 +246,28 @@ def test_slurm_dry_run_plans_cuda0_of_each_job(slurm_config, tmp_path) -> None:
 
 
 def test_slurm_refuses_a_folder_other_nodes_cannot_see(tmp_path: Path) -> None:
+    """By file system, not by path: memory is never shared; a local disk is where this machine
+    is the partitions' only node (a one-node Slurm), and is not where other nodes run the jobs."""
+    import socket
+
+    here = socket.gethostname().split(".")[0]
+    mounts = "/dev/sda1 / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\nsrv:/home /home nfs4 rw 0 0\n"
+    for nodes in (None, {here}, {"gpu1", "gpu2"}):
+        check_folder("[output] dir", tmp_path / "home", True, "/dev/sda1 /tmp nfs rw 0 0", nodes)
+    check_folder("[output] dir", tmp_path / "r", True, mounts, {here})  # /tmp on the root disk
+    check_folder("[output] dir", tmp_path / "r", True, mounts, None)  # sinfo did not answer
+    with pytest.raises(UsageError, match=r"on a disk of this machine \(ext4\).*other nodes"):
+        check_folder("[output] dir", tmp_path / "r", True, mounts, {here, "gpu1"})
+    with pytest.raises(UsageError, match=r"in this machine's memory \(tmpfs\)"):
+        check_folder("[launcher] folder", Path("/dev/shm/x"), True, mounts, {here})
+    proc = Path("/proc/mounts")
+    if not proc.exists() or _mount_type(Path("/dev/shm"), proc.read_text()) != "tmpfs":
+        return  # the command line's check needs a tmpfs here
     cfg = tmp_path / "slurm.toml"
     cfg.write_text(SLURM, encoding="utf-8")
-    done = bench("run", "--config", str(cfg), "--out", str(tmp_path / "res"), cwd=tmp_path)
+    done = bench("run", "--config", str(cfg), "--out", "/dev/shm/bench-res", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "[output] dir" in done.stderr and "local to this machine" in done.stderr
+    assert "[output] dir" in done.stderr and "in this machine's memory" in done.stderr
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
@@ -266,7 +285,7 @@ def test_mount_type_takes_the_longest_mount_point() -> None:
     assert _mount_type(Path("/home/alice/results"), mounts) == "nfs4"
     assert _mount_type(Path("/home/x/t/r"), mounts) == "tmpfs"
     assert _mount_type(Path("/opt"), mounts) == "ext4"
-    with pytest.raises(UsageError, match="tmpfs file system"):
+    with pytest.raises(UsageError, match=r"memory \(tmpfs\)"):
         check_folder("[launcher] folder", Path("/home/x/t"), shared=True, mounts=mounts)
 
 

@@ -85,14 +85,16 @@ def resume_cluster(
 ) -> int:
     """`--resume` of a cluster run: collect, re-submit only what has no result, wait."""
     from bench.core import cluster
+    from bench.core.sweep import RunResult
 
     cfg, run, todo = cluster.reopen(run_dir, argv)
     if not (todo or run.jobs or run.fresh):
         display.console.print(nothing_to_resume(run.folder))
-        return 0
+        rows = run.folder.writer.rows["trials.csv"]
+        return RunResult(run.folder.run_id, run_dir, earlier=rows).exit_code  # 1: failed rows
     cluster.check_folders(cfg)
-    display.note(f"resuming {run_dir}: {len(todo)} trial(s) to submit again, "
-                 f"{len(run.jobs)} still queued or running")  # fmt: skip
+    display.note(f"resuming {run_dir}: {len(todo)} trial(s) to submit again, {len(run.jobs)} "
+                 f"still queued or running, {len(run.fresh)} merged now")  # fmt: skip
     return _drive(args, cfg, [run], {run.folder.run_id: todo}, display, finish)
 
 
@@ -101,9 +103,15 @@ def _drive(
 ) -> int:
     from bench.core import cluster
 
+    # the trials this command sees end: those it submits, those still queued or running, and
+    # those it merged on --resume (shown at once)
     everything = [t for run in runs for t in todo[run.folder.run_id]]
+    everything += [run.trials[tid] for run in runs for tid in run.jobs if tid in run.trials]
+    everything += [run.trials[row.trial_id] for run in runs for row in run.fresh]
     where = runs[0].folder.path if len(runs) == 1 else runs[0].folder.path.parent
     display.start(where, everything)
+    for row in [row for run in runs for row in run.fresh]:
+        display.trial_done(row)
     interrupted = False
     try:
         for run in runs:
@@ -116,11 +124,7 @@ def _drive(
         display.stop()
     if args.detach or (interrupted and cfg.launcher.kind == "slurm"):
         for run in runs:
-            display.console.print(
-                f"{len(run.jobs)} job(s) submitted for {run.folder.path}; watch them with "
-                f"`bench status {run.folder.path}`, collect them with "
-                f"`bench run --resume {run.folder.path}`"
-            )
+            display.console.print(_left_running(run))
         return stops.exit_code() if interrupted else 0
     codes = []
     for run in runs:
@@ -128,3 +132,17 @@ def _drive(
         finish(args, display, result)
         codes.append(result.exit_code)
     return max(codes)
+
+
+def _left_running(run: Any) -> str:
+    """What a detached or interrupted Slurm run leaves behind: its jobs still in Slurm's hands
+    (submitted now or earlier, not yet merged), and how to follow them."""
+    from bench.core.jobs import job_id
+
+    path = run.folder.path
+    queued = [tid for tid, job in run.jobs.items() if tid not in run.merged and job_id(job)]
+    if not queued:
+        return (f"no job of {path} is queued or running; `bench run --resume {path}` submits "
+                "the trials without a result")  # fmt: skip
+    return (f"{len(queued)} job(s) of {path} queued or running in Slurm; watch them with "
+            f"`bench status {path}`, collect them with `bench run --resume {path}`")  # fmt: skip

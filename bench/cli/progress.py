@@ -66,6 +66,7 @@ class Display:
         self._started = 0.0
         self._done = 0
         self._total = 0
+        self._seen: set[str] = set()
 
     def start(self, run_dir: Path, trials: list[Trial]) -> None:
         self._total, self._left = len(trials), list(trials)
@@ -114,6 +115,11 @@ class Display:
                 self._describe(f"epoch {following}/{self._trial.epochs}")
 
     def trial_done(self, row: TrialRow) -> None:
+        if row.trial_id in self._seen:  # merged again: a cluster job's part replaced its row
+            self.console.print(result_line(row, self._done, self._total) + " (again)",
+                               highlight=False)  # fmt: skip
+            return
+        self._seen.add(row.trial_id)
         self._done += 1
         finished = next((t for t in self._left if t.trial_id == row.trial_id), None)
         if finished is not None:

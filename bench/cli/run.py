@@ -81,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
         return _launch(args, argv, None)
     if args.resume is not None:
         cfg, trials, folder = _reopen(args, argv)
-        if not trials:
+        if not trials:  # exits as the run does: 1 while it holds a failed trial
             print(nothing_to_resume(folder))
-            return 0
+            rows = folder.writer.rows["trials.csv"]
+            return sweep.RunResult(folder.run_id, folder.path, earlier=rows).exit_code
     else:
         cfg = load_config(args)
         if cfg.launcher.kind != "local":

@@ -1,7 +1,8 @@
 """`bench status RUN_DIR`: each trial of a cluster run — queued, running, done or failed.
 
 Read from the run folder (the parts its jobs wrote, `bench.launchers.parts`) and, for Slurm,
-the scheduler's job states (submitit asks `sacct`). It changes nothing: `bench run --resume
+the scheduler's job states (one `squeue` for all of them, `sacct` for those it no longer lists:
+`bench.core.jobs`). It changes nothing: `bench run --resume
 RUN_DIR` merges what finished and submits again what was lost.
 """
 
@@ -20,7 +21,8 @@ def status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from bench.core.cluster import rejoin
-    from bench.core.collect import ClusterRun, trial_state, trials_of
+    from bench.core.collect import trials_of
+    from bench.core.jobs import ClusterRun, trial_state
     from bench.core.results import RunWriter
     from bench.core.sweep import RunFolder
     from bench.launchers import parts

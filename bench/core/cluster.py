@@ -24,15 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.contract.trial import Trial
-from bench.core.collect import ClusterRun, collect, trials_of
+from bench.core.collect import collect, trials_of
 from bench.core.config import Config
+from bench.core.jobs import ALIVE, ClusterRun, Submitted, ask_slurm, job_id, job_state
 from bench.core.plan import plan
 from bench.core.results import utc_now
 from bench.core.sweep import Display, RunFolder, RunResult, create_run, missing_framework
 from bench.errors import UsageError
 from bench.hardware.devices import Device, default_threads
 from bench.launchers import parts
-from bench.launchers.slurm import check_folder, make_executor
+from bench.launchers.slurm import check_folder, check_time, make_executor
 
 POLL_S = 1.0
 
@@ -43,6 +44,7 @@ def cluster_trials(config: Config) -> list[Trial]:
     from bench.launchers.submitit_job import ON_NODE
 
     launcher = config.launcher
+    check_time(launcher.time_min, str(config.source))
     if launcher.kind != "slurm":
         return planned_trials(config)
     cpu = Device("cpu", "cpu", ON_NODE, None, 0, "")
@@ -75,10 +77,20 @@ def submitit_folder(config: Config) -> Path:
 
 
 def check_folders(config: Config) -> None:
-    """The jobs write the run folder and submitit's folder: both writable, and shared for Slurm."""
+    """The jobs write the run folder and submitit's folder: both writable, and for Slurm on a
+    file system every node of the partitions sees (`bench.launchers.slurm.check_folder`)."""
+    from bench.launchers.slurm_queue import partition_nodes
+
+    nodes = partition_nodes(config.launcher.partitions) if config.launcher.kind == "slurm" else None
     shared = config.launcher.kind == "slurm"
-    check_folder("[output] dir", Path(config.output.dir), shared)
-    check_folder("[launcher] folder", submitit_folder(config), shared)
+    check_folder("[output] dir", Path(config.output.dir), shared, nodes=nodes)
+    check_folder("[launcher] folder", submitit_folder(config), shared, nodes=nodes)
+
+
+def cluster_run(folder: RunFolder, config: Config, trials: dict[str, Trial]) -> ClusterRun:
+    launcher = config.launcher
+    return ClusterRun(folder, launcher.kind, trials, poll_s=launcher.poll_s,
+                      lost_after_s=launcher.lost_after_s)  # fmt: skip
 
 
 def partitions(config: Config) -> list[str]:
@@ -97,7 +109,7 @@ def open_runs(config: Config, argv: list[str], trials: list[Trial]) -> list[Clus
         folder.meta["submit_host"] = folder.meta.pop("host")
         for trial in trials:
             parts.write_json(parts.trial_json(folder.path, trial.trial_id), trial.to_json())
-        run = ClusterRun(folder, config.launcher.kind, {t.trial_id: t for t in trials})
+        run = cluster_run(folder, config, {t.trial_id: t for t in trials})
         _write_launcher(run, config, partition)
         runs.append(run)
     return runs
@@ -106,9 +118,10 @@ def open_runs(config: Config, argv: list[str], trials: list[Trial]) -> list[Clus
 def _write_launcher(run: ClusterRun, config: Config, partition: str) -> None:
     doc = {"kind": config.launcher.kind, "partition": partition,
            "submitit_folder": str(submitit_folder(config)),
-           "jobs": {tid: getattr(job, "job_id", "") for tid, job in run.jobs.items()}}  # fmt: skip
+           "jobs": {tid: job_id(job) for tid, job in run.jobs.items() if job_id(job)}}  # fmt: skip
     old = parts.read_json(run.folder.path / parts.LAUNCHER_FILE) or {}
     doc["jobs"] = {**old.get("jobs", {}), **doc["jobs"]}
+    doc["merged"] = {**old.get("merged", {}), **run.merged_mtime}
     parts.write_json(run.folder.path / parts.LAUNCHER_FILE, doc)
     run.folder.writer.write_meta(run.folder.meta)
 
@@ -146,6 +159,8 @@ def submit(run: ClusterRun, config: Config, todo: list[Trial], display: Display)
     executor = make_executor(config.launcher, submitit_folder(config), partition)
     todo = _skip(run, todo)
     if run.kind == "slurm":
+        if not todo:  # an empty batch only makes submitit warn
+            return
         with executor.batch():
             jobs = [executor.submit(_job(run, config, trial)) for trial in todo]
         run.jobs.update({t.trial_id: job for t, job in zip(todo, jobs, strict=True)})
@@ -185,21 +200,21 @@ def result_of(run: ClusterRun, interrupted: bool) -> RunResult:
 
 
 def rejoin(run: ClusterRun, run_dir: Path) -> None:
-    """The submitit job objects of a Slurm run's jobs, from the ids in launcher.json."""
+    """A Slurm run's jobs, by the ids in launcher.json, and which parts were merged (the
+    mtimes it records); Slurm is asked about them now."""
     doc = parts.read_json(run_dir / parts.LAUNCHER_FILE) or {}
-    if run.kind != "slurm" or not doc.get("jobs"):
+    run.merged_mtime.update(doc.get("merged", {}))
+    if run.kind != "slurm":
         return
-    from submitit import SlurmJob
-
-    folder = doc["submitit_folder"]
-    run.jobs = {tid: SlurmJob(folder=folder, job_id=jid) for tid, jid in doc["jobs"].items() if jid}
+    run.jobs = {tid: Submitted(jid) for tid, jid in doc.get("jobs", {}).items() if jid}
+    ask_slurm(run, force=True)
 
 
 def reopen(run_dir: Path, argv: list[str]) -> tuple[Config, ClusterRun, list[Trial]]:
-    """`--resume` of a cluster run: merge what its jobs finished; the trials to submit again are
-    those without a result (never ran, job lost) or interrupted, whose job is not still alive."""
+    """`--resume` of a cluster run: merge what its jobs finished (and parts newer than their
+    rows); the trials to submit again are those without a result (never submitted, job lost or
+    cancelled) or interrupted, whose job is not still alive in Slurm."""
     from bench.core import config as config_mod
-    from bench.core.collect import ALIVE, job_state
     from bench.core.recipe import check_unchanged
     from bench.core.results import RunWriter
     from bench.core.resume import read_meta, repaired
@@ -209,9 +224,9 @@ def reopen(run_dir: Path, argv: list[str]) -> tuple[Config, ClusterRun, list[Tri
     config = config_mod.parse(doc, f"{run_dir / 'run.json'} (recorded config)")
     writer = RunWriter(run_dir)
     left = writer.load()
-    folder = RunFolder(meta["run_id"], run_dir, writer, meta)
-    run = ClusterRun(folder, config.launcher.kind, trials_of(run_dir))
+    run = cluster_run(RunFolder(meta["run_id"], run_dir, writer, meta), config, trials_of(run_dir))
     check_unchanged(meta.get("recipe"), list(run.trials.values()), f"{run_dir} (--resume)")
+    rejoin(run, run_dir)  # Slurm is asked before the parts are read
     redo = {r.trial_id for r in writer.rows["trials.csv"] if r.status == "interrupted"}
     lost = [r.trial_id for r in writer.rows["trials.csv"] if r.trial_id in run.trials]
     redo |= {tid for tid in lost if not parts.part(run_dir, tid).exists()}
@@ -219,7 +234,6 @@ def reopen(run_dir: Path, argv: list[str]) -> tuple[Config, ClusterRun, list[Tri
     repaired(meta, left, redo)
     run.merged = {r.trial_id for r in writer.rows["trials.csv"]}
     collect(run, finished_only=True)
-    rejoin(run, run_dir)
     waiting = {tid for tid in run.trials if tid not in run.merged and job_state(run, tid) in ALIVE}
     run.jobs = {tid: job for tid, job in run.jobs.items() if tid in waiting}
     run.jobs.update({tid: None for tid in waiting - set(run.jobs)})

@@ -1,90 +1,24 @@
-"""Collect a cluster run: merge the parts its jobs wrote into its tables, and tell each trial's
-state (queued / running / done / failed) from those parts and the scheduler's job states.
+"""Collect a cluster run: merge the parts its jobs wrote into its tables.
 
 The run folder is the truth (see `bench.launchers.parts`): a trial is done when
 `parts/<trial_id>.json` exists; a job that ended without writing it (node failure, killed,
-cancelled, Slurm's own time or memory limit) makes the trial's row say so, and `--resume` runs it
-again. A part is merged once: its trial's row is then in trials.csv.
+cancelled, Slurm's own time or memory limit; `bench.core.jobs` says when) makes the trial's row
+say so, and `--resume` runs it again. A part is merged once: its trial's row is then in
+trials.csv — unless the part changes later (a job Slurm requeued wrote it again, or a job taken
+for lost did finish after all): a part newer than its merged row replaces that row.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.contract.schema import TrialRow
 from bench.contract.trial import Trial
+from bench.core.jobs import ENDED, ClusterRun, ask_slurm, ended, job_id, job_state
 from bench.core.results import utc_now
 from bench.core.sweep import RunFolder, outcome_rows
 from bench.launchers import parts
-
-# Slurm job states (sacct) in which the job still may run its trial, and what the others mean.
-ALIVE = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING",
-         "COMPLETING", "RESIZING", "SUSPENDED", "PREEMPTED", "UNKNOWN", "SIGNALING"}  # fmt: skip
-ENDED = {
-    "NODE_FAIL": ("failed", "node failure"),
-    "TIMEOUT": ("timeout", "Slurm's time limit"),
-    "OUT_OF_MEMORY": ("oom", "out of memory (Slurm)"),
-    "CANCELLED": ("failed", "cancelled"),
-    "BOOT_FAIL": ("failed", "node boot failure"),
-    "DEADLINE": ("failed", "deadline"),
-}
-
-
-@dataclass(slots=True)
-class ClusterRun:
-    """One partition's run folder while its jobs run: the trials, the job of each."""
-
-    folder: RunFolder
-    kind: str  # slurm | submitit-local
-    trials: dict[str, Trial]
-    jobs: dict[str, Any] = field(default_factory=dict)  # trial_id → submitit Job (or None)
-    merged: set[str] = field(default_factory=set)
-    fresh: list[TrialRow] = field(default_factory=list)  # the trial rows this process merged
-
-
-def job_state(run: ClusterRun, trial_id: str) -> str:
-    """The scheduler's word for a trial's job: RUNNING, PENDING, ..., or "" when unknown."""
-    job = run.jobs.get(trial_id)
-    if job is not None:
-        state = str(job.state).split()[0].upper()
-        return "RUNNING" if state in ("RUNNING", "READY") else state
-    if run.kind == "slurm":
-        return ""
-    marker = parts.read_json(parts.started(run.folder.path, trial_id)) or {}
-    if marker.get("node") == socket.gethostname() and _pid_alive(marker.get("pid")):
-        return "RUNNING"
-    return ""
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def trial_state(run: ClusterRun, trial_id: str) -> tuple[str, str]:
-    """(queued | running | done | failed, detail) for `bench status`."""
-    doc = parts.read_json(parts.part(run.folder.path, trial_id))
-    if doc is not None:
-        ok = doc["status"] in ("ok", "skipped")
-        return ("done" if ok else "failed"), f"{doc['status']} on {doc['node']}"
-    state = job_state(run, trial_id)
-    marker = parts.read_json(parts.started(run.folder.path, trial_id))
-    if marker is not None and (state in ALIVE or state == "RUNNING"):
-        return "running", f"on {marker['node']}, attempt {marker['attempt'] + 1}"
-    if state in ALIVE or (not state and marker is None and run.kind == "slurm"):
-        return "queued", state.lower() or "submitted"
-    return "failed", f"job ended ({state or 'no longer running'}) without a result"
 
 
 def merge_part(run: ClusterRun, trial: Trial, doc: dict[str, Any]) -> TrialRow:
@@ -110,52 +44,103 @@ def merge_part(run: ClusterRun, trial: Trial, doc: dict[str, Any]) -> TrialRow:
 def lost_row(run: ClusterRun, trial: Trial, state: str) -> TrialRow:
     """The row of a trial whose job ended without writing its part."""
     status, why = ENDED.get(state, ("failed", f"job state {state or 'unknown'}"))
-    job = run.jobs.get(trial.trial_id)
-    job_id = getattr(job, "job_id", "") or "?"
-    error = (f"job {job_id} ended without a result ({why}); see {run.folder.path}/logs and the "
+    if run.kind != "slurm" and not state:
+        why = "the job's process ended"
+    jid = job_id(run.jobs.get(trial.trial_id)) or "?"
+    error = (f"job {jid} ended without a result ({why}); see {run.folder.path}/logs and the "
              f"submitit folder; bench run --resume {run.folder.path} runs it again")  # fmt: skip
     rows = outcome_rows(run.folder, trial, status, None, error, [], "")
     run.folder.writer.commit(rows)
+    run.merged_mtime[trial.trial_id] = 0.0
     return rows["trials.csv"][0]
 
 
 def collect(run: ClusterRun, finished_only: bool = False) -> list[TrialRow]:
-    """Merge every new part (preempted attempts too) and every lost job, each committed as it
-    is merged; return the new trial rows (attempts not included). `finished_only`: leave lost
-    jobs alone."""
-    new: list[TrialRow] = []
+    """Merge every new part (preempted attempts too), every part newer than its merged row,
+    and every lost job, each committed as it is merged; return the new trial rows (attempts not
+    included). `finished_only`: leave lost jobs alone."""
+    if not finished_only:
+        ask_slurm(run)  # before the parts are read: a part written before its job ended is seen
+    new = _remerge(run)
     path = run.folder.path
     for tid, trial in run.trials.items():
         if tid in run.merged:
             continue
-        for attempt in parts.attempts(path, tid):
-            if attempt.stem not in run.merged and (doc := parts.read_json(attempt)) is not None:
-                merge_part(run, trial, doc)
-                run.merged.add(attempt.stem)
+        _merge_attempts(run, trial)
         doc = parts.read_json(parts.part(path, tid))
         if doc is not None:
-            new.append(merge_part(run, trial, doc))
-        elif not finished_only and tid in run.jobs and _ended(run, tid):
+            new.append(_merge(run, trial, doc))
+        elif not finished_only and tid in run.jobs and ended(run, tid):
             doc = parts.read_json(parts.part(path, tid))  # written just before the job ended?
             if doc is not None:
-                new.append(merge_part(run, trial, doc))
+                new.append(_merge(run, trial, doc))
             else:
                 new.append(lost_row(run, trial, job_state(run, tid)))
         else:
             continue
         run.merged.add(tid)
-    run.fresh += new
+    renewed = {row.trial_id for row in new}
+    run.fresh = [r for r in run.fresh if r.trial_id not in renewed] + new
     if new:
         run.folder.meta["collected_utc"] = utc_now()
         run.folder.writer.write_meta(run.folder.meta)
+        _save_merged(run)
     return new
 
 
-def _ended(run: ClusterRun, trial_id: str) -> bool:
-    job = run.jobs[trial_id]
-    if job is None:  # a job of an earlier bench process: alive while its process is
-        return job_state(run, trial_id) == ""
-    return bool(job.done())
+def _merge_attempts(run: ClusterRun, trial: Trial) -> None:
+    for attempt in parts.attempts(run.folder.path, trial.trial_id):
+        if attempt.stem not in run.merged and (doc := parts.read_json(attempt)) is not None:
+            merge_part(run, trial, doc)
+            run.merged.add(attempt.stem)
+
+
+def _merge(run: ClusterRun, trial: Trial, doc: dict[str, Any]) -> TrialRow:
+    """Merge a trial's part and remember which version of it was merged (its mtime)."""
+    row = merge_part(run, trial, doc)
+    run.merged_mtime[trial.trial_id] = _mtime(parts.part(run.folder.path, trial.trial_id))
+    return row
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _remerge(run: ClusterRun) -> list[TrialRow]:
+    """Replace the rows of merged trials whose part is newer than what was merged (a requeued
+    job's rerun, or a job taken for lost that finished after all); their new rows."""
+    rows = {r.trial_id: r for r in run.folder.writer.rows["trials.csv"]}
+    stale = []
+    for tid in run.trials:
+        if tid not in run.merged or tid not in rows:
+            continue
+        mtime = _mtime(parts.part(run.folder.path, tid))
+        seen = run.merged_mtime.get(tid)
+        if seen is None:  # merged by a bench that kept no record: compare the statuses
+            doc = parts.read_json(parts.part(run.folder.path, tid)) if mtime else None
+            seen = mtime if doc is None or doc["status"] == rows[tid].status else 0.0
+            run.merged_mtime[tid] = seen
+        if mtime > seen:
+            stale.append(tid)
+    new = []
+    for tid in stale:
+        doc = parts.read_json(parts.part(run.folder.path, tid))
+        if doc is not None:
+            run.folder.writer.drop({tid})
+            _merge_attempts(run, run.trials[tid])
+            new.append(_merge(run, run.trials[tid], doc))
+    return new
+
+
+def _save_merged(run: ClusterRun) -> None:
+    """launcher.json's `merged`: the mtime of each merged part (0: a lost job's row)."""
+    path = run.folder.path / parts.LAUNCHER_FILE
+    doc = parts.read_json(path)
+    if doc is not None:
+        parts.write_json(path, {**doc, "merged": run.merged_mtime})
 
 
 def merged_ids(folder: RunFolder) -> set[str]:

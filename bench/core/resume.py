@@ -98,7 +98,8 @@ def reopen(run_dir: Path, argv: list[str]) -> tuple[config_mod.Config, list[Tria
 
 def nothing_to_resume(folder: RunFolder) -> str:
     """The line `--resume` prints for a run whose every planned trial has its row (it runs
-    nothing and exits 0), with the run's trials counted by status."""
+    nothing and exits as the run did: 0, or 1 while it holds a failed trial), with the run's
+    trials counted by status."""
     rows = folder.writer.rows["trials.csv"]
     statuses = ", ".join(f"{n} {s}" for s, n in Counter(r.status for r in rows).items())
     return (

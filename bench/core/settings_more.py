@@ -156,8 +156,9 @@ class Launcher:
     )  # fmt: skip
     time_min: int = setting(
         60, "int", minimum=1, maximum=525_600,
-        doc="each job's time limit in minutes (also submitit-local's); a trial still running "
-        "near it ends as `timeout`",
+        doc="each job's time limit in minutes (also submitit-local's): at least 4, since Slurm "
+        "signals a job 90 s before its limit (up to 60 s earlier); a trial still running then "
+        "ends as `timeout`, a signal before then is a preemption (docs/cluster.md)",
     )  # fmt: skip
     exclusive: bool = setting(
         True, "bool",
@@ -174,8 +175,20 @@ class Launcher:
         "that lists the allowed ones); values are shell-quoted, a newline is refused; `true` "
         "gives a bare `--key`",
     )  # fmt: skip
+    poll_s: float = setting(
+        30.0, "float", minimum=1.0, maximum=3600.0,
+        doc="how often the waiting `bench run` (and `--resume`) asks Slurm about its jobs: one "
+        "`squeue` for all of them, `sacct` for those it no longer lists",
+    )  # fmt: skip
+    lost_after_s: float = setting(
+        60.0, "float", minimum=0.0, maximum=DAY_S,
+        doc="a job Slurm reports ended (or no longer knows) whose result file has not appeared "
+        "this long after ends its trial as `failed` with the reason (time for a shared file "
+        "system to show a file written on a node)",
+    )  # fmt: skip
     folder: str = setting(
         "", "str", pattern=f"(?:{PATH})?", allowed=PATH_WORDS, unset="`<[output] dir>/submitit`",
-        doc="submitit's job files and logs; for `slurm` it and `[output] dir` must be on the "
-        "shared file system (not under /tmp, /var/tmp, /dev/shm, not tmpfs/overlay)",
+        doc="submitit's job files and logs; for `slurm` it and `[output] dir` must be on a file "
+        "system every node of the partitions sees: never tmpfs or ramfs, and a local disk "
+        "(ext4, xfs, …) only where this machine is the partitions' one node",
     )  # fmt: skip

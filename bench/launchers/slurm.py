@@ -3,12 +3,18 @@
 `slurm_parameters` is the whole mapping (pure; the unit tests check it), in the names of
 submitit's `AutoExecutor.update_parameters`: the shared ones (`timeout_min`, `gpus_per_node`,
 `cpus_per_task`, `mem_gb`, `nodes`, `tasks_per_node`, `name`) and Slurm's own with the `slurm_`
-prefix (`slurm_partition`, `slurm_exclusive`, `slurm_array_parallelism`,
-`slurm_additional_parameters`, which become `#SBATCH --partition`, `--exclusive`, `--array=0-N%P`
-and any other `--key=value`). One trial is one task on one node; `exclusive = true` (the default)
-keeps any other job off that node while a trial is timed.
+prefix (`slurm_partition`, `slurm_exclusive`, `slurm_array_parallelism`, `slurm_signal_delay_s`,
+`slurm_additional_parameters`, which become `#SBATCH --partition`, `--exclusive`, `--array=0-N%P`,
+`--signal=USR2@90` and any other `--key=value`). One trial is one task on one node; `exclusive =
+true` (the default) keeps any other job off that node while a trial is timed.
 
-`submitit-local` uses submitit's LocalExecutor (`cluster="local"`): the same job code, the same
+The signal: Slurm sends USR2 `SIGNAL_DELAY_S` (90 s) before a job's time limit — up to a minute
+earlier, as its event handling has that resolution — and a preempting scheduler may send it at
+any time (`scancel --signal=USR2`). A job tells the two apart by how long it has run
+(`timeout_after_s`): from then on the signal means the time limit. `check_time` refuses a
+`time_min` that leaves under a minute before then (time_min ≥ 4).
+
+`submitit-local` uses submitit's `LocalExecutor`: the same job code, the same
 files, on this machine; its jobs are submitted one at a time (its executor has no array limit,
 and timed trials must not overlap).
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -56,9 +63,19 @@ MANAGED = {
 # fmt: on
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-# Node-local file systems: a folder on one of them is not seen by the other nodes.
-LOCAL_FS = {"tmpfs", "ramfs", "devtmpfs", "overlay", "squashfs"}
-LOCAL_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+#: `#SBATCH --signal=USR2@90`: USR2 comes this long before the job's time limit (set explicitly:
+#: it is submitit's default, and the job's rule below depends on it)
+SIGNAL_DELAY_S = 90
+#: Slurm may send it up to 60 s earlier; the job's Python starts up to ~30 s after Slurm's clock
+SIGNAL_MARGIN_S = 90
+#: the shortest stretch a job must have in which a signal still means a preemption
+MIN_RUN_S = 60
+
+# File systems in this machine's memory: never seen by a job on another node, nor kept.
+MEMORY_FS = {"tmpfs", "ramfs", "devtmpfs"}
+# File systems on a disk of this machine: seen by jobs only where this machine is the node.
+LOCAL_DISK_FS = {"ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "overlay", "squashfs",
+                 "vfat", "exfat", "jfs", "reiserfs"}  # fmt: skip
 
 
 def check_additional(pairs: tuple[tuple[str, Any], ...], where: str) -> None:
@@ -92,6 +109,7 @@ def slurm_parameters(launcher: Any, partition: str) -> dict[str, Any]:
         "tasks_per_node": 1,
         "timeout_min": launcher.time_min,
         "slurm_array_parallelism": launcher.array_parallelism,
+        "slurm_signal_delay_s": SIGNAL_DELAY_S,
     }
     if partition:
         params["slurm_partition"] = partition
@@ -111,8 +129,26 @@ def slurm_parameters(launcher: Any, partition: str) -> dict[str, Any]:
 
 
 def local_parameters(launcher: Any) -> dict[str, Any]:
-    """LocalExecutor's: its time limit (the USR2 signal comes shortly before it)."""
-    return {"timeout_min": launcher.time_min, "tasks_per_node": 1}
+    """LocalExecutor's: its time limit, and USR2 `SIGNAL_DELAY_S` before it (as Slurm)."""
+    return {"timeout_min": launcher.time_min, "tasks_per_node": 1,
+            "signal_delay_s": SIGNAL_DELAY_S}  # fmt: skip
+
+
+def timeout_after_s(time_limit_s: float, delay_s: float = SIGNAL_DELAY_S) -> float:
+    """Seconds into a job after which its USR2 means its time limit, not a preemption."""
+    return time_limit_s - delay_s - SIGNAL_MARGIN_S
+
+
+def check_time(time_min: int, where: str) -> None:
+    """Refuse a time limit too short to tell a preemption from the limit (see the module
+    docstring)."""
+    if timeout_after_s(time_min * 60) < MIN_RUN_S:
+        least = -(-(SIGNAL_DELAY_S + SIGNAL_MARGIN_S + MIN_RUN_S) // 60)
+        raise UsageError(
+            f"{where}: [launcher] time_min = {time_min} is too short: Slurm signals a job "
+            f"{SIGNAL_DELAY_S} s before its time limit (up to 60 s earlier), and a trial "
+            f"still running then ends as timeout; set time_min to at least {least}."
+        )
 
 
 def make_executor(launcher: Any, folder: Path, partition: str) -> Any:
@@ -124,19 +160,19 @@ def make_executor(launcher: Any, folder: Path, partition: str) -> Any:
             f"[launcher] kind = {launcher.kind!r} needs submitit, which is not installed here "
             "(pip install -e '.[cluster]')."
         ) from None
-    cluster = "slurm" if launcher.kind == "slurm" else "local"
+    if launcher.kind != "slurm":  # its own class: AutoExecutor hides its signal_delay_s
+        executor = submitit.LocalExecutor(folder=folder)
+        executor.update_parameters(**local_parameters(launcher))
+        return executor
     try:
-        executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+        executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
     except RuntimeError as exc:
         raise UsageError(
             f"[launcher] kind = 'slurm': Slurm is not reachable from this machine ({exc}); run "
             "bench on the cluster's login node, or try the same sweep here with "
             "--launcher submitit-local."
         ) from None
-    if cluster == "slurm":
-        executor.update_parameters(**slurm_parameters(launcher, partition))
-    else:
-        executor.update_parameters(**local_parameters(launcher))
+    executor.update_parameters(**slurm_parameters(launcher, partition))
     return executor
 
 
@@ -155,8 +191,13 @@ def _mount_type(path: Path, mounts: str) -> str:
     return kind
 
 
-def check_folder(what: str, folder: Path, shared: bool, mounts: str | None = None) -> None:
-    """Refuse a folder the jobs could not write, or (`shared`) that other nodes cannot see."""
+def check_folder(
+    what: str, folder: Path, shared: bool, mounts: str | None = None, nodes: set[str] | None = None
+) -> None:
+    """Refuse a folder the jobs could not write, or (`shared`) that the jobs' nodes cannot see:
+    one in this machine's memory (tmpfs, ramfs), or on a disk of this machine when the
+    partitions' `nodes` (None: unknown) include another machine. The file system decides, not
+    the path: a /tmp on a disk is fine where this machine is the only node."""
     folder = folder.expanduser().resolve()
     if shared:
         if mounts is None:
@@ -165,13 +206,15 @@ def check_folder(what: str, folder: Path, shared: bool, mounts: str | None = Non
             except OSError:
                 mounts = ""
         kind = _mount_type(folder, mounts)
-        local = [d for d in LOCAL_DIRS if folder == d or d in folder.parents]
-        if kind in LOCAL_FS or local:
-            why = f"a {kind} file system" if kind in LOCAL_FS else f"under {local[0]}"
+        here = socket.gethostname().split(".")[0]
+        others = sorted((nodes or set()) - {here})
+        if kind in MEMORY_FS or (kind in LOCAL_DISK_FS and others):
+            why = (f"in this machine's memory ({kind})" if kind in MEMORY_FS else
+                   f"on a disk of this machine ({kind}), and the jobs run on other nodes "
+                   f"({', '.join(others[:3])}{', …' if len(others) > 3 else ''})")  # fmt: skip
             raise UsageError(
-                f"{what} = {str(folder)!r} is {why}, local to this machine: Slurm jobs on other "
-                "nodes would not see it. Use a folder on the shared file system (your home or "
-                "project directory)."
+                f"{what} = {str(folder)!r} is {why}: Slurm jobs there would not see it. Use a "
+                "folder on the shared file system (your home or project directory)."
             )
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,17 @@ Preemption: submitit calls `checkpoint()` when the scheduler signals the job (US
 never resumed half-way (its first epoch would no longer be a cold start): the child is stopped,
 the attempt is recorded as `preempted` (`parts/<trial_id>-a<N>.json`, its log kept as
 `logs/<trial_id>-a<N>.log`) and the job is requeued to run the trial whole. When the signal
-comes because the job's own time limit is near (submitit's rule: 80 % of it, or 10 minutes
-before it), rerunning would not help: the trial ends as `timeout` and is not requeued.
+comes because the job's own time limit is near (it comes `SIGNAL_DELAY_S` = 90 s before the
+limit, up to a minute earlier: `bench.launchers.slurm.timeout_after_s`), rerunning would not
+help: the trial ends as `timeout` and is not requeued.
+
+SIGTERM: `scontrol requeue`, `scancel` and a preemption with `PreemptMode=REQUEUE` send SIGTERM
+to every process of the job (SIGKILL follows after Slurm's KillWait). The trial's child dies of
+it, but that death is not the trial's result: the job stops its children and records nothing
+final. If Slurm requeued the job (its `Restarts` count went up), the attempt is recorded as
+`preempted` and the requeued job runs the trial again whole; otherwise (cancelled, or the time
+limit) the job ends without a result and the parent finds out from Slurm
+(`bench.core.jobs`).
 """
 
 from __future__ import annotations
@@ -30,8 +39,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +55,7 @@ from bench.launchers import parts
 from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.launch import launcher_for
 from bench.launchers.process import read_events, scratch_dir
+from bench.launchers.slurm import SIGNAL_DELAY_S, timeout_after_s
 
 ON_NODE = "(read on the node)"  # a planned trial's device_name until its node fills it in
 
@@ -79,14 +91,22 @@ class TrialJob(Checkpointable):
     """Run one planned trial on this node and write its part file."""
 
     def __init__(
-        self, trial_path: str, run_dir: str, time_limit_s: float, attempt: int = 0, warmup: int = 0
+        self,
+        trial_path: str,
+        run_dir: str,
+        time_limit_s: float,
+        attempt: int = 0,
+        warmup: int = 0,
+        signal_delay_s: float = SIGNAL_DELAY_S,
     ):
         self.trial_path = trial_path
         self.run_dir = run_dir
         self.time_limit_s = time_limit_s
-        self.attempt = attempt
+        self.attempt = attempt  # recorded attempts before this one (preempted, requeued)
         self.warmup = warmup  # [sweep] warmup: untimed warm-up trials before this job's trial
+        self.signal_delay_s = signal_delay_s  # sbatch --signal=USR2@this, before the time limit
         self._began = time.time()
+        self._stopped: float | None = None  # when SIGTERM came: Slurm ends or requeues the job
         self._children: list[int] = []  # process-group leaders running now
         self._trial: Trial | None = None
         self._scratch: Path | None = None  # this attempt's working folder
@@ -94,7 +114,7 @@ class TrialJob(Checkpointable):
         self._warmed: list[dict[str, Any]] = []  # this job's warm-up trials
 
     def __getstate__(self) -> dict[str, Any]:
-        keys = ("trial_path", "run_dir", "time_limit_s", "attempt", "warmup")
+        keys = ("trial_path", "run_dir", "time_limit_s", "attempt", "warmup", "signal_delay_s")
         return {k: getattr(self, k) for k in keys}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -102,18 +122,23 @@ class TrialJob(Checkpointable):
 
     def __call__(self) -> str:
         self._began = time.time()
+        with contextlib.suppress(ValueError):  # the main thread only (as submitit runs it)
+            signal.signal(signal.SIGTERM, self._terminated)
         run_dir = Path(self.run_dir)
         trial = Trial.from_json(parts.read_json(Path(self.trial_path)))
+        self.attempt = max(self.attempt, len(parts.attempts(run_dir, trial.trial_id)))
         parts.write_json(parts.started(run_dir, trial.trial_id), self._whereabouts())
         trial = self._trial = on_node(trial)
         if trial.skip:
             return self._finish(trial, "skipped", None, trial.skip, [])
         self._warm_up(trial)
         cache = warm_dir(run_dir.parent, trial)  # the output dir: where a local run keeps it
-        if cache is not None:
+        if cache is not None and self._stopped is None:
             self._filled = fill(trial, cache, run_dir / "tmp", on_spawn=self._spawned)
             self._children.clear()
         self._scratch = scratch_dir(run_dir / "tmp", trial.trial_id)
+        if self._stopped is not None:
+            return self._finish(trial, "failed", None, "stopped by SIGTERM", [])
         launch = launcher_for(trial)
         outcome = launch(
             trial,
@@ -128,39 +153,57 @@ class TrialJob(Checkpointable):
     def checkpoint(self) -> DelayedSubmission | None:
         """The scheduler's signal: stop the trial, record the attempt, rerun it whole (or, at the
         job's time limit, end it as `timeout`)."""
-        for child in self._children:  # the trial's child, or each rank of a data-parallel one
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child, signal.SIGKILL)
+        self._kill_children()
         trial = self._trial
         if trial is None:  # not started yet: nothing to record, run it again
             return DelayedSubmission(self)
-        run_dir = Path(self.run_dir)
         events = read_events(self._scratch / "events.jsonl") if self._scratch else []
         ran = time.time() - self._began
-        if self.time_limit_s and ran >= min(0.8 * self.time_limit_s, self.time_limit_s - 600):
-            limit = f"{self.time_limit_s / 60:g} min"
+        limit = self.time_limit_s
+        if limit and ran >= timeout_after_s(limit, self.signal_delay_s):
             self._finish(trial, "timeout", None, f"the job's time limit ([launcher] time_min = "
-                         f"{limit}) came after {ran:.0f} s; raise time_min", events)  # fmt: skip
+                         f"{limit / 60:g} min) came after {ran:.0f} s; raise time_min",
+                         events)  # fmt: skip
             return None
-        tid = parts.attempt_id(trial.trial_id, self.attempt)
+        why = f"preempted on {socket.gethostname()} after {ran:.0f} s; requeued to run whole"
+        self._record_attempt(trial, why, events)
+        args = (self.trial_path, self.run_dir, self.time_limit_s, self.attempt + 1, self.warmup,
+                self.signal_delay_s)  # fmt: skip
+        return DelayedSubmission(TrialJob(*args))
+
+    def _record_attempt(self, trial: Trial, error: str, events: list) -> None:
+        """This attempt as `preempted` (`parts/<trial_id>-a<N>.json`, log `<trial_id>-a<N>`)."""
+        run_dir = Path(self.run_dir)
+        number = len(parts.attempts(run_dir, trial.trial_id))
+        tid = parts.attempt_id(trial.trial_id, number)
         log = run_dir / "logs" / f"{trial.trial_id}.log"
         if log.exists():
             os.replace(log, run_dir / "logs" / f"{tid}.log")
-        error = f"preempted on {socket.gethostname()} after {ran:.0f} s; requeued to run whole"
         doc = self._doc(dataclasses.replace(trial, trial_id=tid), "preempted", None, error, events)
-        parts.write_json(parts.attempt(run_dir, trial.trial_id, self.attempt), doc)
-        args = (self.trial_path, self.run_dir, self.time_limit_s, self.attempt + 1, self.warmup)
-        return DelayedSubmission(TrialJob(*args))
+        parts.write_json(parts.attempt(run_dir, trial.trial_id, number), doc)
+
+    def _terminated(self, signum: int, frame: Any) -> None:
+        """SIGTERM: Slurm requeues or ends this job. Stop the children; record nothing final
+        (`_finish` then records the attempt, if Slurm requeued the job)."""
+        self._stopped = time.time()
+        self._kill_children()
+
+    def _kill_children(self) -> None:
+        for child in self._children:  # the trial's child, or each rank of a data-parallel one
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child, signal.SIGKILL)
 
     def _spawned(self, pid: int) -> None:
         self._children.append(pid)
+        if self._stopped is not None:  # started just as SIGTERM came: it must not run
+            self._kill_children()
 
     def _warm_up(self, trial: Trial) -> None:
         """`[sweep] warmup` untimed trials on this node before the timed one (its file cache is
         this job's business: the node may be fresh), recorded in the part (`warmup`)."""
         if trial.framework == "fake":  # the scripted fake runner imports nothing: nothing to warm
             return
-        for i in range(self.warmup):
+        for i in range(self.warmup if self._stopped is None else 0):
             self._warmed.append(run_warm_up(trial, i, Path(self.run_dir) / "tmp", self._spawned))
             self._children.clear()
 
@@ -175,6 +218,13 @@ class TrialJob(Checkpointable):
                 "host": this_host(), "finished_unix": time.time()}  # fmt: skip
 
     def _finish(self, trial: Trial, status: str, code: int | None, error: str, events: list) -> str:
+        if self._stopped is not None:  # SIGTERM: this outcome is not the trial's (docstring)
+            if _requeued():
+                ran = self._stopped - self._began
+                self._record_attempt(trial, f"requeued by Slurm (scontrol requeue or preemption) "
+                                     f"on {socket.gethostname()} after {ran:.0f} s; runs again "
+                                     "whole", events)  # fmt: skip
+            return "stopped"
         doc = self._doc(trial, status, code, error, events)
         if self._filled is not None:
             doc["cache_fill"] = self._filled
@@ -182,3 +232,18 @@ class TrialJob(Checkpointable):
             doc["warmup"] = self._warmed
         parts.write_json(parts.part(Path(self.run_dir), trial.trial_id), doc)
         return status
+
+
+def _requeued() -> bool:
+    """Whether Slurm requeued this job: its `Restarts` count is above the one it started with
+    (`SLURM_RESTART_COUNT`); False outside Slurm or when `scontrol` does not answer."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return False
+    try:
+        done = subprocess.run(["scontrol", "-o", "show", "job", job], capture_output=True,
+                              text=True, timeout=20)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    found = re.search(r"\bRestarts=(\d+)", done.stdout)
+    return bool(found) and int(found[1]) > int(os.environ.get("SLURM_RESTART_COUNT") or 0)
