@@ -12,7 +12,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from analysis import compare_stats as compare
-from analysis import doc, figkit, fleet
+from analysis import compare_text, doc, figkit, fleet
 from analysis.analyze import Analysis
 from analysis.numbers import ratio
 
@@ -96,23 +96,27 @@ def _not_compared(missing: dict[str, str]) -> list[str]:
 
 
 def text(
-    a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, missing: dict[str, str] | None = None
+    a: Analysis,
+    table: pd.DataFrame,
+    diffs: pd.DataFrame,
+    missing: dict[str, str] | None = None,
+    width: int | None = None,
 ) -> str:
-    """The comparison as plain text for the terminal."""
+    """The comparison as plain text for the terminal, fitted to `width` (the terminal's when
+    None: `analysis.compare_text`), ending with a one-line verdict."""
+    width = width or compare_text.terminal_width()
     names = compare.run_labels(a.runs)
     lines = [f"baseline: {names[a.runs.run_ids[0]]}"]
     lines += [f"not compared: {line}" for line in _not_compared(missing or {})]
     if not table.empty:
-        headers, rows = compare.text_rows(table)
-        lines += [doc.to_text(headers, rows, right={3, 4, 5, 6, 7}), "", LEGEND]
+        lines += [*compare_text.fitted_table(table, width), "", compare_text.wrapped(LEGEND, width)]
     if not diffs.empty:
         diffs = _named(diffs, names)
-        rows = diffs.astype(str).to_numpy().tolist()
-        lines += ["", "what differs between the runs:", doc.to_text(list(diffs.columns), rows)]
+        lines += ["", "what differs between the runs:", *compare_text.differences(diffs, width)]
     missing = compare.unmatched(a)
     if missing:
         lines += ["", "not in every run:", *(f"  {m}" for m in missing)]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", compare_text.verdict_line(table, width)])
 
 
 # compare.csv and `compare --json`: field → column of the comparison table
