@@ -68,14 +68,16 @@ class Parser(argparse.ArgumentParser):
                 raise
             raise argparse.ArgumentError(action, f"{exc.message}; did you mean {guess}?") from None
 
-    def parse_args(self, args: Sequence[str] | None = None, namespace: object = None) -> object:
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             own = self._chosen(parsed) or self
             own.error(f"unrecognized arguments: {' '.join(extras)}" + own.guesses(extras))
         return parsed
 
-    def _chosen(self, parsed: object) -> Parser | None:
+    def _chosen(self, parsed: argparse.Namespace) -> Parser | None:
         """The subcommand's parser that `parsed` went through, if any."""
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
