@@ -30,6 +30,7 @@ pre { background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: 12px; }
 ul.warn li { margin: .25em 0; }
 code { background: #f3f4f6; padding: 0 .25em; border-radius: 3px; font-size: 90%; }
 """
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 BAD = ("failed", "timeout", "oom", "interrupted", "skipped", "yes", "*")
 
 
@@ -73,19 +74,26 @@ class Image:
 Block = Heading | Para | Bullets | Table | Code | Image
 
 
+def _md_text(text: str) -> str:
+    """Text with every `<` that could open HTML (a tag, `</`, `<!`, `<?`) escaped, so a name
+    from a results folder (`<script>`) is shown, never run, by a Markdown viewer; `<0.001`
+    stays as it is."""
+    return _TAG_START.sub("&lt;", text)
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
+    return _md_text(text).replace("|", "\\|").replace("\n", "<br>")
 
 
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            out.append(f"{'#' * b.level} {b.text}")
+            out.append(f"{'#' * b.level} {_md_text(b.text)}")
         elif isinstance(b, Para):
-            out.append(b.text)
+            out.append(_md_text(b.text))
         elif isinstance(b, Bullets):
-            out.append("\n".join(f"- {item}" for item in b.items))
+            out.append("\n".join(f"- {_md_text(item)}" for item in b.items))
         elif isinstance(b, Table):
             align = ["---:" if i in b.right else "---" for i in range(len(b.headers))]
             lines = [b.headers, align, *b.rows]
@@ -93,7 +101,7 @@ def to_markdown(blocks: list[Block]) -> str:
         elif isinstance(b, Code):
             out.append(f"```\n{b.text.rstrip()}\n```")
         elif isinstance(b, Image):
-            out.append(f"![{b.alt}]({b.path})\n\n*{b.caption}*")
+            out.append(f"![{_md_text(b.alt)}]({b.path})\n\n*{_md_text(b.caption)}*")
     return "\n\n".join(out) + "\n"
 
 

@@ -11,10 +11,13 @@ import io
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -28,13 +31,16 @@ LOG_RATIO = 10.0  # a facet whose values span more than this factor gets a log s
 DPI = 100
 MIN_WIDTH = 9.0  # inches: room for the title and the legend
 PAD_TOP, PAD_BOTTOM, PAD_RIGHT = 0.4, 0.65, 0.25  # inches around each facet
+PLAIN_TEXT = {"text.parse_math": False}
 HEADER, FOOTER = 0.65, 0.8  # inches for the title and the legend
 
 
 @contextmanager
 def style() -> Iterator[None]:
-    """seaborn's whitegrid style and notebook context, for the figures drawn inside."""
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
+    """seaborn's whitegrid style and notebook context, for the figures drawn inside; text as
+    written (a `$` in a name from a results folder is a dollar sign, not mathtext)."""
+    seaborn = sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9)
+    with seaborn[0], seaborn[1], matplotlib.rc_context(PLAIN_TEXT):
         yield
 
 
@@ -101,6 +107,14 @@ def maybe_log(ax: Axes, values: object, axis: str = "y") -> None:
     arr = arr[np.isfinite(arr) & (arr > 0)]
     if len(arr) and arr.max() / arr.min() > LOG_RATIO:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        plain_log_ticks(ax.yaxis if axis == "y" else ax.xaxis)
+
+
+def plain_log_ticks(axis: Any, base: float = 10) -> None:
+    """A log axis labelled in plain numbers (0.6, 2, 10) — not mathtext's 6×10⁻¹, which needs
+    the mathtext that names from a results folder must not trigger."""
+    axis.set_major_formatter(ticker.LogFormatter(base))
+    axis.set_minor_formatter(ticker.LogFormatter(base, labelOnlyBase=False))
 
 
 def reference_subset(frame: pd.DataFrame, per_facet: pd.Series) -> tuple[pd.DataFrame, str]:
@@ -121,8 +135,10 @@ def reference_subset(frame: pd.DataFrame, per_facet: pd.Series) -> tuple[pd.Data
 
 
 def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG; tick labels are made while drawing, so plain text here too."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
+    with matplotlib.rc_context(PLAIN_TEXT):
+        fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
     return buf.getvalue()
 
 

@@ -127,6 +127,7 @@ def _throughput_lines(ax, data: pd.DataFrame, dim: str, colours, models) -> None
         colour = colours[line["variant"].iloc[0]]
         ax.errorbar(line[x], line["samples_per_s"], yerr=err, color=colour, marker=marker)
     ax.set_xscale("log", base=2)
+    figkit.plain_log_ticks(ax.xaxis, base=2)
     ticks = data.drop_duplicates(x).sort_values(x)
     names = (
         ticks[x].astype(str)

@@ -35,7 +35,7 @@ from bench.contract.headline import median_interval
 
 CONFIDENCE = 0.95
 ALPHA = 0.05  # significance level of every test
-VERDICT_REPEATS = 4  # fewest repeats a side for a verdict (see README, "Comparing runs")
+VERDICT_REPEATS = 4  # fewest repeats a side for a verdict (docs/statistics.md, "Comparing runs")
 FULL_CI_REPEATS = 6  # fewest repeats whose order-statistic interval reaches CONFIDENCE
 OUTLIER_MIN_N = 4  # fewest values that get an outlier verdict
 OUTLIER_QUANTILE = 0.99  # of the largest |modified z| among normal values: the cut-off

@@ -1,6 +1,6 @@
 """bench: epoch-timing benchmark harness (first epoch vs steady state, frameworks and devices).
 
-The folder map is the architecture (README, "Code map"): `cli` → `core` → `launchers` →
+The folder map is the architecture (docs/code-map.md): `cli` → `core` → `launchers` →
 `trial` → `runners` → `data`, `hardware` → the top-level `models` package. This root holds only
 what every room may use: `errors` (the one error type a user sees) and `PROJECT_ROOT`.
 """

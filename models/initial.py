@@ -1,6 +1,6 @@
 """Initial weights drawn once, in NumPy, from a seed — the same start for every framework.
 
-Scheme (documented in README, "Models"): every Conv, SeparableConv (depthwise and pointwise
+Scheme (docs/models.md, "The zoo"): every Conv, SeparableConv (depthwise and pointwise
 kernels) and Dense kernel is He/Kaiming-uniform, U(−b, b) with b = √(6 / fan_in) (fan_in: the
 inputs of one output unit: kh·kw·in for a conv, kh·kw for a depthwise kernel, in·m for a
 pointwise one, in for a dense layer); every bias is zero; BatchNorm starts at γ = 1, β = 0,

@@ -102,6 +102,11 @@ def _problem(exc: BaseException) -> str:
             f"of models.spec, or declare it a native model ([models.NAME] torch = "
             '"module:factory")'
         )
+    if isinstance(exc, SystemExit | KeyboardInterrupt):
+        return (
+            f"raises {type(exc).__name__}{''.join(f' {a!r}' for a in exc.args[:1])} (sys.exit() or "
+            "an interrupt): a spec file only defines models; it may not end the harness"
+        )
     text = str(exc)
     unknown = re.match(r"cannot import name '(\w+)' from 'models\.spec'", text)
     if isinstance(exc, ImportError) and unknown:
@@ -131,7 +136,7 @@ def _execute(path: Path) -> None:
     try:
         with zoo.defining(str(path)), guard():
             exec(code, module.__dict__)
-    except (Exception, FrameworkImport) as exc:
+    except (Exception, FrameworkImport, SystemExit, KeyboardInterrupt) as exc:
         sys.modules.pop(name, None)
         raise SpecFileError(f"{path}{_line(exc, path)}: {_problem(exc)}") from None
     if added := sorted({m for m in sys.modules if _framework(m)} - before):
@@ -146,7 +151,7 @@ def _check(path: Path, name: str) -> None:
             if not isinstance(spec, ModelSpec):
                 raise TypeError(f"the factory returned {type(spec).__name__}, not a ModelSpec")
             flops.layer_table(spec)
-    except (Exception, FrameworkImport) as exc:
+    except (Exception, FrameworkImport, SystemExit, KeyboardInterrupt) as exc:
         problem = _problem(exc).removeprefix("TypeError: ").removeprefix("ValueError: ")
         raise SpecFileError(f"{path}{_line(exc, path)}: model {name!r}: {problem}") from None
 

@@ -18,16 +18,15 @@ with the section's. Both raise ``ValueError`` naming the key.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
+from bench.contract.names import name_problem
 from models import layer_list, native, spec_file, zoo
 
 TABLE_KEYS = ("layers", "torch", "keras", "input_shape", "classes", "description")
 DEFAULT_INPUT_SHAPE = (28, 28, 1)
 DEFAULT_CLASSES = 10
-NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def _files(value: Any) -> list[str]:
@@ -59,8 +58,8 @@ def _shape(name: str, value: Any) -> list[int]:
 
 def _table(name: str, table: Any) -> dict[str, Any]:
     """One model table, checked; native import strings normalized (file paths absolute)."""
-    if not NAME.fullmatch(name):
-        raise ValueError(f"[models.{name}]: a model name uses only letters, digits, '.', '_', '-'")
+    if problem := name_problem(name):
+        raise ValueError(f"[models.{name}]: not a valid model name: {problem}")
     if not isinstance(table, dict):
         raise ValueError(f"[models.{name}] must be a table of keys, got {table!r}")
     if unknown := sorted(set(table) - set(TABLE_KEYS)):

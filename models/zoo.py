@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.contract.names import check_name, check_option
 from models.spec import ModelSpec
 
 Factory = Callable[..., ModelSpec]
@@ -82,6 +83,10 @@ def defining(origin: str) -> Iterator[None]:
 
 
 def _add(info: ModelInfo, factory: Factory | None) -> None:
+    check_name("model name", info.name)  # it becomes part of trial ids, paths and labels
+    for key, option in info.options.items():
+        for value in (option.default, *option.choices):
+            check_option(f"model {info.name!r}", key, value)
     old = _REGISTRY.get(info.name)
     if old is not None and (factory is None or old.factory is not factory):
         where = old.info.origin or "the built-in zoo"

@@ -5,7 +5,8 @@
 Synthetic runs (`analysis.simulate`, VM-like noise unless said otherwise: epoch σ 0.10 with
 Student-t₃ tails, epochs AR(1) 0.5 inside a process, process σ 0.08) go through the project's
 own functions — `summary.trial_table` → `compare_stats.compare_table` → `compare.regressions`
-for the verdicts, `summary.config_table` for the warnings — and the script prints, as markdown:
+for the verdicts, `summary.config_table` for the warnings — and the script prints, as markdown,
+the tables of docs/statistics.md ("Simulated: what a verdict and a warning are worth"):
 
 1. the false-positive rate of `compare` when nothing differs, by repeats a side: per row on
    raw p, and per comparison (any row starred after Benjamini–Hochberg) with 1 and 20
@@ -40,7 +41,7 @@ from analysis.simulate import VM, Noise, make_runs, trial_view  # noqa: E402
 REPEATS = (4, 6, 10)
 FAMILIES = (1, 4, 20)  # configurations in one comparison
 EFFECTS = (1.05, 1.10, 1.20, 2.0)
-GATE = 1.10  # the README's --fail-above example
+GATE = 1.10  # the --fail-above example of README.md and docs/statistics.md
 DRAWS = {1: 1500, 4: 600, 20: 200}  # comparisons per cell, by family size (full run)
 STATIONARY = replace(VM, ar=0.7)
 WARN_REPEATS = (3, 4, 6, 10)

@@ -9,7 +9,7 @@ Each check states its Monte-Carlo tolerance: three standard errors of a proporti
 - the "not yet steady" rule trips on under 5 % of drift-free configurations — also with
   correlated epochs — and catches a drift of 3 % per epoch over 6 steady epochs;
 - the outlier rules trip on 1 % of outlier-free samples whatever their size.
-(scripts/simulate_verdicts.py measures the same at full scale for the README.)
+(scripts/simulate_verdicts.py measures the same at full scale for docs/statistics.md.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Every exit code of README's "Exit codes" table, one test each (or the test named beside it).
+"""Every exit code of docs/cli.md's "Exit codes" table, one test each (or the test named beside
+it).
 
 `bench run` exits 0 only when at least one trial was measured and every planned trial ended ok
 or was skipped by the plan; a failed trial, a framework the sweep names that is not installed,

@@ -223,12 +223,16 @@ def test_submitit_turns_them_into_these_sbatch_lines(slurm_config, tmp_path, mon
 
 
 def test_plain_sbatch_script_runs_the_sweep_on_one_exclusive_node(slurm_config) -> None:
-    script = sbatch_script(slurm_config.launcher, "a100", Path("b.toml"), Path("res"), 3)
+    flags = ["--epochs=3", "--set", "train.samples=64"]
+    launcher = slurm_config.launcher
+    script = sbatch_script(launcher, "a100", Path("b.toml"), flags, Path("res"), "x", 3)
     assert script.startswith("#!/bin/bash\n")
     for line in ("--partition=a100", "--exclusive", "--gpus-per-node=1", "--time=270",
                  "--mem=32G", "--account=lab", "--requeue"):  # fmt: skip
         assert f"#SBATCH {line}\n" in script
     assert "-m bench run --config" in script and "--launcher local" in script
+    assert "--epochs=3 --set train.samples=64 --launcher local" in script, "the user's flags"
+    assert script.rstrip().endswith("--name x-a100"), "the run's name and the partition"
 
 
 def test_slurm_dry_run_plans_cuda0_of_each_job(slurm_config, tmp_path) -> None:

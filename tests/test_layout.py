@@ -1,4 +1,4 @@
-"""The folder map is the architecture: every import goes down the rooms of README's "Code map".
+"""The folder map is the architecture: every import goes down the rooms of docs/code-map.md.
 
 Rooms, top to bottom: `bench.__main__` → `bench.cli` → `analysis` → `bench.core` →
 `bench.launchers` → `bench.trial` → `bench.runners` → `bench.data` and `bench.hardware` →

@@ -1,18 +1,21 @@
-"""scripts/simulate_verdicts.py at small scale: the README's simulation tables regenerate from a
-seed, and what they promise holds — nothing-differs comparisons are starred in at most 5 % of
-rows and comparisons, one configuration of four 2× slower is found at 4 repeats, and the
-warnings trip on at most 5 % of stationary configurations (each within the Monte-Carlo
-tolerance of the small draw: three standard errors of a proportion)."""
+"""scripts/simulate_verdicts.py at small scale: the simulation tables of docs/statistics.md
+regenerate from a seed, and what they promise holds — nothing-differs comparisons are starred
+in at most 5 % of rows and comparisons, one configuration of four 2× slower is found at 4
+repeats, and the warnings trip on at most 5 % of stationary configurations (each within the
+Monte-Carlo tolerance of the small draw: three standard errors of a proportion)."""
 
 from __future__ import annotations
 
 import importlib.util
 import math
+import re
 from pathlib import Path
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "simulate_verdicts.py"
+STATISTICS = SCRIPT.parent.parent / "docs" / "statistics.md"
+SECTION = "### Simulated: what a verdict and a warning are worth"
 
 
 def load_script():
@@ -66,9 +69,19 @@ def test_warnings_are_calibrated_on_stationary_data(small) -> None:
     assert caught[1] > caught[0] and caught[1] >= 0.5
 
 
-def test_tables_render_as_the_readme_shows_them(sim, small) -> None:
+def table_shape(text: str) -> list[str]:
+    """Every table line of `text`, each rate replaced by `%` (rates differ between a small and
+    a full draw; the captions, headers and row keys do not)."""
+    return [re.sub(r"\d+\.\d %", "%", line) for line in text.splitlines() if line.startswith("| ")]
+
+
+def test_tables_render_as_docs_statistics_shows_them(sim, small) -> None:
     text = sim.render(small["verdicts"], small["warnings"])
     assert "| repeats a side | raw p, per row (1 / 20 configs) |" in text
     assert "| repeats | K | 5% slower | 10% slower | 20% slower | 2× slower |" in text
     assert "| data | repeats | outlier repeat |" in text
     assert text.count("\n| 4 | 4 |") == 1
+    section = STATISTICS.read_text(encoding="utf-8").split(SECTION)[1].split("\nRead:")[0]
+    assert table_shape(section) == table_shape(text)
+    captions = [line for line in text.splitlines() if line and not line.startswith("|")]
+    assert captions and all(re.search(f"^{re.escape(c)}$", section, re.M) for c in captions)

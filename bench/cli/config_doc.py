@@ -119,7 +119,7 @@ def text() -> str:
         lines += section_text(name, cls)
     lines += ["### `[models]` and `[options.<model>]`", ""]
     lines += [
-        "Your own models and the model options to sweep (README: Extending; `bench models`).",
+        "Your own models and the model options to sweep (docs/models.md; `bench models`).",
         "",
     ]
     lines += ["| key | type | default | flag | meaning |", "| --- | --- | --- | --- | --- |"]

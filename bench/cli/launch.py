@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.cli.run_flags import DEFAULT_CONFIG, overrides
 from bench.core.resume import nothing_to_resume
 from bench.errors import UsageError
 from bench.launchers import stops
@@ -28,15 +29,37 @@ def dry_run_text(args: argparse.Namespace, cfg: Any, trials: list) -> str:
     if cfg.launcher.kind != "slurm":
         return f"launcher: {cfg.launcher.kind} (one job per trial, one after another, here)"
     lines = []
-    config = Path(args.config or "bench.toml")
+    config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    out, name = Path(cfg.output.dir), cfg.output.name
     for partition in partitions(cfg):
         params = slurm_parameters(cfg.launcher, partition)
         lines.append(f"partition {partition or '(default)'}: {len(trials)} jobs, one per trial, "
                      f"as a job array; submitit parameters: {params}")  # fmt: skip
         lines.append("  without submitit, this job script runs the same sweep on one node:")
-        script = sbatch_script(cfg.launcher, partition, config, Path(cfg.output.dir), len(trials))
+        flags = script_flags(args)
+        script = sbatch_script(cfg.launcher, partition, config, flags, out, name, len(trials))
         lines += ["    " + line for line in script.splitlines()]
     return "\n".join(lines)
+
+
+#: flags the job script sets itself: where results go, under which name, launched how
+SCRIPT_SETS = {"out": "output.dir", "name": "output.name", "launcher": "launcher.kind",
+               "partitions": "launcher.partitions"}  # fmt: skip
+
+
+def script_flags(args: argparse.Namespace) -> list[str]:
+    """The user's `run` flags and `--set`s, as the job script passes them on (less those it
+    sets itself), each one argument: `--epochs=6`, `--set`, `train.samples=3200`."""
+    flags = []
+    for flag in overrides():
+        text = getattr(args, flag, None)
+        if text is not None and flag not in SCRIPT_SETS:
+            text = ",".join(text) if isinstance(text, list) else text
+            flags.append(f"--{flag.replace('_', '-')}={text}")
+    for item in getattr(args, "set", None) or []:
+        if item.partition("=")[0].strip() not in SCRIPT_SETS.values():
+            flags += ["--set", item]
+    return flags
 
 
 def run_cluster(

@@ -166,7 +166,7 @@ def describe_native(info: Any) -> str:
 def load_user_models(args: argparse.Namespace) -> dict[str, Any]:
     """Install the user's models: the [models] section of `--config` (default ./bench.toml
     if there is one), its `files` replaced by `--model-file`; the section, normalized."""
-    from bench.cli.run import DEFAULT_CONFIG
+    from bench.cli.run_flags import DEFAULT_CONFIG
     from bench.core.config import parse_models, read_doc
 
     path = args.config

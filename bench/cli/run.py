@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.cli.flags import set_overrides, typed
-from bench.cli.run_flags import overrides
+from bench.cli.run_flags import DEFAULT_CONFIG, overrides
 from bench.core.resume import nothing_to_resume
 from bench.errors import UsageError
-
-DEFAULT_CONFIG = Path("bench.toml")
 
 #: The settings a dry-run line names before epochs and steps; the other labelled ones follow.
 FIRST = ("batch_size", "threads")

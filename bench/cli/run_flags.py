@@ -17,6 +17,9 @@ from bench.cli.flags import describe, many
 from bench.core.rules import Rule, allowed_text, default_text, rules
 from bench.core.settings import SECTIONS
 
+#: the config `bench run` reads when no --config is given and this file exists
+DEFAULT_CONFIG = Path("bench.toml")
+
 #: `--model-file` overrides `[models] files`, a key of the users' models section (`models.user`),
 #: not a declared setting; it may also be given more than once.
 MODEL_FILE = ("model_file", "models", "files", "str_list")

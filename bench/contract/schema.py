@@ -2,7 +2,8 @@
 
 Units live in column names (`_s` seconds, `_bytes`, `_j` joules). `None` is written as an empty
 cell: "not measurable here", never zero. Bump `SCHEMA_VERSION` whenever a column is added,
-removed, renamed or changes meaning; README.md and results/README.md document every column.
+removed, renamed or changes meaning; docs/results.md documents every column (tests/test_docs.py
+checks it).
 
 Older result folders stay readable: `ADDED_IN_VERSION` lists the columns each version added, so
 `columns_in_version` gives the header a folder of an older version has; analysis reads such a

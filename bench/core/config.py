@@ -173,7 +173,9 @@ def _parse_options(raw: Any, where: str) -> dict[str, dict[str, tuple[Any, ...]]
 
 
 def check_names(config: Config) -> None:
-    """Checks beyond one key's rule: model names and their input sizes, samples vs batch size."""
+    """Checks beyond one key's rule: model names and their input sizes, samples vs batch size,
+    the sbatch options of `[launcher] additional`."""
+    from bench.launchers.slurm import check_additional
     from models import zoo
 
     where, sweep = config.source, config.sweep
@@ -200,6 +202,7 @@ def check_names(config: Config) -> None:
             f"{where}: [train] samples = {config.train.samples} is smaller than the largest "
             f"batch size {biggest}: an epoch needs at least one full batch."
         )
+    check_additional(config.launcher.additional, where)
 
 
 def read_doc(path: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ every chosen GPU. On the CPU the N ranks share the CPU, `threads` split between 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bench.core.config import Config
@@ -63,6 +63,19 @@ def _ranks(
         return (), f"world size {world} needs {world} GPUs; the sweep chose {len(gpus)}"
     return tuple((g.index if g.index is not None else i, g.uuid or "") for i, g in
                  enumerate(gpus[:world])), ""  # fmt: skip
+
+
+def cpu_world_skip(trial: dict[str, Any], cores: int | None) -> str:
+    """Why a data-parallel CPU trial is not run ("" when it is, or is no such trial): more ranks
+    than this machine's logical CPUs (`cores`; None for a Slurm job, whose node is not known
+    here). Ranks past that time only contention, and a config from elsewhere must not start
+    thousands of processes."""
+    world = trial["world_size"]
+    if trial["device_kind"] != "cpu" or trial["parallel"] != "data" or cores is None:
+        return ""
+    if world > cores:
+        return f"world size {world} needs {world} CPU cores, one per rank; this machine has {cores}"
+    return ""
 
 
 def variant_skip(variant: dict[str, str], parallel: str) -> str:

@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from bench.contract.names import check_trial_id
 from bench.contract.trial import Trial
 from bench.core import parallel as parallel_mod
 from bench.core.labels import labelled, parts
@@ -86,6 +87,12 @@ def plan(
             continue
         order = len(trials)
         trial_id = _trial_id(order, _identity(varying, size))
+        try:
+            check_trial_id(trial_id)
+        except ValueError as exc:
+            raise UsageError(
+                f"{config.source}: {exc}: shorten the model's name or its options' values."
+            ) from None
         trials.append(Trial(trial_id=trial_id, order=order, **varying, **shared))
     return trials
 
@@ -113,11 +120,13 @@ def _points(
 ) -> Iterator[tuple[dict[str, Any], int | None]]:
     """Every combination the sweep names, in plan order: the Trial fields that vary, and the
     swept input size (None: the model's own)."""
+    from bench.hardware.devices import cpu_cores
     from models import zoo
 
     sweep = config.sweep
     data = data_header(config)
     thread_counts = sweep.threads or (default_threads,)
+    cores = cpu_cores()[1] if config.launcher.kind != "slurm" else None
     for repeat, model in itertools.product(range(sweep.repeats), sweep.models):
         info = zoo.info(model)
         for options, size, device, batch_size in itertools.product(
@@ -164,7 +173,7 @@ def _points(
                     "evaluate": config.data.evaluate and dp[0] == "single",
                 }
                 point = (model, options, shape, classes)
-                varying["skip"] = skip or dp[3] or _skip(varying, point, info.native, device)
+                varying["skip"] = skip or dp[3] or _skip(varying, point, info, device, cores)
                 yield varying, size
 
 
@@ -180,12 +189,19 @@ def _device_fields(device: Device) -> dict[str, Any]:
 
 
 def _skip(
-    varying: dict[str, Any], point: tuple[str, dict, tuple, int], native: Any, device: Device
+    varying: dict[str, Any],
+    point: tuple[str, dict, tuple, int],
+    info: Any,
+    device: Device,
+    cores: int | None,
 ) -> str:
-    """Why a planned trial cannot run ("" when it can): data-parallel, the framework and
-    pipeline, a native model, the NumPy runner's layers, precision and autotune on the device."""
-    framework, pipeline = varying["framework"], varying["pipeline"]
+    """Why a planned trial cannot run ("" when it can): data-parallel (the variant; ranks past
+    this machine's `cores`), the framework and pipeline, a native model, the NumPy runner's
+    layers, precision and autotune on the device."""
+    framework, pipeline, native = varying["framework"], varying["pipeline"], info.native
     if skip := parallel_mod.variant_skip(varying, varying["parallel"]):
+        return skip
+    if skip := parallel_mod.cpu_world_skip(varying, cores):
         return skip
     if framework == "keras" and varying["backend"] != "tensorflow" and pipeline == "loader":
         return LOADER_NEEDS_TF

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.contract.commits import COMMIT_TABLE, append_order, committed, complete_part
+from bench.contract.names import NAME_WORDS, within
 from bench.contract.schema import SCHEMA_VERSION, TABLES, columns
 from bench.core import lock
 from bench.errors import UsageError
@@ -29,13 +30,18 @@ def utc_now() -> str:
 
 
 def new_run_dir(out_dir: Path, name: str) -> tuple[str, Path]:
-    """Create a fresh `out_dir/<run_id>`; the id is the UTC time plus the optional name."""
+    """Create a fresh `out_dir/<run_id>`; the id is the UTC time plus the optional name (run
+    name and partition, each a checked name: `bench.contract.names`), and it must stay there."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_id = f"{stamp}-{name}" if name else stamp
     path, n = out_dir / run_id, 1
     while path.exists():
         n += 1
         path = out_dir / f"{run_id}.{n}"
+    try:
+        within(out_dir, path)
+    except ValueError as exc:
+        raise UsageError(f"run name {name!r}: {exc}; a run name is {NAME_WORDS}.") from None
     try:
         (path / "logs").mkdir(parents=True)
         probe = path / ".write-test"

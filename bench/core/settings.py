@@ -95,7 +95,7 @@ class Sweep:
         label="{}", quiet=True,
         doc="`fp32` strict (TF32 off everywhere); `tf32` TF32 Tensor Cores allowed; `bf16`, "
         "`fp16` automatic mixed precision (loss scaling for fp16); where a device cannot run one "
-        "the trial is planned as `skipped` with the reason (README: Precision and autotuning)",
+        "the trial is planned as `skipped` with the reason (docs/precision.md)",
     )  # fmt: skip
     autotune: tuple[str, ...] = setting(
         ("default",), "str_list", choices=AUTOTUNES, flag="--autotune", column="autotune",

@@ -10,19 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bench.contract.names import NAME, NAME_WORDS
 from bench.core.rules import setting
 
 PIPELINES = ("memory", "loader")
 FAKE_FAILURES = ("none", "raise", "exit", "kill", "hang", "oom")
 LAUNCHERS = ("local", "slurm", "submitit-local")
 DATASETS = "synthetic, mnist5k, mnist:PATH, cifar10:PATH or folder:PATH"
-NAME = r"[A-Za-z0-9._-]*"
 DAY_S = 86_400.0
+#: a folder: anything but control characters (a newline would break a job script's lines)
+PATH = r"[^\x00-\x1f\x7f]+"
+PATH_WORDS = "a path without control characters (newline, tab, …)"
 
 
 @dataclass(frozen=True, slots=True)
 class Data:
-    """Where the images come from and how they reach the training loop (README: Data)."""
+    """Where the images come from and how they reach the training loop (docs/data.md)."""
 
     dataset: str = setting(
         "synthetic", "str", allowed=DATASETS, flag="--dataset",
@@ -64,9 +67,12 @@ class Data:
 class Output:
     """Where run folders go."""
 
-    dir: str = setting("results", "str", flag="--out", doc="run folders are created inside it")
+    dir: str = setting(
+        "results", "str", pattern=PATH, allowed=PATH_WORDS, flag="--out",
+        doc="run folders are created inside it",
+    )  # fmt: skip
     name: str = setting(
-        "", "str", pattern=NAME, allowed="letters, digits, '.', '_' and '-'", flag="--name",
+        "", "str", pattern=f"(?:{NAME})?", allowed=f"empty, or {NAME_WORDS}", flag="--name",
         doc="appended to the run id (`20261122-101500-laptop`), so it becomes part of the run "
         "folder's name",
     )  # fmt: skip
@@ -128,10 +134,11 @@ class Launcher:
         "local", "str", choices=LAUNCHERS, flag="--launcher",
         doc="`local`: a fresh child per trial here; `slurm`: one Slurm job per trial through "
         "submitit; `submitit-local`: submitit's local executor, one job after another "
-        "(README: Running on a cluster)",
+        "(docs/cluster.md)",
     )  # fmt: skip
     partitions: tuple[str, ...] = setting(
-        (), "str_list", flag="--partitions", unset="the cluster's default partition",
+        (), "str_list", pattern=NAME, allowed=NAME_WORDS, flag="--partitions",
+        unset="the cluster's default partition",
         doc="each partition gets the whole sweep as its own run, all under one `sweep_id`",
     )  # fmt: skip
     gpus_per_node: int = setting(
@@ -162,11 +169,13 @@ class Launcher:
     )  # fmt: skip
     additional: tuple[tuple[str, Any], ...] = setting(
         (), "table",
-        doc='raw `#SBATCH --key=value` lines, e.g. `{ account = "lab", qos = "high" }`; `true` '
+        doc='more `#SBATCH --key=value` lines, e.g. `{ account = "lab", qos = "high" }`: only '
+        "sbatch options the harness does not set itself (an unknown or managed key is an error "
+        "that lists the allowed ones); values are shell-quoted, a newline is refused; `true` "
         "gives a bare `--key`",
     )  # fmt: skip
     folder: str = setting(
-        "", "str", unset="`<[output] dir>/submitit`",
+        "", "str", pattern=f"(?:{PATH})?", allowed=PATH_WORDS, unset="`<[output] dir>/submitit`",
         doc="submitit's job files and logs; for `slurm` it and `[output] dir` must be on the "
         "shared file system (not under /tmp, /var/tmp, /dev/shm, not tmpfs/overlay)",
     )  # fmt: skip

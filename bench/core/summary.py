@@ -117,7 +117,7 @@ def _count(values: Any) -> dict[str, int]:
 
 
 def summary_document(run_id: str, run_dir: Any, configs: list) -> dict[str, Any]:
-    """`--json`: the run and one object per configuration (README, "Machine-readable summary")."""
+    """`--json`: the run and one object per configuration (docs/cli.md#machine-readable-summary)."""
     return {
         "run_id": run_id,
         "run_dir": str(run_dir),

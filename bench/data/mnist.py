@@ -57,6 +57,12 @@ def read_mnist(folder: Path) -> Source:
                 f"{image_path} holds {shape_text(x.shape[1:])} images but {pairs[0][0]} holds "
                 f"{shape_text(images[0].shape[1:])}; all image files must share one size"
             )
+        if len(y) and int(y.max()) > 9:
+            at = int(np.argmax(y > 9))
+            raise DatasetError(
+                f"{label_path}: label {int(y[at])} at position {at} is out of range: MNIST "
+                "labels are the digits 0 to 9"
+            )
         images.append(x)
         labels.append(y)
     y_all = np.concatenate(labels).astype(np.int64)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.contract.names import name_problem
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -117,4 +119,10 @@ def list_class_dirs(root: Path) -> list[Path]:
             f"{root} needs one sub-folder per class, at least two, holding JPEG or PNG files "
             f"(e.g. PetImages/Cat/ and PetImages/Dog/); found {found}"
         )
+    for folder in dirs:  # class names become labels in tables and figures
+        if problem := name_problem(folder.name):
+            raise DatasetError(
+                f"class folder {folder}: {folder.name!r} is not a valid class name ({problem}); "
+                "rename the folder (e.g. 'golden retriever' → 'golden_retriever')"
+            )
     return dirs

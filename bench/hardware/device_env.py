@@ -24,6 +24,7 @@ own list that `bench.hardware.devices.probed_devices` found it under) and keeps 
 from __future__ import annotations
 
 import os
+import re
 
 from bench import PROJECT_ROOT
 
@@ -74,9 +75,24 @@ PASS_PREFIXES = (
 )
 
 
+# Names that look like credentials stay behind even under an allowed prefix: `TF_` is also
+# Terraform's (`TF_VAR_db_password`, `TF_CLI_CONFIG_FILE`, `TF_TOKEN_<host>`), and a token or key
+# for a service can hide under any prefix. No framework setting is named like these.
+SECRET = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH|APIKEY|API_KEY|PRIVATE|_KEY(_|$)"
+    r"|^TF_VAR_|^TF_CLI_|^TF_WORKSPACE$",
+    re.IGNORECASE,
+)
+
+
 def inherited_env(environ: dict[str, str]) -> dict[str, str]:
-    """The part of `environ` a trial needs (see PASS_NAMES and PASS_PREFIXES)."""
-    return {k: v for k, v in environ.items() if k in PASS_NAMES or k.startswith(PASS_PREFIXES)}
+    """The part of `environ` a trial needs (see PASS_NAMES and PASS_PREFIXES), less anything
+    named like a credential (SECRET)."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if (k in PASS_NAMES or k.startswith(PASS_PREFIXES)) and not SECRET.search(k)
+    }
 
 
 def device_env(device_kind: str, cuda_visible_id: str, threads: int) -> dict[str, str]:

@@ -19,6 +19,7 @@ partition that runs the whole sweep with `bench run` on its node.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -26,9 +27,61 @@ from typing import Any
 
 from bench.errors import UsageError
 
+#: sbatch's long options (`man sbatch`) that `[launcher] additional` may add. The harness sets
+#: the others itself (below) or they would change where its files go, what runs, as whom, or
+#: the environment its trials see (`export`, `get-user-env`: the allow-list in
+#: `bench.hardware.device_env` decides that).
+# fmt: off
+SBATCH_OPTIONS = frozenset({
+    "account", "acctg-freq", "begin", "bb", "bbf", "cluster-constraint", "clusters", "comment",
+    "constraint", "container", "contiguous", "core-spec", "cores-per-socket", "cpu-freq",
+    "cpus-per-gpu", "deadline", "delay-boot", "dependency", "distribution", "exclude", "extra",
+    "extra-node-info", "gpu-bind", "gpu-freq", "gpus", "gpus-per-socket", "gpus-per-task", "gres",
+    "gres-flags", "hint", "hold", "licenses", "mail-type", "mail-user", "mcs-label", "mem-bind",
+    "mem-per-cpu", "mem-per-gpu", "mincpus", "network", "nice", "no-kill", "no-requeue",
+    "nodelist", "ntasks-per-core", "ntasks-per-gpu", "ntasks-per-socket", "overcommit",
+    "oversubscribe", "power", "prefer", "priority", "profile", "propagate", "qos", "reboot",
+    "requeue", "reservation", "sockets-per-node", "spread-job", "switches", "thread-spec",
+    "threads-per-core", "time-min", "tmp", "tres-per-task", "wckey",
+})
+#: options the harness sets itself, and the `[launcher]` key that sets each
+MANAGED = {
+    "job-name": "the partition's name", "nodes": "one node per trial",
+    "ntasks-per-node": "one task per trial", "ntasks": "one task per trial",
+    "time": "time_min", "partition": "partitions", "gpus-per-node": "gpus_per_node",
+    "cpus-per-task": "cpus_per_task", "mem": "mem_gb", "exclusive": "exclusive",
+    "array": "array_parallelism", "output": "folder", "error": "folder", "open-mode": "folder",
+    "signal": "time_min", "chdir": "the folder bench runs in", "wrap": "the job's command",
+}
+# fmt: on
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 # Node-local file systems: a folder on one of them is not seen by the other nodes.
 LOCAL_FS = {"tmpfs", "ramfs", "devtmpfs", "overlay", "squashfs"}
 LOCAL_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+
+
+def check_additional(pairs: tuple[tuple[str, Any], ...], where: str) -> None:
+    """`[launcher] additional`: known sbatch options the harness does not set, each with a
+    string or integer value without control characters, or `true` (a bare flag)."""
+    for key, value in pairs:
+        option = key.replace("_", "-")
+        if option in MANAGED:
+            raise UsageError(
+                f"{where}: [launcher] additional: {key!r} is set by bench itself "
+                f"({MANAGED[option]}); remove it from additional."
+            )
+        if option not in SBATCH_OPTIONS:
+            raise UsageError(
+                f"{where}: [launcher] additional: {key!r} is not an sbatch option bench can pass "
+                f"on; allowed: {', '.join(sorted(SBATCH_OPTIONS))}."
+            )
+        if value is False or (isinstance(value, str) and (not value or _CONTROL.search(value))):
+            raise UsageError(
+                f"{where}: [launcher] additional: {key} = {value!r} is invalid: expected a "
+                "non-empty string or number without control characters (newline, tab, …), or "
+                "true for a bare flag."
+            )
 
 
 def slurm_parameters(launcher: Any, partition: str) -> dict[str, Any]:
@@ -51,7 +104,9 @@ def slurm_parameters(launcher: Any, partition: str) -> dict[str, Any]:
     if launcher.exclusive:
         params["slurm_exclusive"] = True
     if launcher.additional:
-        params["slurm_additional_parameters"] = dict(launcher.additional)
+        params["slurm_additional_parameters"] = {
+            key.replace("-", "_"): value for key, value in launcher.additional
+        }
     return params
 
 
@@ -130,11 +185,21 @@ def check_folder(what: str, folder: Path, shared: bool, mounts: str | None = Non
         ) from None
 
 
-def sbatch_script(launcher: Any, partition: str, config: Path, out: Path, trials: int) -> str:
-    """A plain Slurm job script that runs the sweep of `config` for one partition on one
-    exclusive node with `bench run` (no submitit needed): submit it with `sbatch`."""
-    name = f"bench-{partition}" if partition else "bench"
-    lines = ["#!/bin/bash", f"#SBATCH --job-name={name}", "#SBATCH --nodes=1",
+def sbatch_script(
+    launcher: Any,
+    partition: str,
+    config: Path | None,
+    flags: list[str],
+    out: Path,
+    name: str,
+    trials: int,
+) -> str:
+    """A plain Slurm job script that runs the sweep of `config` (None: the defaults) and the
+    user's `flags` for one partition on one exclusive node with `bench run` (no submitit
+    needed): submit it with `sbatch`. Every value is a checked name or number, or shell-quoted
+    (`shlex`), so nothing in a config becomes a command."""
+    job = f"bench-{partition}" if partition else "bench"
+    lines = ["#!/bin/bash", f"#SBATCH --job-name={job}", "#SBATCH --nodes=1",
              "#SBATCH --ntasks-per-node=1",
              f"#SBATCH --time={launcher.time_min * max(trials, 1)}"]  # fmt: skip
     if partition:
@@ -147,12 +212,14 @@ def sbatch_script(launcher: Any, partition: str, config: Path, out: Path, trials
         lines.append(f"#SBATCH --mem={launcher.mem_gb:g}G")
     if launcher.exclusive:
         lines.append("#SBATCH --exclusive")
-    for key, value in launcher.additional:
+    for key, value in launcher.additional:  # as submitit writes them: quoted
         flag = key.replace("_", "-")
-        lines.append(f"#SBATCH --{flag}" if value is True else f"#SBATCH --{flag}={value}")
-    run = [sys.executable, "-m", "bench", "run", "--config", str(config.resolve()),
-           "--launcher", "local", "--out", str(out.resolve())]  # fmt: skip
-    if partition:
-        run += ["--name", partition]
+        quoted = shlex.quote(str(value))
+        lines.append(f"#SBATCH --{flag}" if value is True else f"#SBATCH --{flag}={quoted}")
+    run = [sys.executable, "-m", "bench", "run"]
+    run += ["--config", str(config.resolve())] if config is not None else []
+    run += [*flags, "--launcher", "local", "--out", str(out.resolve())]
+    if run_name := "-".join(filter(None, [name, partition])):
+        run += ["--name", run_name]
     lines += ["", f"cd {shlex.quote(str(Path.cwd()))}", shlex.join(run), ""]
     return "\n".join(lines)
