@@ -22,6 +22,7 @@ from bench.cli.report import _value
 from bench.core.summary import configurations, varying_labels
 
 WIDTHS = (80, 100, 200)
+METRICS = ("steady epoch", "first-epoch overhead", "cold start")
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +123,26 @@ def test_the_first_screen_says_what_epoch_1_costs_in_words() -> None:
         "**keras graph, m on cpu**: epoch 1 costs +1.39 s over a steady epoch (10.3×); "
         "cold start 6.55 s; steady epoch 150 ms"
     )
+
+
+def test_the_heatmap_names_machines_as_the_fleet_does() -> None:
+    runs = make_runs(["a", "b"], [{"model": "m0"}], 4, seed=1)
+    assert compare_render.column_names(trial_view(runs)) == {"a": "a", "b": "b"}, "one machine"
+    runs.trials["device_kind"] = "cuda"
+    runs.trials["device_name"] = runs.trials["run_id"].map({"a": "NVIDIA H100", "b": "A100"})
+    assert compare_render.column_names(trial_view(runs)) == {"a": "NVIDIA H100", "b": "A100"}
+
+
+def test_no_interval_is_printed_where_too_few_repeats_give_no_verdict() -> None:
+    runs = make_runs(["base", "after"], [{"model": "m0"}], 2, seed=5, scale={"after": 0.73})
+    a = trial_view(runs)
+    text = compare_render.text(a, compare_stats.compare_table(a), pd.DataFrame(), width=200)
+    rows = [line for line in text.splitlines() if line.split("  ")[0] in METRICS]
+    assert len(rows) == 3 and not any("[" in line for line in rows), rows
+
+
+def test_machine_memory_is_written_in_gib() -> None:
+    from analysis.fingerprint import host
+
+    shown = host({"host": {"ram_bytes": 25276194816, "gpus": [{"memory_bytes": 85899345920}]}})
+    assert shown["ram_bytes"] == "23.5 GiB" and shown["gpus[0].memory_bytes"] == "80.0 GiB"
