@@ -70,7 +70,8 @@ def test_without_accounting_a_job_squeue_forgot_has_ended(slurm_bin: Path) -> No
 def test_a_squeue_that_cannot_reach_the_controller_concludes_nothing(slurm_bin: Path) -> None:
     fake_tool(slurm_bin, "squeue", 'echo "slurm_load_jobs error: Unable to contact slurm '
               'controller (connect failure)" >&2\nexit 1\n')  # fmt: skip
-    assert slurm_queue.job_states(["40"]) is None
+    with pytest.raises(slurm_queue.Unanswered, match="Unable to contact slurm controller"):
+        slurm_queue.job_states(["40"])
     fake_tool(slurm_bin, "sinfo", "exit 1\n")
     assert slurm_queue.partition_nodes(["gpu"]) is None
 
@@ -113,6 +114,7 @@ def test_an_unanswered_question_keeps_the_last_answer(slurm_bin: Path, tmp_path:
     fake_tool(slurm_bin, "squeue", 'echo "Unable to contact slurm controller" >&2\nexit 1\n')
     ask_slurm(run, force=True)
     assert job_state(run, "t0") == job_state(run, "t1") == "RUNNING"
+    assert run.unanswered == "squeue: Unable to contact slurm controller"
     assert not ended(run, "t0")
 
 

@@ -68,5 +68,8 @@ def status(args: argparse.Namespace) -> int:
         table.add_row(tid, state, detail, launcher["jobs"].get(tid, ""))
     console = Console()
     console.print(table)
+    if run.unanswered:
+        console.print(f"Slurm does not answer ({run.unanswered}): the states above are the run "
+                      "folder's, a job without a result counted queued or running")  # fmt: skip
     console.print(", ".join(f"{counts[s]} {s}" for s in STATES))
     return 0

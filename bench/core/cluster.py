@@ -182,10 +182,15 @@ def submit(run: ClusterRun, config: Config, todo: list[Trial], display: Display)
 
 def wait(runs: list[ClusterRun], display: Display, poll_s: float = POLL_S) -> None:
     """Merge parts as they come until every submitted trial of every run has its row."""
+    said = {id(run): "" for run in runs}
     while any(set(r.jobs) - r.merged for r in runs):
         for run in runs:
             for row in collect(run):
                 display.trial_done(row)
+            if run.unanswered != said[id(run)] and run.unanswered:
+                display.note(f"Slurm does not answer ({run.unanswered}); its jobs count as "
+                             "queued or running until it does")  # fmt: skip
+            said[id(run)] = run.unanswered
         time.sleep(poll_s)
 
 

@@ -73,6 +73,7 @@ class ClusterRun:
     ended_at: dict[str, float] = field(default_factory=dict)  # trial_id → first seen ended
     asked_at: float = float("-inf")  # when Slurm was last asked (time.monotonic)
     merged_mtime: dict[str, float] = field(default_factory=dict)  # trial_id → its part's mtime
+    unanswered: str = ""  # why Slurm did not answer the last question ("" = it did)
 
 
 def job_id(job: Any) -> str:
@@ -82,7 +83,7 @@ def job_id(job: Any) -> str:
 def ask_slurm(run: ClusterRun, force: bool = False) -> None:
     """Refresh `run.states` from Slurm (at most every `poll_s` unless `force`) for the trials
     not yet merged; an unanswered question keeps the last answer."""
-    from bench.launchers.slurm_queue import job_states
+    from bench.launchers.slurm_queue import Unanswered, job_states
 
     now = time.monotonic()
     if run.kind != "slurm" or (not force and now - run.asked_at < run.poll_s):
@@ -90,9 +91,13 @@ def ask_slurm(run: ClusterRun, force: bool = False) -> None:
     ids = {tid: job_id(job) for tid, job in run.jobs.items() if tid not in run.merged}
     ids = {tid: jid for tid, jid in ids.items() if jid}
     run.asked_at = now
-    states = job_states(ids.values()) if ids else {}
-    if states is not None:
-        run.states.update({tid: states.get(jid, "") for tid, jid in ids.items()})
+    try:
+        states = job_states(ids.values()) if ids else {}
+    except Unanswered as exc:
+        run.unanswered = str(exc)
+        return
+    run.unanswered = ""
+    run.states.update({tid: states.get(jid, "") for tid, jid in ids.items()})
 
 
 def job_state(run: ClusterRun, trial_id: str) -> str:

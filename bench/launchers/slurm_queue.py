@@ -6,7 +6,7 @@ final state (CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, ...) — and `sacct` 
 `squeue` no longer lists. Many sites run without accounting for users (`sacct` then exits 1) or
 restrict it, and a *pending* array task that was cancelled never reaches accounting at all: a
 job neither listed by `squeue` nor known to `sacct` has ended, and its state is "" here. When
-`squeue` itself cannot be asked (no controller answers), the answer is None: nothing can be
+`squeue` itself cannot be asked (no controller answers), `Unanswered` says why: nothing can be
 concluded, and no job is taken for ended.
 
 `partition_nodes` is `sinfo`'s list of the nodes of some partitions (where jobs may run).
@@ -21,6 +21,10 @@ QUERY_TIMEOUT_S = 60  # squeue retries a missing config for 60 s: never wait lon
 CHUNK = 200  # job ids per call (a command line has its limits)
 
 
+class Unanswered(Exception):
+    """`squeue` could not be asked (not installed, no controller, a timeout): its words."""
+
+
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str] | None:
     try:
         return subprocess.run(argv, capture_output=True, text=True, timeout=QUERY_TIMEOUT_S)
@@ -33,20 +37,21 @@ def _base(job_id: str) -> str:
     return job_id.split("_", 1)[0]
 
 
-def squeue_states(job_ids: Iterable[str]) -> dict[str, str] | None:
+def squeue_states(job_ids: Iterable[str]) -> dict[str, str]:
     """`squeue -h -r -t all -j IDS -o "%i %T"`: the state of each job (array tasks one by one,
-    as `33_2`) that Slurm's controller still holds; None when it cannot be asked."""
+    as `33_2`) that Slurm's controller still holds; raises `Unanswered`."""
     bases = sorted({_base(j) for j in job_ids if j})
     found: dict[str, str] = {}
     for start in range(0, len(bases), CHUNK):
         ids = ",".join(bases[start : start + CHUNK])
         done = _run(["squeue", "-h", "-r", "-t", "all", "-j", ids, "-o", "%i %T"])
         if done is None:
-            return None
+            raise Unanswered(f"squeue did not run or answer within {QUERY_TIMEOUT_S} s")
         if done.returncode != 0:
             if "Invalid job id" in done.stderr:  # none of them is held any more
                 continue
-            return None
+            lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+            raise Unanswered(f"squeue: {lines[-1]}")
         for line in done.stdout.splitlines():
             job, _, state = line.strip().partition(" ")
             if job and state:
@@ -70,13 +75,11 @@ def sacct_states(job_ids: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def job_states(job_ids: Iterable[str]) -> dict[str, str] | None:
+def job_states(job_ids: Iterable[str]) -> dict[str, str]:
     """Each job's state: squeue's, else sacct's, else "" (ended: Slurm no longer knows it);
-    None when squeue cannot be asked (see the module docstring)."""
+    raises `Unanswered` when squeue cannot be asked (see the module docstring)."""
     wanted = [j for j in dict.fromkeys(job_ids) if j]
     queued = squeue_states(wanted)
-    if queued is None:
-        return None
     unlisted = [j for j in wanted if j not in queued]
     accounted = sacct_states(unlisted) if unlisted else {}
     return {j: queued.get(j) or accounted.get(j, "") for j in wanted}
