@@ -1,8 +1,9 @@
 """The cluster launchers: `submitit-local` end to end (submitit's real LocalExecutor, real jobs,
 the scripted fake runner), and the Slurm parameters and sbatch lines made from a `[launcher]`.
 
-Real Slurm is not exercised here: the Slurm tests check what would be submitted (submitit's own
-sbatch text, built with submitit's `srun` detection patched to succeed), never a submission.
+Real Slurm is not exercised here (that is `tests/test_slurm_real.py`): the Slurm tests here check
+what would be submitted (submitit's own sbatch text, built with submitit's `srun` detection
+patched to succeed), never a submission.
 The requeue test sends SIGUSR2 — the signal submitit's job handler catches on preemption — to
 the running job's process; submitit's LocalExecutor then requeues the job, as Slurm would.
 """

@@ -1,6 +1,7 @@
 """`bench run --launcher slurm` against a real Slurm: the single-node Slurm 22.05 of Debian's
 packages that `scripts/slurm-local` starts (no accounting: `sacct` has nothing to say, as at many
-sites), real `sbatch` job arrays, real `scancel`, `scontrol requeue` and signals.
+sites), real `sbatch` job arrays, real `scancel`, `scontrol requeue`, signals and a real
+preemption by a job of the higher-priority `urgent` partition.
 
 The `slurm` fixture uses that Slurm when it runs, else starts it (root on Debian: CI) and stops
 it after this file — unless another test session still uses it — and skips with the reason
