@@ -23,7 +23,8 @@ from bench.core.config import load
 from bench.core.plan import plan
 from bench.hardware.devices import Device
 from bench.runners import numpy_layers as nl
-from bench.runners.numpy_model import SGD, Adam, Network, softmax_cross_entropy
+from bench.runners.numpy_model import Network, softmax_cross_entropy
+from bench.runners.numpy_optim import SGD, Adam
 from models import flops, initial, zoo
 
 torch = pytest.importorskip("torch")

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.runners import keras_backends as backends
 from bench.runners import keras_precision as precision
+from bench.runners import optim_keras
 from bench.runners.base import (
     dataset_identity,
     evaluates,
@@ -141,10 +142,7 @@ class KerasRunner:
 
     def compile(self) -> None:
         keras, trial = self.keras, self.trial
-        if trial.optimizer == "adam":
-            optimizer = keras.optimizers.Adam(learning_rate=trial.learning_rate, epsilon=1e-7)
-        else:
-            optimizer = keras.optimizers.SGD(learning_rate=trial.learning_rate)
+        optimizer = optim_keras.make_optimizer(keras, trial.recipe, trial.total_steps)
         self.model.compile(
             optimizer=precision.loss_scaled(keras, optimizer, trial.precision),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -225,6 +223,8 @@ class KerasRunner:
         trial = self.trial
         values |= backends.backend_settings(trial.backend, self.framework, trial.device_kind)
         values |= precision.settings(keras, model)
+        recipe = trial.recipe
+        values |= optim_keras.recipe_settings(model.optimizer, recipe, trial.backend, trial.mode)
         values |= model_settings(trial)
         return {k: str(v) for k, v in values.items()}
 

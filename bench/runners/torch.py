@@ -1,6 +1,7 @@
 """PyTorch runner: a plain training loop, written the way a careful user writes it.
 
-Each step is `zero_grad(set_to_none=True)`, forward, loss, backward, `step()`, with no host
+Each step is `zero_grad(set_to_none=True)`, forward, loss, backward, gradient clipping where the
+recipe asks, `step()`, the scheduler's step (`bench.runners.optim_torch`), with no host
 synchronization inside an epoch. The epoch's mean loss is accumulated on the device and fetched
 once, after the clock has stopped. On a GPU the clock reads the time only after
 `torch.cuda.synchronize()` (`torch.mps.synchronize()` on MPS; see `torch_device.pick_sync`).
@@ -52,6 +53,7 @@ from bench.runners.base import (
     model_spec,
     no_sync,
 )
+from bench.runners.optim_torch import TorchRecipe
 from bench.runners.torch_device import device_peaks, device_settings, pick_sync, torch_device
 from bench.runners.torch_precision import Amp, apply_flags, precision_settings
 
@@ -201,10 +203,8 @@ class TorchRunner:
     def compile(self) -> None:
         torch, trial = self.torch, self.trial
         params = [p for p in self.model.parameters() if p.requires_grad]
-        if trial.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=trial.learning_rate, eps=1e-7)
-        else:
-            self.optimizer = torch.optim.SGD(params, lr=trial.learning_rate)
+        self.recipe = TorchRecipe(torch, params, trial.recipe, trial.total_steps)
+        self.optimizer = self.recipe.optimizer
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.step_model = torch.compile(self.model) if trial.mode == "compile" else self.model
 
@@ -238,13 +238,14 @@ class TorchRunner:
         torch, model, opt, loss_fn = self.torch, self.step_model, self.optimizer, self.loss_fn
         total = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device) if self.evaluate else None
-        amp = self.amp
+        amp, recipe = self.amp, self.recipe
         for i, (xb, yb) in enumerate(self._batches()):
             opt.zero_grad(set_to_none=True)
             with amp.autocast():
                 out = model(xb)
                 loss = loss_fn(out, yb)
-            amp.backward_step(loss, opt)
+            amp.backward_step(loss, opt, recipe.clip)
+            recipe.scheduled()
             total += loss.detach()
             if correct is not None:
                 correct += (out.detach().argmax(1) == yb).sum()
@@ -306,6 +307,7 @@ class TorchRunner:
             "torch.backends.mkldnn.available": torch.backends.mkldnn.is_available(),
             "dtype": str(next(self.model.parameters()).dtype),
             "torch.compile": self.trial.mode == "compile",
+            **self.recipe.settings(),
             **device_settings(torch, self.trial.device_kind, self.device),
             **model_settings(self.trial),
         }
