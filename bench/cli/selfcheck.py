@@ -122,7 +122,8 @@ def _check(trial: Trial, rounds: int) -> bool:
     ratio = med["harness"] / med["bare"]
     sampler = med["harness"] / med["no sampler"]
     print(
-        f"{trial.framework}: {trial.model}, batch {trial.batch_size}, {trial.threads} threads, "
+        f"{trial.framework}: {trial.model}, batch {trial.batch_size}, "
+        f"{trial.threads} thread{'' if trial.threads == 1 else 's'}, "
         f"{trial.steps_per_epoch} steps/epoch — steady epoch bare {med['bare']:.4f} s, "
         f"harness {med['harness']:.4f} s, without sampler {med['no sampler']:.4f} s; "
         f"harness/bare {ratio:.3f} ({'within' if ratio <= TARGET else 'ABOVE'} target "
