@@ -50,8 +50,8 @@ def compare_parser(prog: str = "python -m analysis compare") -> argparse.Argumen
         type=fail_ratio,
         metavar="RATIO",
         help="a CI gate: exit 1 when a significant ratio (other / baseline) of any compared "
-        "metric (steady epoch, first-epoch overhead, cold start) exceeds RATIO, a number > 1 "
-        "such as 1.10; exit 4 when a run has no row with a verdict",
+        "metric (steady epoch, first-epoch overhead, step-based overhead, cold start) exceeds "
+        "RATIO, a number > 1 such as 1.10; exit 4 when a run has no row with a verdict",
     )
     parser.add_argument(
         "--allow-no-verdict",

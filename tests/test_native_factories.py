@@ -70,7 +70,7 @@ def test_one_thread_is_one_thread(tmp_path, monkeypatch, capsys) -> None:
     import bench.cli.selfcheck as selfcheck
     from bench.__main__ import main
 
-    times = {"bare": [1.0] * 3, "harness": [1.0] * 3, "no sampler": [1.0] * 3}
+    times = {k: [1.0] * 3 for k in ("bare", "harness", "no sampler", "no steps")}
     monkeypatch.setattr(selfcheck, "_rounds", lambda trial, rounds: times)
     assert (
         main(["selfcheck", "--frameworks", "numpy", "--models", "seed_ffnn", "--threads", "1"]) == 0

@@ -418,6 +418,8 @@ def test_numpy_trials_run_the_whole_protocol(tmp_path) -> None:
         rows = [e for e in epochs if e["trial_id"] == trial_id]
         assert [e["epoch"] for e in rows] == ["1", "2", "3"]
         assert all(e["steps"] == "8" and float(e["loss"]) > 0 and e["peak_rss_bytes"] for e in rows)
+        steps = [s for s in read_csv(run / "steps.csv") if s["trial_id"] == trial_id]
+        assert len(steps) == 3 * 8 and all(float(s["wall_s"]) > 0 for s in steps)  # epochs × steps
         values = {s["key"]: s["value"] for s in settings if s["trial_id"] == trial_id}
         assert values["numpy.threads"] == "1" and values["dtype"] == "float32"
         assert values["numpy.blas.internal_api"] and values["numpy.blas.num_threads"] == "1"

@@ -2,9 +2,11 @@
 
 For each framework, the same trial (model, data, batch size, threads, optimizer) runs as a bare
 hand-written loop (`bench.trial.bare`), through the harness (`bench.trial`) with its background
-sampler, and through the harness without the sampler — each in a fresh process, rotating which
-goes first, for several rounds. It prints the steady-state epoch times (median of epochs 2..E)
-and two ratios: harness / bare (target ≤ 1.02) and sampler on / off (the sampler's overhead).
+sampler and step recording, through the harness without the sampler, and without step
+recording (`[monitor] steps = false`) — each in a fresh process, rotating which goes first, for
+several rounds. It prints the steady-state epoch times (median of epochs 2..E) and three
+ratios: harness / bare (target ≤ 1.02), sampler on / off and steps on / off (what each costs),
+and the cost of marking one step, timed directly (`step_cost`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,6 +77,7 @@ def _trials(args: argparse.Namespace, framework: str) -> list[Trial]:
             "devices": ["cpu"],
             "batch_sizes": _csv(args.batch_sizes, int),
             "threads": [args.threads or default_threads()],
+            "repeats": 1,  # one trial per model × batch size: the rounds are its repeats
         },
         "train": {"epochs": args.epochs, "samples": args.samples},
     }
@@ -87,7 +91,33 @@ def _arms(trial: Trial) -> dict[str, Callable[[Path], float]]:
         "bare": lambda work: _bare(trial, work),
         "harness": lambda work: _harness(trial, work),
         "no sampler": lambda work: _harness(quiet, work),
+        "no steps": lambda work: _harness(dataclasses.replace(trial, record_steps=False), work),
     }
+
+
+def step_cost(marks: int = 200_000) -> float:
+    """Seconds one `clock.step_done()` costs with host step timing (a time read and an append:
+    what a CPU trial, and Keras's batch callback, add per step), the best of 5 timings."""
+    from bench.trial.clock import Clock, HostSteps
+
+    class Peak:
+        source = "none"
+
+        def reset(self) -> None: ...
+        def peak(self) -> None: ...
+
+    clock = Clock(
+        origin=0.0, start=0.0, sync=lambda: None, emit=lambda e: None, host_peak=Peak(),
+        steps_per_epoch=marks, batch_size=1, steps=HostSteps(time.monotonic),
+    )  # fmt: skip
+    best = float("inf")
+    for _ in range(5):
+        clock.start_training()
+        start = time.perf_counter()
+        for _ in range(marks):
+            clock.step_done()
+        best = min(best, (time.perf_counter() - start) / marks)
+    return best
 
 
 def _rounds(trial: Trial, rounds: int) -> dict[str, list[float]]:
@@ -121,12 +151,16 @@ def _check(trial: Trial, rounds: int) -> bool:
     med = {k: statistics.median(v) for k, v in _rounds(trial, rounds).items()}
     ratio = med["harness"] / med["bare"]
     sampler = med["harness"] / med["no sampler"]
+    steps = med["harness"] / med["no steps"]
+    mark = step_cost()
+    per_step = med["harness"] / trial.steps_per_epoch
     print(
         f"{trial.framework}: {trial.model}, batch {trial.batch_size}, "
         f"{trial.threads} thread{'' if trial.threads == 1 else 's'}, "
         f"{trial.steps_per_epoch} steps/epoch — steady epoch bare {med['bare']:.4f} s, "
         f"harness {med['harness']:.4f} s, without sampler {med['no sampler']:.4f} s; "
         f"harness/bare {ratio:.3f} ({'within' if ratio <= TARGET else 'ABOVE'} target "
-        f"{TARGET}), sampler on/off {sampler:.3f}"
+        f"{TARGET}), sampler on/off {sampler:.3f}, steps on/off {steps:.3f}; marking a step "
+        f"costs {mark * 1e6:.2f} µs = {mark / per_step:.4%} of a steady step"
     )
     return ratio <= TARGET

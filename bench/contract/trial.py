@@ -52,6 +52,7 @@ class Trial:
     seed: int
     timeout_s: float
     monitor_interval_s: float | None = None
+    record_steps: bool = True  # steps.csv ([monitor] steps)
     skip: str = ""
     fake: dict[str, Any] = field(default_factory=dict)
     pipeline: str = "memory"  # memory | loader ([data] pipeline)

@@ -108,6 +108,7 @@ def _shared(config: Config) -> dict[str, Any]:
         "seed": data.seed,
         "timeout_s": train.timeout_s,
         "monitor_interval_s": config.monitor.interval_s if config.monitor.enabled else None,
+        "record_steps": config.monitor.steps,
         "fake": dataclasses.asdict(config.fake),
         "workers": data.workers,
         "val_fraction": data.val_fraction,

@@ -142,6 +142,7 @@ class NumpyRunner:
                 correct += int((logits.argmax(1) == yb).sum())
             if first and i == 0:
                 clock.first_step_done()
+            clock.step_done()
         return total, correct
 
     def _validation(self, epoch: int, correct: int) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 Each step is `zero_grad(set_to_none=True)`, forward, loss, backward, gradient clipping where the
 recipe asks, `step()`, the scheduler's step (`bench.runners.optim_torch`), with no host
-synchronization inside an epoch. The epoch's mean loss is accumulated on the device and fetched
-once, after the clock has stopped. On a GPU the clock reads the time only after
-`torch.cuda.synchronize()` (`torch.mps.synchronize()` on MPS; see `torch_device.pick_sync`).
+synchronization inside an epoch; each step's end is marked for steps.csv (`clock.step_done`: a
+CUDA event on a GPU, a host time read on the CPU). The epoch's mean loss is accumulated on the
+device and fetched once, after the clock has stopped. On a GPU the clock reads the time only
+after `torch.cuda.synchronize()` (`torch.mps.synchronize()` on MPS; see
+`torch_device.pick_sync`).
 
 Device (`bench.runners.torch_device`): `cpu`, `cuda` (NVIDIA, or AMD through a ROCm build) or
 `mps`. `device_init` proves that this torch can use it and that a first tensor lands there; the
@@ -15,18 +17,18 @@ Pipelines: `memory` keeps the training tensors in host memory (pinned on CUDA) a
 step's slice to the device with `.to(device, non_blocking=True)` — the same work as Keras's
 `fit(x=NumPy arrays)`, whose data adapter slices host arrays and copies each batch to the device
 on every backend (on the CPU the copy is a no-op in both); `loader` is a
-`DataLoader(TensorDataset)` (batch size, no shuffle, `drop_last`, `workers` worker processes kept
-alive across epochs, pinned memory on CUDA) whose batches are moved the same way; with
+`DataLoader(TensorDataset)` (batch size, no shuffle, `drop_last`, `workers` worker processes
+kept alive across epochs, pinned memory on CUDA) whose batches are moved the same way; with
 `augment` its `collate_fn` flips and rotates each batch (`FlipRotate`). Both give every epoch
 the same steps and samples.
 
 When the trial evaluates (real data, `[data] evaluate`), the loop also counts correct
 predictions on the device (an argmax and a sum per step, no sync: the counterpart of Keras's
-per-step accuracy metric), and after each epoch's clock has stopped the model is evaluated on the
-validation tensors (in host memory, each batch copied to the device, as Keras's `evaluate` on
-NumPy arrays does) and reported as a `validation` event,
-timed on its own. Evaluation uses the uncompiled model, so that in mode `compile` it neither
-recompiles nor adds to torch.compile's statistics.
+per-step accuracy metric), and after each epoch's clock has stopped the model is evaluated on
+the validation tensors (in host memory, each batch copied to the device, as Keras's `evaluate`
+on NumPy arrays does) and reported as a `validation` event, timed on its own. Evaluation uses
+the uncompiled model, so that in mode `compile` it neither recompiles nor adds to
+torch.compile's statistics.
 
 Precision (`bench.runners.torch_precision`): `device_init` sets TF32 (on only for `tf32`) and,
 unless autotune is `default`, `cudnn.benchmark`; for `bf16`/`fp16` each step's forward pass and
@@ -54,7 +56,13 @@ from bench.runners.base import (
     no_sync,
 )
 from bench.runners.optim_torch import TorchRecipe
-from bench.runners.torch_device import device_peaks, device_settings, pick_sync, torch_device
+from bench.runners.torch_device import (
+    device_peaks,
+    device_settings,
+    pick_sync,
+    step_timer,
+    torch_device,
+)
 from bench.runners.torch_precision import Amp, apply_flags, precision_settings
 
 if TYPE_CHECKING:
@@ -252,6 +260,7 @@ class TorchRunner:
             if first and i == 0:
                 clock.first_step_done()
                 self.logits_dtype = str(out.dtype)
+            clock.step_done()
         return total, correct
 
     def _validation(self, epoch: int, correct: Any) -> dict[str, Any]:
@@ -283,6 +292,10 @@ class TorchRunner:
 
     def device_peaks(self) -> list[Any]:
         return device_peaks(self.torch, self.trial.device_kind, self.device)
+
+    def step_timer(self) -> Any:
+        """steps.csv on a GPU: device events, no per-step sync (None: host timestamps)."""
+        return step_timer(self.torch, self.trial.device_kind)
 
     def stats(self) -> dict[str, float | int | None]:
         """torch.compile's statistics; for a native model (no spec to count from) also its
