@@ -77,3 +77,4 @@ def test_one_thread_is_one_thread(tmp_path, monkeypatch, capsys) -> None:
     )
     out = capsys.readouterr().out
     assert "1 thread," in out and "1 threads" not in out
+    assert "steps on/off 1.000" in out and "marking a step costs" in out  # step recording's cost
