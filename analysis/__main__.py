@@ -17,41 +17,40 @@ from pathlib import Path
 
 from analysis import missing_dependencies
 
+REPORT = (
+    "Write report.md, a self-contained report.html and figures/*.png for bench run folders, "
+    "analysed together; run folders of several machines add a Fleet section."
+)
+COMPARE = (
+    "Compare runs against the first (the baseline): per aligned configuration, "
+    "the ratio of medians over repeats with a 95% CI and the p-value of the same Welch "
+    "t-test on log times, with its Benjamini-Hochberg adjustment. Exit codes: 0 compared, "
+    "1 slower than --fail-above, 2 bad input, 3 a run with nothing aligned with the "
+    "baseline, 4 --fail-above with no verdict."
+)
 
-def _parser(prog: str, description: str, dest_help: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)
+
+def _common(parser: argparse.ArgumentParser, dest_help: str) -> None:
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders")
     parser.add_argument("--dest", type=Path, metavar="DIR", help=dest_help)
     parser.add_argument("--out", type=Path, dest="old_out", help=argparse.SUPPRESS)
-    return parser
 
 
-def report_parser(prog: str = "python -m analysis") -> argparse.ArgumentParser:
-    return _parser(
-        prog,
-        "Write report.md, report.html and figures/ for bench run folders "
-        f"(compare runs with: {prog.removesuffix(' report')} compare RUN_A RUN_B ...).",
-        "the folder to write into (default: the first run folder)",
-    )
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """The report's arguments (`bench report` adds them to its own parser)."""
+    _common(parser, "the folder to write into (default: the first run folder)")
 
 
-def compare_parser(prog: str = "python -m analysis compare") -> argparse.ArgumentParser:
-    parser = _parser(
-        prog,
-        "Compare runs against the first (the baseline): per aligned configuration, "
-        "the ratio of medians over repeats with a 95% CI and the p-value of the same Welch "
-        "t-test on log times, with its Benjamini-Hochberg adjustment. Exit codes: 0 compared, "
-        "1 slower than --fail-above, 2 bad input, 3 a run with nothing aligned with the "
-        "baseline, 4 --fail-above with no verdict.",
-        "the folder to write into (default: compare/ in the baseline run folder)",
-    )
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    """The comparison's arguments (`bench compare` adds them to its own parser)."""
+    _common(parser, "the folder to write into (default: compare/ in the baseline run folder)")
     parser.add_argument(
         "--fail-above",
         type=fail_ratio,
-        metavar="RATIO",
+        metavar="X",
         help="a CI gate: exit 1 when a significant ratio (other / baseline) of any compared "
         "metric (steady epoch, first-epoch overhead, step-based overhead, cold start) exceeds "
-        "RATIO, a number > 1 such as 1.10; exit 4 when a run has no row with a verdict",
+        "X, a number > 1 such as 1.10; exit 4 when a run has no row with a verdict",
     )
     parser.add_argument(
         "--allow-no-verdict",
@@ -63,6 +62,22 @@ def compare_parser(prog: str = "python -m analysis compare") -> argparse.Argumen
         action="store_true",
         help="print the comparison as one JSON document on stdout (the table on stderr)",
     )
+
+
+def report_parser(prog: str = "python -m analysis") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=f"{REPORT} Compare runs with: {prog.removesuffix(' report')} compare "
+        "RUN_A RUN_B ...",
+        allow_abbrev=False,
+    )
+    add_report_arguments(parser)
+    return parser
+
+
+def compare_parser(prog: str = "python -m analysis compare") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=COMPARE, allow_abbrev=False)
+    add_compare_arguments(parser)
     return parser
 
 
@@ -91,8 +106,16 @@ def _dest(args: argparse.Namespace, name: str) -> argparse.Namespace:
 def main(argv: list[str] | None = None, name: str = "analysis") -> int:
     """`name` is the program in messages: `analysis`, or `bench` for `bench report|compare`."""
     args = list(sys.argv[1:] if argv is None else argv)
-    missing = missing_dependencies()
-    if missing:
+    if args[:1] == ["compare"]:
+        return execute("compare", compare_parser(f"python -m {name} compare").parse_args(args[1:]))
+    return execute("report", report_parser().parse_args(args), name)
+
+
+def execute(command: str, parsed: argparse.Namespace, name: str = "analysis") -> int:
+    """Write the report or the comparison of parsed arguments; bad result files and missing
+    packages exit 2 with one paragraph (`name: error: ...`)."""
+    parsed = _dest(parsed, name)
+    if missing := missing_dependencies():
         print(
             f"{name}: error: missing packages {', '.join(missing)}; "
             "install them with: pip install -e '.[analysis]'",
@@ -101,13 +124,8 @@ def main(argv: list[str] | None = None, name: str = "analysis") -> int:
         return 2
     from analysis.load import AnalysisError
 
-    base = "python -m analysis" if name == "analysis" else name
     try:
-        if args[:1] == ["compare"]:
-            parsed = compare_parser(f"{base} compare").parse_args(args[1:])
-            return run_compare(_dest(parsed, name))
-        prog = base if name == "analysis" else f"{base} report"
-        return run_report(_dest(report_parser(prog).parse_args(args), name))
+        return run_compare(parsed) if command == "compare" else run_report(parsed)
     except AnalysisError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from analysis import compare_stats as compare
-from analysis import doc, figkit, fleet
+from analysis import compare_text, doc, figkit, fleet
 from analysis.analyze import Analysis
 from analysis.numbers import ratio
 
@@ -42,13 +43,13 @@ def write(
     base, others = names[a.runs.run_ids[0]], [names[r] for r in a.runs.run_ids[1:]]
     blocks: list[doc.Block] = [
         doc.Heading(1, f"bench compare: {', '.join(others)} against {base}"),
-        doc.Para(f"Baseline {base}. {LEGEND}"),
+        doc.Para(f"Baseline {base}. **V{compare_text.verdict_line(table)[1:]}**."),
     ]
     written = [write_csv(table, out / "compare.csv")]
     if missing:
         blocks += [doc.Heading(2, "Not compared"), doc.Bullets(_not_compared(missing))]
     if not table.empty:
-        fig = heatmap(table)
+        fig = heatmap(table, column_names(a))
         png = figkit.png_bytes(fig)
         path = out / "figures" / "compare_ratios.png"
         path.write_bytes(png)
@@ -61,6 +62,7 @@ def write(
             doc.Image("figures/compare_ratios.png", png, "ratio heatmap", caption),
             doc.Heading(2, "Aligned configurations"),
             compare.doc_table(table),
+            doc.Para(LEGEND),
         ]
     blocks += fleet.fleet_blocks(a)  # the machines side by side, absolute figures
     blocks += fingerprint_blocks(_named(diffs, names)) + unmatched_blocks(a)
@@ -98,23 +100,27 @@ def _not_compared(missing: dict[str, str]) -> list[str]:
 
 
 def text(
-    a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, missing: dict[str, str] | None = None
+    a: Analysis,
+    table: pd.DataFrame,
+    diffs: pd.DataFrame,
+    missing: dict[str, str] | None = None,
+    width: int | None = None,
 ) -> str:
-    """The comparison as plain text for the terminal."""
+    """The comparison as plain text for the terminal, fitted to `width` (the terminal's when
+    None: `analysis.compare_text`), ending with a one-line verdict."""
+    width = width or compare_text.terminal_width()
     names = compare.run_labels(a.runs)
     lines = [f"baseline: {names[a.runs.run_ids[0]]}"]
     lines += [f"not compared: {line}" for line in _not_compared(missing or {})]
     if not table.empty:
-        headers, rows = compare.text_rows(table)
-        lines += [doc.to_text(headers, rows, right={3, 4, 5, 6, 7}), "", LEGEND]
+        lines += [*compare_text.fitted_table(table, width), "", compare_text.wrapped(LEGEND, width)]
     if not diffs.empty:
         diffs = _named(diffs, names)
-        rows = diffs.astype(str).to_numpy().tolist()
-        lines += ["", "what differs between the runs:", doc.to_text(list(diffs.columns), rows)]
+        lines += ["", "what differs between the runs:", *compare_text.differences(diffs, width)]
     missing = compare.unmatched(a)
     if missing:
         lines += ["", "not in every run:", *(f"  {m}" for m in missing)]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", compare_text.verdict_line(table, width)])
 
 
 # compare.csv and `compare --json`: field → column of the comparison table
@@ -151,13 +157,29 @@ def write_csv(table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def heatmap(table: pd.DataFrame) -> Figure:
-    """Ratio heatmap: one row per configuration, one column per (metric, other run); only
-    significant cells are coloured, the others grey with their ratio printed."""
+SHORT_METRICS = {"first-epoch overhead": "overhead"}
+
+
+def column_names(a: Analysis) -> dict[str, str]:
+    """Each run (as the table names it) → its heatmap column's name: its machine, as the Fleet
+    section names it, where every run is one machine and no two share one; else the run."""
+    labels = compare.run_labels(a.runs)
+    machines = fleet.machine_names(a).groupby(a.trials["run_id"]).unique()
+    named = {labels[r]: str(m[0]) for r, m in machines.items() if len(m) == 1 and r in labels}
+    if len(named) == len(labels) and len(set(named.values())) == len(named):
+        return named
+    return {v: v for v in labels.values()}
+
+
+def heatmap(table: pd.DataFrame, names: dict[str, str] | None = None) -> Figure:
+    """Ratio heatmap: one row per configuration, one column per (metric, other run) named short
+    (the machine where runs are machines: `column_names`); only significant cells are
+    coloured, the others grey with their ratio printed."""
     keep = _largest(table)
     sub = table[table["configuration"].isin(keep)]
+    run = sub["run"].map(lambda r: textwrap.fill((names or {}).get(r, r), 16))
     sub = sub.assign(
-        column=sub["metric"] + "\n" + sub["run"],
+        column=sub["metric"].map(lambda m: SHORT_METRICS.get(m, m)) + "\n" + run,
         note=[_cell(r) for r in sub.itertuples(index=False)],
         coloured=np.log2(sub["ratio"]).where(sub["significant"].astype(bool)),
     )

@@ -18,6 +18,7 @@ than its steady one) gets no test and no verdict. Runs are named by their folder
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ import pandas as pd
 from analysis import doc, stats
 from analysis.analyze import Analysis
 from analysis.labels import variant
-from analysis.numbers import p_value, ratio_interval, seconds
+from analysis.numbers import p_value, ratio, ratio_interval, seconds
 from bench.contract.schema import IDENTITY_COLUMNS, MACHINE_COLUMNS
 
 ALPHA = stats.ALPHA
@@ -208,6 +209,14 @@ HEADERS = ["metric", "configuration", "run", "baseline median", "run median"]
 HEADERS += ["ratio [95% CI]", "p", "p (BH)", "repeats", "verdict"]
 
 
+def _ratio_text(r: Any) -> str:
+    """The ratio with its 95% CI; the ratio alone where a side has too few repeats for a
+    verdict — an interval from 2 or 3 values spans orders of magnitude and says nothing."""
+    if str(r.verdict).startswith("no verdict"):
+        return ratio(r.ratio)
+    return ratio_interval(r.ratio, r.ratio_low, r.ratio_high)
+
+
 def text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """Every column headed; the verdict `* slower`, `* faster`, `n.s.` or `no verdict: ...`."""
     rows = [
@@ -217,7 +226,7 @@ def text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             r.run,
             seconds(r.base_median),
             seconds(r.other_median),
-            ratio_interval(r.ratio, r.ratio_low, r.ratio_high),
+            _ratio_text(r),
             p_value(r.p),
             p_value(r.p_adj),
             f"{r.n_base}/{r.n_other}",

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.load import Runs
+from analysis.numbers import gib
 
 TRIAL_FIELDS = (
     "device_name",
@@ -43,6 +44,8 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
         return out
     if isinstance(value, list):
         return {prefix: ", ".join(map(str, value))}
+    if prefix.endswith("_bytes") and isinstance(value, int | float) and not isinstance(value, bool):
+        return {prefix: gib(value)}  # RAM and GPU memory in human units
     return {prefix: "" if value is None else str(value)}
 
 

@@ -67,7 +67,7 @@ def machine_names(a: Analysis) -> pd.Series:
 def _run_column(a: Analysis, column: str) -> pd.Series:
     """A column of the runs' fingerprints (`Runs.runs`) by run id, "" where unknown."""
     runs = a.runs.runs.set_index("run_id").reindex(columns=[column])[column]
-    return runs.fillna("").astype(str)
+    return runs.astype(object).where(runs.notna(), "").astype(str)
 
 
 def trial_energy(epochs: pd.DataFrame) -> pd.Series:

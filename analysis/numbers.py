@@ -103,6 +103,12 @@ def mib(value: object) -> str:
     return MISSING if x is None else f"{x / MIB:,.0f}"
 
 
+def gib(value: object) -> str:
+    """Bytes in GiB, 3 significant digits and the unit: `23.5 GiB`, `80.0 GiB`."""
+    x = _value(value)
+    return MISSING if x is None else f"{significant(x / 1024**3)} GiB"
+
+
 def ratio(value: object) -> str:
     """`1.50×`, `0.823×`, `12.3×`; `—` where missing."""
     x = _value(value)

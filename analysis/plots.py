@@ -29,7 +29,7 @@ from analysis.labels import (
     variant_key,
 )
 from analysis.summary import CONFIG, setting_labels
-from bench.contract.headline import SETUP_PHASES
+from bench.contract.headline import PHASE_LABELS, SETUP_PHASES
 from bench.contract.schema import PHASES
 
 KEYS = ["run_id", "trial_id"]
@@ -68,7 +68,10 @@ def stacked_hbars(ax, y: np.ndarray, widths: np.ndarray, colours: list, height=0
 
 
 def phase_colours() -> dict[str, tuple]:
-    setup = sns.color_palette("Blues", n_colors=len(SETUP_PHASES) + 2)[2:]
+    """A colour per phase that tells it from its neighbours (tab20: grey start-up, blue import,
+    cyan device, green data, purple build, olive optimizer set-up); epoch 1's two are orange."""
+    tab = sns.color_palette("tab20", 20)
+    setup = [tab[i] for i in (14, 15, 0, 18, 19, 4, 8, 9, 16)]
     colours = dict(zip(SETUP_PHASES, setup, strict=True))
     return colours | {"first_step": (0.90, 0.45, 0.10), "first_epoch_rest": (0.98, 0.75, 0.40)}
 
@@ -119,7 +122,8 @@ def fig_phases(a: Analysis) -> Figure | None:
             ax.set_yticks(y, sub["bar"])
             figkit.facet_title(ax, f"{model} on {device}")
             ax.set_xlabel("seconds since spawn")
-        handles = [Patch(color=colours[p], label=p) for p in PHASES]
+        present = [p for p in PHASES if data[p].sum() > 0]  # a legend of what the bars show
+        handles = [Patch(color=colours[p], label=PHASE_LABELS[p]) for p in present]
         tick = "end of epoch 1 had it cost a steady epoch"
         handles.append(Line2D([], [], color="black", marker="|", ls="", ms=14, label=tick))
         title = _title("First epoch, phase by phase (medians over ok repeats)", note)

@@ -214,9 +214,11 @@ METHOD = [
     "First epoch: the median over repeats of epoch 1's wall time. First-epoch overhead = first "
     "epoch − steady epoch, the difference of those two medians, so the row adds up; first / "
     "steady is their ratio. Set-up: the median over repeats of spawn + harness + import + "
-    "device_init + data + build + compile; cold start = set-up + first epoch (spawn to the end "
-    "of epoch 1). First step: the median over repeats of epoch 1's first training step, where "
-    "tracing, compilation and autotuning land.",
+    "device_init + data + build + compile (the optimizer set-up: `model.compile` in Keras, the "
+    "optimizer's constructor in torch — its first call imports torch._dynamo, seconds on a "
+    "CPU; torch.compile compiles in the first step); cold start = set-up + first epoch (spawn "
+    "to the end of epoch 1). First step: the median over repeats of epoch 1's first training "
+    "step, where tracing, compilation and autotuning land.",
     "Samples/s: samples per epoch / steady epoch time.",
     "Fleet (runs of several machines): one column per machine — a GPU's name, a CPU trial's CPU "
     "model — with hosts of one model pooled; each cell the figures above over that machine's ok "

@@ -144,11 +144,11 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 600
+    *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """`python -m bench ARGS` in a fresh process, in `cwd` (default: the test's own empty working
-    folder); returns the completed process (text mode)."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    folder), with `env` added to the environment; returns the completed process (text mode)."""
+    env = dict(os.environ, **(env or {}), PYTHONPATH=str(REPO))
     return subprocess.run(
         [sys.executable, "-m", "bench", *args],
         cwd=cwd or Path.cwd(),

@@ -128,8 +128,9 @@ def test_runs_are_named_by_their_folder_and_every_column_is_headed() -> None:
     assert set(table["run"]) == {"after-fix"}
     text = compare_render.text(a, table, pd.DataFrame())
     assert text.startswith("baseline: baseline\n") and "20261201" not in text
-    header = text.splitlines()[1].split()
-    assert header[:3] == ["metric", "configuration", "run"] and header[-1] == "verdict"
+    assert text.splitlines()[1] == "run: after-fix", "one compared run: named once, above"
+    header = next(line for line in text.splitlines() if line.startswith("metric")).split()
+    assert header[:2] == ["metric", "configuration"] and header[-1] == "verdict"
     headers, rows = text_rows(table)
     assert all(headers) and all(row[-1] for row in rows)  # n.s. is written, not left blank
     assert {row[-1] for row in rows} <= {"n.s.", "* slower", "* faster"}

@@ -212,10 +212,11 @@ def test_report_opens_with_at_a_glance_then_the_phases_figure(ok_run, failed_run
     ]
     glance = md.split("## At a glance")[1].split("### 1.")[0]
     # fake runner: steady median 1.0 s, first epoch 2.0 s, set-up 6 × 0.1 s → cold start 2.6 s
-    assert "**seed_ffnn on cpu**: fake scripted b32 2.00× · 2.60 s · 1.00 s; " in glance
-    assert "fake scripted b64 2.00× · 2.60 s · 1.00 s" in glance
-    assert "first epoch ÷ steady epoch" in glance and "cold start" in glance
-    assert "<strong>seed_ffnn on cpu</strong>: fake scripted b32 2.00×" in html
+    said = "epoch 1 costs +1.00 s over a steady epoch (2.00×); cold start 2.60 s; steady epoch"
+    assert f"- **fake scripted b32, seed_ffnn on cpu**: {said} 1.00 s" in glance
+    assert f"- **fake scripted b64, seed_ffnn on cpu**: {said} 1.00 s" in glance
+    assert "first-epoch overhead" in glance and "cold start" in glance
+    assert "<strong>fake scripted b32, seed_ffnn on cpu</strong>: epoch 1 costs +1.00 s" in html
     figure = html.index('<img alt="1. First-epoch decomposition"')
     assert html.index("<h2>At a glance") < figure < html.index("<h2>Warnings")
     table = next(line for line in md.splitlines() if line.startswith("| configuration"))

@@ -73,19 +73,19 @@ def test_at_a_glance_has_one_line_per_model_and_device_in_a_fixed_order() -> Non
     a = analyze(make_runs(["r"], configs, repeats=3, seed=12))
     para, extremes, lines = glance.glance_blocks(a.configs)
     assert [line.split("**")[1] for line in lines.items] == [
-        "m1 on cpu",
-        "m1 on cuda:0",
-        "m0 on cpu",
-        "m0 on cuda:0",
-    ]  # models in plan order, the CPU first
+        f"{variant}, {where}"
+        for where in ("m1 on cpu", "m1 on cuda:0", "m0 on cpu", "m0 on cuda:0")
+        for variant in ("torch eager", "keras graph")
+    ]  # models in plan order, the CPU first, torch before keras
     row = a.configs.set_index(["model", "device", "variant"]).loc[("m0", "cpu", "torch eager")]
-    # torch before keras; each entry: first ÷ steady · cold start · steady, as in the table
-    entry = (
-        f"torch eager {numbers.ratio(row.overhead_ratio)} · {numbers.seconds(row.cold_s)} · "
-        f"{numbers.seconds(row.steady_s)}"
+    # each sentence: the overhead in seconds and first ÷ steady, cold start, steady, as in the table
+    said = (
+        f"epoch 1 costs +{numbers.seconds(row.overhead_s)} over a steady epoch "
+        f"({numbers.ratio(row.overhead_ratio)}); cold start {numbers.seconds(row.cold_s)}; "
+        f"steady epoch {numbers.seconds(row.steady_s)}"
     )
-    assert lines.items[2].startswith(f"**m0 on cpu**: {entry}; keras graph ")
-    assert "first epoch ÷ steady epoch" in para.text
+    assert lines.items[4] == f"**torch eager, m0 on cpu**: {said}"
+    assert "first-epoch overhead" in para.text
     most = a.configs.loc[a.configs["overhead_ratio"].idxmax()]
     assert f"to {numbers.ratio(most.overhead_ratio)} ({most.variant}, {most.model} on" in (
         extremes.text

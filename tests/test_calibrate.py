@@ -169,3 +169,30 @@ def test_calibration_is_found_by_a_run_with_another_out(tmp_path: Path) -> None:
     assert cal.load_latest(tmp_path / "elsewhere") == doc
     assert (cal.host_dir() / "latest.json").exists()
     assert str(cal.host_dir()).startswith(os.environ["XDG_DATA_HOME"])
+
+
+def test_the_cpu_is_measured_at_each_thread_count_a_gpu_once(tmp_path: Path, monkeypatch) -> None:
+    """`--threads` is a list, as in `run`: each count on the CPU, the largest on a GPU."""
+    from bench.hardware.devices import Device
+
+    seen: list[tuple[str, int]] = []
+
+    def one(framework: str, device: Device, spec: dict, timeout_s: float) -> list:
+        seen.append((device.name, spec["threads"]))
+        return []
+
+    monkeypatch.setattr(cal, "_calibrate_one", one)
+    gpu = Device("cuda:0", "cuda", "GPU", 0, 2**33, "")
+    cal.calibrate(["torch"], [cpu_device(), gpu], [8], tmp_path, cal.Settings(threads=(1, 2)))
+    assert seen == [("cpu", 1), ("cpu", 2), ("cuda:0", 2)]
+    assert json.loads((tmp_path / "latest.json").read_text())["settings"]["threads"] == [1, 2]
+
+    given: list[cal.Settings] = []
+    monkeypatch.setattr(cli_cal, "calibrate", lambda *a, **kw: given.append(a[4]) or [])
+    parser = argparse.ArgumentParser()
+    cli_cal.add_arguments(parser)
+    cli_cal.main(
+        parser.parse_args(["--devices", "cpu", "--threads", "2,1", "--out", str(tmp_path)])
+    )
+    assert given[0].thread_counts() == (2, 1)
+    assert cal.Settings().thread_counts() == cal.Settings(threads=None).thread_counts()

@@ -69,6 +69,7 @@ name = "laptop"
 [monitor]
 enabled = false
 interval_s = 0.5
+steps = false
 
 [options.vgg16]
 classifier = ["fc512"]

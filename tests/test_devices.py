@@ -280,12 +280,25 @@ def test_resolve_unknown_device_message() -> None:
     assert str(err.value) == 'device "cuda:3" is not available; choose from: auto, cpu, cuda:0'
 
 
-@pytest.mark.parametrize("value", ["cuda", "cuda:0", "tpu", "mps"])
+@pytest.mark.parametrize("value", ["tpu", "mps"])
 def test_resolve_absent_device_on_cpu_only_host(value: str) -> None:
     with pytest.raises(
         ValueError, match=f'^device "{value}" is not available; choose from: auto, cpu$'
     ):
-        resolve([value], [cpu()])
+        resolve([value], [cpu()], why_no_gpu=lambda: pytest.fail("not a GPU name"))
+
+
+@pytest.mark.parametrize("value", ["cuda", "cuda:0", "CUDA:1"])
+def test_resolve_a_gpu_on_a_cpu_only_host_says_why_there_is_none(value: str) -> None:
+    reasons = ["no NVIDIA driver — install it", "torch is a CPU-only build — pip install it"]
+    with pytest.raises(ValueError) as err:
+        resolve([value], [cpu()], why_no_gpu=lambda: reasons)
+    assert str(err.value) == (
+        f'device "{value}" is not available, there is no GPU here: (1) no NVIDIA driver — '
+        "install it; (2) torch is a CPU-only build — pip install it; choose from: auto, cpu"
+    )
+    with pytest.raises(ValueError, match="no NVIDIA, ROCm or Apple GPU found"):
+        resolve([value], [cpu()], why_no_gpu=list)  # no reason known: still no bare refusal
 
 
 def test_resolve_empty_request_is_an_error() -> None:

@@ -3,10 +3,14 @@
 Fake framework modules stand in at the probe seam (`torch_facts(torch)`, ...): a CPU-only build,
 a CUDA build, a ROCm build, a Mac. The verdicts are pure functions of those facts; the probe child
 and the CLI run for real, the child once with a fake `torch` package first on its import path.
+The probes' concurrency and the streaming of their lines are tested with a fake probe function
+and a fake terminal (`probe_all`, `framework_checks`).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import run_cli
 
+from bench.cli import doctor as doctor_cli
 from bench.hardware.devices import Device, probed_devices
 from bench.hardware.doctor import FAIL, INFO, OK, cuda_compatibility, rapl_check, verdict
 from bench.hardware.probe import (
@@ -170,6 +175,7 @@ def test_doctor_on_this_machine_reports_no_gpu_cleanly() -> None:
     assert "Traceback" not in done.stderr
     lines = done.stdout.splitlines()
     assert any(line.startswith("info  GPUs") and "CPU only" in line for line in lines)
+    assert any(line.startswith("info  GPUs") and "no GPU: " in line for line in lines)
     assert any(line.startswith("ok    torch ") and " cpu " in line for line in lines)
     assert any(line.startswith("ok    torch run") and "2 epochs ok" in line for line in lines)
 
@@ -177,6 +183,7 @@ def test_doctor_on_this_machine_reports_no_gpu_cleanly() -> None:
 def test_doctor_rejects_an_unknown_framework() -> None:
     done = run_cli("doctor", "--frameworks", "pytorch")
     assert done.returncode == 2 and "--frameworks" in done.stderr and "Traceback" not in done.stderr
+    assert "Did you mean 'torch'?" in done.stderr
 
 
 def test_gpu_extra_installs_cuda_builds_not_the_cpu_ones() -> None:
@@ -184,3 +191,71 @@ def test_gpu_extra_installs_cuda_builds_not_the_cpu_ones() -> None:
     gpu = project["project"]["optional-dependencies"]["gpu"]
     assert any(r.startswith("tensorflow[and-cuda]") for r in gpu)
     assert not any(r.startswith("tensorflow-cpu") for r in gpu)
+
+
+# --- doctor's probes: side by side, each line as soon as its probe ends -------------------------
+
+
+class Terminal:
+    """A stand-in for stdout that records each line and whether every finished line was flushed
+    before anything more was written; flushing a line with `wake_on` sets `woken`."""
+
+    def __init__(self, wake_on: str) -> None:
+        self.lines: list[str] = []
+        self.unflushed = ""
+        self.flushed_each = True
+        self.wake_on, self.woken = wake_on, threading.Event()
+
+    def write(self, text: str) -> None:
+        self.flushed_each &= "\n" not in self.unflushed
+        self.unflushed += text
+
+    def flush(self) -> None:
+        if self.wake_on in self.unflushed:
+            self.woken.set()
+        self.lines += self.unflushed.splitlines()
+        self.unflushed = ""
+
+
+def test_each_probes_lines_are_written_and_flushed_as_it_ends() -> None:
+    """torch's probe cannot end until keras/jax's line is on the terminal: a doctor that waited
+    for every probe (or did not flush) would make it wait the whole 30 s and fail."""
+    terminal = Terminal(wake_on="keras/jax")
+    threads_seen: list[int] = []
+
+    def probe(framework: str, backend: str, threads: int) -> dict:
+        threads_seen.append(threads)
+        if framework == "torch":
+            assert terminal.woken.wait(timeout=30), "keras/jax's line was not written first"
+        return {"error": "", "version": f"{framework}-{backend}", "gpus": []}
+
+    variants = [("torch", "torch"), ("keras", "jax")]
+    facts = doctor_cli.probe_all(variants, probe, cores=2)
+    found = doctor_cli.framework_checks([CPU], facts, None, False, terminal)
+    assert [variant for variant, _, _ in found] == [("keras", "jax"), ("torch", "torch")]
+    assert [line.split()[:3] for line in terminal.lines] == [
+        ["ok", "keras/jax", "cpu"],
+        ["ok", "torch", "cpu"],
+    ]
+    assert terminal.flushed_each and not terminal.unflushed
+    assert threads_seen == [1, 1]  # two probes on two cores: one thread each
+
+
+@pytest.mark.parametrize(("variants", "cores", "threads"), [(4, 2, 1), (2, 8, 4), (1, 1, 1)])
+def test_probes_share_the_cores(variants: int, cores: int, threads: int) -> None:
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def probe(framework: str, backend: str, threads: int) -> dict:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return {"threads": threads}
+
+    asked = [("keras", str(n)) for n in range(variants)]
+    results = dict(doctor_cli.probe_all(asked, probe, cores))
+    assert sorted(results) == sorted(asked)
+    assert {facts["threads"] for facts in results.values()} == {threads}
+    assert most[0] <= min(variants, cores)

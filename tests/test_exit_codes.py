@@ -204,6 +204,6 @@ def test_selfcheck_0_within_target_and_1_above(monkeypatch, capsys, harness, cod
 def test_doctor_1_when_a_check_fails(monkeypatch, capsys) -> None:
     import bench.hardware.probe as probe
 
-    monkeypatch.setattr(probe, "run_probe", lambda framework, backend: {"error": "scripted"})
+    monkeypatch.setattr(probe, "run_probe", lambda framework, backend, **kw: {"error": "scripted"})
     assert main(["doctor", "--frameworks", "torch", "--devices", "cpu"]) == 1
     assert "FAIL" in capsys.readouterr().out

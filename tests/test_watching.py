@@ -54,7 +54,7 @@ def test_display_names_the_next_phase_prints_a_line_per_trial_and_the_time_left(
     display.start(Path("results/x"), trials)
     display.trial_started(trials[0])
     display.on_event({"event": "phase", "phase": "import", "start_s": 0, "duration_s": 1})
-    assert "device_init" in display._progress.tasks[0].description
+    assert "device init" in display._progress.tasks[0].description
     assert display.eta.remaining(trials) is None, "no estimate before a trial has finished"
 
     from bench.core.rows import trial_rows

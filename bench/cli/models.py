@@ -13,9 +13,64 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from bench.errors import UsageError
+from bench.cli.flags import describe as describe_help
+from bench.cli.flags import many
+from bench.errors import UsageError, close_match
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `models` subcommand's flags, description and examples."""
+    describe_help(
+        parser,
+        "List every model (input shape, classes, parameters, forward FLOPs per sample, options), "
+        "show one model's layer table, or --verify that each framework builds the same network. "
+        "Your own models join from the [models] section of --config and from --model-file.",
+        [
+            ("bench models", "the listing"),
+            ("bench models seed_cnn", "one model's layers: output shape, parameters, FLOPs"),
+            ("bench models --verify seed_cnn", "build it in every installed framework, compare"),
+        ],
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="a model (its layer table), or models to verify"
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="build in every installed framework (child process) and prove they match",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "csv"),
+        default="table",
+        metavar="NAME",
+        help="--verify output format: table or csv",
+    )
+    parser.add_argument(
+        "--full-size", action="store_true", help="--verify big models at full input size (slow)"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="its [models] section adds your models (default: ./bench.toml if present)",
+    )
+    parser.add_argument(
+        "--model-file",
+        action="append",
+        metavar=many("PATH"),
+        help="spec files of your models, overriding [models] files (repeatable)",
+    )
+
+
+def unknown_model(name: str, names: list[str]) -> str:
+    """The message for a model name no model has, with the closest name if one is close."""
+    guess = close_match(name, names)
+    choose = f"; did you mean {guess}? Choose" if guess else "; choose"
+    return f"unknown model {name!r}{choose} from: {', '.join(names)}."
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -60,10 +115,9 @@ def options_text(options: dict) -> str:
 def describe(name: str) -> str:
     from models import flops, zoo
 
-    try:
-        info = zoo.info(name)
-    except KeyError as exc:
-        raise UsageError(str(exc).strip("'\"")) from None
+    if name not in zoo.names():
+        raise UsageError(f"models: {unknown_model(name, zoo.names())}")
+    info = zoo.info(name)
     if info.native is not None:
         return describe_native(info)
     spec = zoo.get(name)

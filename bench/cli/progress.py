@@ -19,19 +19,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from analysis.numbers import level, mib, number, ratio, seconds, seconds_interval
-from bench.contract.schema import TrialRow
+from bench.contract.headline import PHASE_LABELS
+from bench.contract.schema import SINGLE_PHASES, TrialRow
 from bench.contract.trial import Trial
 from bench.core.eta import Eta
-from bench.core.summary import Configuration, status_text
+from bench.core.summary import Configuration, status_text, varying_labels
 
+# after a phase ends, what runs now, in the words the report uses (the child writes set-up
+# phases at once: from `build`'s end on, epoch 1 runs)
 NEXT = {
-    "spawn": "harness",
-    "harness": "import",
-    "import": "device_init",
-    "device_init": "data",
-    "data": "build",
-    "build": "compile, first step, epoch 1",
+    done: PHASE_LABELS[now] for done, now in zip(SINGLE_PHASES, SINGLE_PHASES[1:], strict=False)
 }
+NEXT["build"] = f"{PHASE_LABELS['compile']}, first step, epoch 1"
 
 
 def _clock(seconds: float | None) -> str:
@@ -87,6 +86,11 @@ class Display:
         """A line above the live bar (warm-up, resume, ...)."""
         if self.verbosity >= 0:
             self.console.print(text, markup=False, highlight=False)
+
+    def working(self, text: str) -> None:
+        """The live bar's description while no trial runs (an untimed warm-up)."""
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
 
     def trial_started(self, trial: Trial) -> None:
         self._trial, self._started = trial, time.monotonic()
@@ -147,30 +151,79 @@ def result_line(row: TrialRow, done: int, total: int) -> str:
     return f"{head}[{color}]{row.status}[/{color}] — {escape((row.error or '') + log)}"
 
 
-def configuration_table(configs: list[Configuration]) -> Table:
-    """The end-of-run summary: one row per configuration, numbers as the report writes them."""
-    table = Table(title="bench summary: one row per configuration (peak RSS in MiB)")
-    heads = ("configuration", "repeats", "steady epoch\n[CI] level", "first\nepoch", "overhead")
-    heads += ("first ÷\nsteady", "first\nstep", "set-up", "cold\nstart", "samples/s", "peak\nRSS")
-    for name in heads:
-        table.add_column(name, justify="left" if name == "configuration" else "right")
-    for c in configs:
+#: the summary's columns and when a narrow terminal drops them (`-v` keeps every one): level 2
+#: first (ratio, set-up, samples/s, RSS), then level 1 (first step, cold start); 0 stays
+COLUMNS: list[tuple[str, int]] = [
+    ("configuration", 0), ("repeats", 0), ("steady epoch\n[CI] level", 0), ("first\nepoch", 0),
+    ("overhead", 0), ("first ÷\nsteady", 2), ("first\nstep", 1), ("set-up", 2),
+    ("cold\nstart", 1), ("samples/s", 2), ("peak\nRSS", 2),
+]  # fmt: skip
+
+
+def _cells(c: Configuration, name: str, compact: bool) -> str:
+    """One cell of the summary, numbers as the report writes them (`compact`: no interval, no
+    status words — the narrowest terminal)."""
+    if name == "repeats":
+        if compact:
+            return f"{c.ok}/{c.repeats}"
+        return f"{c.ok}/{c.repeats} ok" + (f" ({status_text(c.statuses)})" if c.statuses else "")
+    if name.startswith("steady"):
+        if compact:
+            return seconds(c.steady_epoch_s)
         steady = seconds_interval(c.steady_epoch_s, c.steady_ci_low_s, c.steady_ci_high_s)
-        if c.steady_ci_level is not None:
-            steady += f" {level(c.steady_ci_level)}"
-        table.add_row(
-            escape(c.label),
-            f"{c.ok}/{c.repeats} ok" + (f" ({status_text(c.statuses)})" if c.statuses else ""),
-            steady,
-            seconds(c.first_epoch_s),
-            seconds(c.overhead_s),
-            ratio(c.first_over_steady),
-            seconds(c.first_step_s),
-            seconds(c.setup_s),
-            seconds(c.cold_start_s),
-            number(c.samples_per_s),
-            mib(c.peak_rss_bytes),
-        )
+        return steady + (f" {level(c.steady_ci_level)}" if c.steady_ci_level is not None else "")
+    figure = {
+        "first\nepoch": c.first_epoch_s,
+        "overhead": c.overhead_s,
+        "first\nstep": c.first_step_s,
+        "set-up": c.setup_s,
+        "cold\nstart": c.cold_start_s,
+    }
+    if name in figure:
+        return seconds(figure[name])
+    if name == "first ÷\nsteady":
+        return ratio(c.first_over_steady)
+    return number(c.samples_per_s) if name == "samples/s" else mib(c.peak_rss_bytes)
+
+
+#: how a narrow terminal fits the summary: columns of level < keep, and compact cells
+STAGES = ((3, False), (2, False), (1, False), (1, True))
+
+
+def configuration_table(
+    configs: list[Configuration], width: int | None = None, verbose: bool = False
+) -> Table:
+    """The end-of-run summary: one row per configuration, numbers as the report writes them.
+    Given a terminal `width` (and not `verbose`), the labels keep only what differs between
+    configurations (the rest is one line above the table), and columns, then intervals, are
+    dropped until the table fits; a configuration is never wrapped."""
+    if width is None or verbose:
+        return _table([name for name, _ in COLUMNS], configs, [c.label for c in configs], "")
+    labels, shared = varying_labels(configs)
+    for keep, compact in STAGES:
+        names = [name for name, lvl in COLUMNS if lvl < keep]
+        table = _table(names, configs, labels, shared, compact)
+        if Console(width=10_000).measure(table).maximum <= width:
+            break
+    return table
+
+
+def _table(
+    names: list[str],
+    configs: list[Configuration],
+    labels: list[str],
+    shared: str,
+    compact: bool = False,
+) -> Table:
+    title = "bench summary: one row per configuration (peak RSS in MiB)"
+    table = Table(title=title + (f"\nevery row: {escape(shared)}" if shared else ""))
+    for name in names:
+        head = {"repeats": "ok", "steady epoch\n[CI] level": "steady\nepoch"}.get(name, name)
+        first = name == "configuration"
+        table.add_column(head if compact else name, justify="left" if first else "right",
+                         no_wrap=True, overflow="ellipsis" if first else "fold")  # fmt: skip
+    for c, text in zip(configs, labels, strict=True):
+        table.add_row(escape(text), *(_cells(c, name, compact) for name in names[1:]))
     return table
 
 

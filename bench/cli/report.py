@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.cli.flags import describe
+from bench.errors import UsageError
+
 
 def write_report(run_dir: Path) -> str:
     """The run's report (analysis package); a line saying where it is, or why there is none."""
@@ -30,15 +33,56 @@ def write_report(run_dir: Path) -> str:
     return f"report: {html[0] if html else run_dir}"
 
 
-def analysis(args: argparse.Namespace) -> int:
-    """`bench report` / `bench compare`: hand the rest of the command line to `analysis`
-    (`bench report --json RUN_DIR...` prints the per-configuration summary instead)."""
-    if args.command == "report" and "--json" in args.rest:
-        return report_json([Path(a) for a in args.rest if a != "--json"])
-    from analysis.__main__ import main as analysis_main
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """`bench report`: the analysis package's report arguments, and `--json`."""
+    from analysis import __main__ as analysis_cli
 
-    prefix = ["compare"] if args.command == "compare" else []
-    return analysis_main([*prefix, *args.rest], name="bench")
+    describe(
+        parser,
+        analysis_cli.REPORT + " `bench run` writes this report for its own run at the end.",
+        [
+            ("bench report results/20260101-120000-host", "report.md/.html in that run folder"),
+            ("bench report results/a results/b --dest /tmp/both", "two runs, one report"),
+            ("bench report --json results/20260101-120000-host", "the summary as JSON"),
+        ],
+    )
+    analysis_cli.add_report_arguments(parser)
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print each run's per-configuration summary as JSON instead (writes nothing)",
+    )
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    """`bench compare`: the analysis package's comparison arguments."""
+    from analysis import __main__ as analysis_cli
+
+    describe(
+        parser,
+        analysis_cli.COMPARE,
+        [
+            ("bench compare results/before results/after", "after against before"),
+            ("bench compare results/main results/pr --fail-above 1.10", "a CI gate"),
+        ],
+    )
+    analysis_cli.add_compare_arguments(parser)
+
+
+def report(args: argparse.Namespace) -> int:
+    """`bench report`: the report of the run folders (`--json`: their summaries instead)."""
+    if args.json:
+        return report_json(args.runs)
+    from analysis.__main__ import execute
+
+    return execute("report", args, "bench")
+
+
+def compare(args: argparse.Namespace) -> int:
+    """`bench compare`: the runs against the first; the analysis package's exit codes."""
+    from analysis.__main__ import execute
+
+    return execute("compare", args, "bench")
 
 
 def _value(text: str) -> object:
@@ -59,7 +103,6 @@ def report_json(run_dirs: list[Path]) -> int:
     import json
 
     from bench.core.summary import configurations, summary_document
-    from bench.errors import UsageError
 
     if not run_dirs:
         raise UsageError("report --json: name at least one run folder (e.g. results/<id>).")

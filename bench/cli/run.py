@@ -146,7 +146,7 @@ def _finish(args: argparse.Namespace, display: Any, result: Any) -> None:
     if not args.quiet and not args.json:
         if args.verbose:
             console.print(summary_table(result.trials))
-        console.print(configuration_table(configs))
+        console.print(configuration_table(configs, console.width, bool(args.verbose)))
     if result.interrupted:
         console.print("interrupted: the trials finished so far are saved.")
     for line in problems(result):

@@ -13,6 +13,7 @@ import argparse
 import functools
 from pathlib import Path
 
+from bench.cli.flags import describe, many
 from bench.core.rules import Rule, allowed_text, default_text, rules
 from bench.core.settings import SECTIONS
 
@@ -45,8 +46,18 @@ def setting_help(section: str, key: str, rule: Rule) -> str:
     return f"{text} (default: {default_text(rule, flag=True)})".replace("%", "%%")
 
 
-def _metavar(kind: str) -> str:
-    return {"int": "N", "float": "X", "str": "VALUE"}.get(kind, "A,B,...")
+#: Flags whose value is a folder, not a word (placeholders: `bench.cli.flags.METAVARS`).
+FOLDERS = ("--out",)
+
+
+def _metavar(rule: Rule) -> str:
+    """The flag's placeholder: N, X, NAME or DIR; a list as N[,N...] or NAME[,NAME...]."""
+    noun = (
+        "DIR"
+        if rule.flag in FOLDERS
+        else {"int": "N", "float": "X"}.get(rule.kind.removesuffix("_list"), "NAME")
+    )
+    return many(noun) if rule.kind.endswith("_list") else noun
 
 
 def add_setting_flags(run: argparse.ArgumentParser) -> None:
@@ -55,18 +66,37 @@ def add_setting_flags(run: argparse.ArgumentParser) -> None:
         for key, rule in rules(cls).items():
             if rule.flag:
                 run.add_argument(
-                    rule.flag, metavar=_metavar(rule.kind), help=setting_help(section, key, rule)
+                    rule.flag, metavar=_metavar(rule), help=setting_help(section, key, rule)
                 )
     run.add_argument(
         "--model-file",
         action="append",
-        metavar="A,B,...",
-        help="[models] files: spec files of your models (repeatable)",
+        metavar=many("PATH"),
+        help="[models] files: spec files of your models, repeatable (default: the config's)",
     )
 
 
+EXAMPLES = (
+    ("bench run --dry-run", "print the planned trials of ./bench.toml and exit"),
+    (
+        "bench run --frameworks torch --models seed_cnn --devices cpu --out /tmp/r",
+        "one framework, one model, the CPU",
+    ),
+    ("bench run --batch-sizes 32,64 --set train.optimizer=adam", "lists are comma-separated"),
+    ("bench run --resume results/20260101-120000-host", "finish an interrupted run"),
+)
+
+
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
-    """Every flag of `bench run`."""
+    """Every flag of `bench run`, its description and examples."""
+    describe(
+        run,
+        "Run the sweep: ./bench.toml (or --config), else the built-in defaults, with these flags "
+        "on top. Each trial runs in a fresh process; the results go to a new folder under --out, "
+        "with a summary table and a report at the end. Each setting flag overrides its bench.toml "
+        "key and is checked like it (docs/config.md lists them).",
+        EXAMPLES,
+    )
     run.add_argument(
         "--config", type=Path, metavar="PATH", help="config file (default: ./bench.toml if present)"
     )

@@ -21,15 +21,68 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bench.contract.trial import Trial
-from bench.core import config as config_mod
-from bench.core.plan import plan
-from bench.core.sweep import missing_framework
-from bench.hardware.devices import cpu_device, default_threads
-from bench.launchers.local import child_env, run_trial
+from bench.cli.flags import choose, deprecate, describe, many
+
+if TYPE_CHECKING:
+    from bench.contract.trial import Trial
 
 TARGET = 1.02
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `selfcheck` subcommand's flags (defaults from the settings' declarations where they
+    are the same setting), description and examples."""
+    from bench.core.rules import default_text, rules
+    from bench.core.settings import Sweep, Train
+
+    sweep, train = rules(Sweep), rules(Train)
+    describe(
+        parser,
+        "Does the harness change what it measures? Per framework, model, batch size and thread "
+        "count, the same trial runs as a bare hand-written loop, through the harness, through "
+        "the harness without its sampler and without step recording, each in a fresh process, "
+        "for several rounds in rotating order. Prints the steady-epoch times, the harness/bare "
+        f"ratio (target ≤ {TARGET}; exit 1 above it), the sampler's and step recording's "
+        "overhead, and what marking one step costs.",
+        [
+            ("bench selfcheck", "torch and keras, seed_cnn, batch 64"),
+            ("bench selfcheck --frameworks numpy --threads 1,2 --rounds 5", "numpy, two counts"),
+        ],
+    )
+    parser.add_argument(
+        "--frameworks",
+        metavar=many("NAME"),
+        default=default_text(sweep["frameworks"], flag=True),
+        help="torch, keras, numpy",
+    )
+    parser.add_argument(
+        "--models", metavar=many("NAME"), default="seed_cnn", help="each is checked"
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        metavar=many("N"),
+        default=default_text(sweep["batch_sizes"], flag=True),
+        help="each is checked",
+    )
+    for name in ("samples", "epochs"):
+        parser.add_argument(
+            f"--{name}",
+            type=int,
+            metavar="N",
+            default=train[name].default,
+            help=f"[train] {name}: {train[name].doc}",
+        )
+    parser.add_argument("--rounds", type=int, default=3, metavar="N", help="bare/harness pairs")
+    parser.add_argument(
+        "--threads",
+        metavar=many("N"),
+        help="CPU threads per trial, as in run: each is checked "
+        f"(default: {sweep['threads'].unset})",
+    )
+    deprecate(parser, "--model", "--models", "models")
+    deprecate(parser, "--batch-size", "--batch-sizes", "batch_sizes")
 
 
 def _steady(epoch_s: list[float]) -> float:
@@ -37,6 +90,8 @@ def _steady(epoch_s: list[float]) -> float:
 
 
 def _bare(trial: Trial, work: Path) -> float:
+    from bench.launchers.local import child_env
+
     work.mkdir(parents=True, exist_ok=True)
     trial_json, out = work / "bare-trial.json", work / "bare-out.json"
     trial_json.write_text(json.dumps(trial.to_json()))
@@ -53,6 +108,8 @@ def _bare(trial: Trial, work: Path) -> float:
 
 
 def _harness(trial: Trial, work: Path) -> float:
+    from bench.launchers.local import run_trial
+
     work.mkdir(parents=True, exist_ok=True)
     outcome = run_trial(trial, work / "harness", work / "harness.log")
     if outcome.status != "ok":
@@ -69,15 +126,19 @@ def _csv(text: str, kind: type = str) -> list:
 
 
 def _trials(args: argparse.Namespace, framework: str) -> list[Trial]:
-    """One trial per model × batch size, as `bench run` would plan them on the CPU."""
+    """One trial per model × batch size × thread count, as `bench run` plans them on the CPU."""
+    from bench.core import config as config_mod
+    from bench.core.plan import plan
+    from bench.hardware.devices import cpu_device, default_threads
+
     overrides = {
         "sweep": {
             "frameworks": [framework],
             "models": _csv(args.models),
             "devices": ["cpu"],
             "batch_sizes": _csv(args.batch_sizes, int),
-            "threads": [args.threads or default_threads()],
-            "repeats": 1,  # one trial per model × batch size: the rounds are its repeats
+            "threads": _csv(args.threads, int) if args.threads else [default_threads()],
+            "repeats": 1,  # --rounds repeats each arm; the sweep's repeats would redo it all
         },
         "train": {"epochs": args.epochs, "samples": args.samples},
     }
@@ -135,7 +196,12 @@ def _rounds(trial: Trial, rounds: int) -> dict[str, list[float]]:
 
 
 def selfcheck(args: argparse.Namespace) -> int:
-    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    from bench.core.settings import FRAMEWORK_HINTS, FRAMEWORKS
+    from bench.core.sweep import missing_framework
+
+    frameworks = choose(
+        args.frameworks, FRAMEWORKS, "selfcheck: --frameworks", hints=FRAMEWORK_HINTS
+    )
     verdicts = []
     for framework in frameworks:
         if why := missing_framework(framework):

@@ -9,10 +9,29 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from pathlib import Path
 
+from bench.cli.flags import describe
 from bench.errors import UsageError
 
 STATES = ("queued", "running", "done", "failed")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `status` subcommand's argument, description and examples."""
+    describe(
+        parser,
+        "Each trial of a run started with --launcher slurm or submitit-local: queued, running, "
+        "done or failed, from the files its jobs wrote and the scheduler's job states. Changes "
+        "nothing: `bench run --resume RUN_DIR` collects what finished and resubmits what was lost.",
+        [
+            ("bench status results/20260101-120000-cluster", "the states of one cluster run"),
+            ("watch -n 60 bench status results/20260101-120000-cluster", "every minute"),
+        ],
+    )
+    parser.add_argument(
+        "run_dir", type=Path, metavar="RUN_DIR", help="a run folder of --launcher slurm"
+    )
 
 
 def status(args: argparse.Namespace) -> int:

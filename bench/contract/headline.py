@@ -34,6 +34,23 @@ from bench.contract.schema import DIST_PHASES, PHASES
 
 FIRST_EPOCH = 1
 STEADY_FROM = 2  # epochs 2..E are the steady state
+#: What each phase is, in words (legends, tables, docs). `compile` is the runner's `compile()`
+#: step — the optimizer and loss set-up (Keras: `model.compile`; torch: the optimizer's
+#: constructor, whose first call imports `torch._dynamo`; `torch.compile` only wraps the model
+#: there: it compiles during `first_step`). The column values stay the phase names.
+PHASE_LABELS = {
+    "spawn": "interpreter start",
+    "harness": "harness set-up",
+    "import": "framework import",
+    "device_init": "device init",
+    "dist_init": "process group init",
+    "data": "data",
+    "build": "model build",
+    "wrap": "DDP wrap",
+    "compile": "optimizer set-up",
+    "first_step": "first step",
+    "first_epoch_rest": "rest of epoch 1",
+}
 SETUP_PHASES = PHASES[: PHASES.index("first_step")]
 REQUIRED_SETUP_PHASES = tuple(p for p in SETUP_PHASES if p not in DIST_PHASES)
 DIGITS = 9  # figures are rounded to the nanosecond: one value wherever they are computed

@@ -39,7 +39,7 @@ from bench.core.settings_more import (  # noqa: F401
     Monitor,
     Output,
 )
-from bench.errors import UsageError
+from bench.errors import UsageError, close_match
 
 
 def resolve_data(config: Config) -> Config:
@@ -181,9 +181,11 @@ def check_names(config: Config) -> None:
     where, sweep = config.source, config.sweep
     for model in sweep.models:
         if model not in zoo.names():
+            guess = close_match(model, zoo.names())
             raise UsageError(
                 f"{where}: [sweep] models: unknown model {model!r}; "
-                f"choose from: {', '.join(zoo.names())}."
+                + (f"did you mean {guess}? Choose" if guess else "choose")
+                + f" from: {', '.join(zoo.names())}."
             )
         channels = zoo.info(model).input_shape[2]
         for size in sweep.input_sizes if zoo.info(model).native is None else ():

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import UsageError
+from bench.errors import UsageError, close_match
 
 KINDS = {
     "int": "an integer",
@@ -39,7 +39,9 @@ class Rule:
     less than it). `allowed` describes values checked elsewhere or by `pattern`; `unset` says
     what an empty default means. `column` is the trial column a sweep dimension fills; `label`
     formats its value there (`{}` is the value; a dict gives a format per value, others show
-    bare; `{name}` reads another column), and `quiet` hides the default value in brief labels."""
+    bare; `{name}` reads another column), and `quiet` hides the default value in brief labels.
+    `hints` says what to use instead of a value that is a known mistake (a Keras backend given
+    as a framework); other values not among `choices` get the closest choice, if one is close."""
 
     kind: str
     default: Any = None
@@ -55,6 +57,7 @@ class Rule:
     column: str = ""
     label: str | Mapping[str, str] = ""
     quiet: bool = False
+    hints: Mapping[str, str] | None = None
 
 
 def setting(default: Any, kind: str, **rule: Any) -> Any:
@@ -215,5 +218,22 @@ def build_section(cls: type, raw: dict[str, Any], where: str, section: str) -> A
         try:
             values[key] = coerce(value, known[key])
         except ValueError:
-            raise fail(where, section, key, value, expected(known[key])) from None
+            error = fail(where, section, key, value, expected(known[key]))
+            tip = advice(value, known[key])
+            raise (UsageError(f"{error} {tip}") if tip else error) from None
     return cls(**values)
+
+
+def advice(value: Any, rule: Rule) -> str:
+    """What the user most likely meant by a value outside the rule's choices: the rule's hint
+    for it, else "Did you mean X?" for the closest choice; '' when nothing is close."""
+    if not rule.choices:
+        return ""
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, str) or item in rule.choices:
+            continue
+        if rule.hints and item.lower() in rule.hints:
+            return rule.hints[item.lower()]
+        if guess := close_match(item, rule.choices):
+            return f"Did you mean {guess!r}?"
+    return ""

@@ -26,6 +26,16 @@ KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 CACHES = ("cold", "warm")
 PARALLEL = ("single", "data")
 DEVICES = r"auto|cpu|cuda|cuda:\d+|mps"
+#: A Keras backend named as a framework: what to write instead (a flag or a bench.toml key).
+FRAMEWORK_HINTS = {
+    name: f"{label} is a Keras backend, not a framework: use --frameworks keras --keras-backends "
+    f'{backend} (in bench.toml: frameworks = ["keras"] and keras_backends = ["{backend}"]).'
+    for name, label, backend in (
+        ("tensorflow", "TensorFlow", "tensorflow"),
+        ("tf", "TensorFlow", "tensorflow"),
+        ("jax", "JAX", "jax"),
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +44,7 @@ class Sweep:
 
     frameworks: tuple[str, ...] = setting(
         ("torch", "keras"), "str_list", choices=FRAMEWORKS, flag="--frameworks",
+        hints=FRAMEWORK_HINTS,
         doc="frameworks to time; `numpy` is the hand-written NumPy runner (CPU and `memory` "
         "pipeline only; models with a layer it lacks are skipped), `fake` a scripted runner with "
         "no framework, for testing the harness",

@@ -48,17 +48,51 @@ class Configuration:
         return asdict(self)
 
 
+def label_tokens(key: dict[str, Any]) -> list[str]:
+    """The words of a configuration's label, each one setting: framework[.backend]/mode, the
+    cache, model[options], shape, device, then every labelled setting (`bench.core.labels`)."""
+    fw, backend = key["framework"], key["backend"]
+    name = fw if backend in ("tensorflow", fw) else f"{fw}.{backend}"
+    options = f"[{key['model_options']}]" if key.get("model_options") else ""
+    rest = parts([c for c in labelled() if c not in ("cache", "repeat")], key)
+    head = [f"{name}/{key['mode']}", *parts(("cache",), key), f"{key['model']}{options}"]
+    return [*head, str(key["input_shape"]), f"on {key['device']}", *rest]
+
+
+def join_tokens(tokens: list[str]) -> str:
+    """Label words as a label reads: spaces up to the device, commas after it."""
+    at = next((i for i, t in enumerate(tokens) if t.startswith("on ")), None)
+    if at is None:
+        return ", ".join(tokens)
+    return " ".join(tokens[: at + 1]) + "".join(f", {t}" for t in tokens[at + 1 :])
+
+
 def label(key: dict[str, Any]) -> str:
     """framework[.backend]/mode[ warm] model[options] shape on device, b64, t2[, bf16]
     [, autotune=on][, dp2][, loader]: every labelled setting of the key as `bench.core.labels`
     writes it, in declaration order (quiet ones only off their defaults)."""
-    fw, backend = key["framework"], key["backend"]
-    name = fw if backend in ("tensorflow", fw) else f"{fw}.{backend}"
+    return join_tokens(label_tokens(key))
+
+
+def _identity_words(key: dict[str, Any]) -> set[str]:
+    """The words a short label always keeps: framework/mode and the model (with options)."""
     options = f"[{key['model_options']}]" if key.get("model_options") else ""
-    head = " ".join([f"{name}/{key['mode']}", *parts(("cache",), key)])
-    return f"{head} {key['model']}{options} {key['input_shape']} on {key['device']}, " + ", ".join(
-        parts([c for c in labelled() if c not in ("cache", "repeat")], key)
-    )
+    return {label_tokens(key)[0], f"{key['model']}{options}"}
+
+
+def varying_labels(configs: list[Configuration]) -> tuple[list[str], str]:
+    """Short labels — framework/mode, the model and the words that differ between
+    configurations — and the words every configuration shares, for one header line."""
+    tokens = [label_tokens(c.key) for c in configs]
+    if not tokens:
+        return [], ""
+    common = [t for t in tokens[0] if all(t in other for other in tokens[1:])]
+    short = []
+    for c, words in zip(configs, tokens, strict=True):
+        keep = _identity_words(c.key)
+        short.append(" ".join(t for t in words if t not in common or t in keep))
+    shared = [t for t in common if t not in _identity_words(configs[0].key)]
+    return short, join_tokens(shared)
 
 
 def configurations(rows: list[dict[str, Any]]) -> list[Configuration]:

@@ -60,6 +60,9 @@ class Display(Protocol):
     def note(self, text: str) -> None:
         """A line for the user (warm-up trials)."""
 
+    def working(self, text: str) -> None:
+        """What runs now outside the timed trials (an untimed warm-up), on the live bar."""
+
     def stop(self) -> None: ...
 
 
@@ -216,6 +219,8 @@ def warm_up(
     records = []
     for (framework, backend, device), trial in first.items():
         for i in range(config.sweep.warmup):
+            display.working(f"warm-up {i + 1}/{config.sweep.warmup}: {framework}/{backend} on "
+                            f"{device} (untimed, before the timed trials)")  # fmt: skip
             record = run_warm_up(trial, i, folder.path / "tmp")
             records.append(record)
             display.note(f"warm-up {i + 1}: {framework}/{backend} on {device}: "

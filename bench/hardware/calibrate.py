@@ -102,22 +102,32 @@ def _run_child(spec: dict[str, Any], device: Device, timeout_s: float) -> tuple[
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """How each matmul is timed (see `bench.hardware.calibrate_child`); `threads` None: physical
-    cores."""
+    """How each matmul is timed (see `bench.hardware.calibrate_child`). `threads`: the CPU thread
+    counts, as `run`'s `--threads` (one count or several; None: the physical cores) — the CPU is
+    measured at each, a GPU once, with the largest (as a sweep's GPU trials use)."""
 
     repeats: int = 10
     warmup: int = 3
     warmup_s: float = 1.0
     min_batch_s: float = 0.05
-    threads: int | None = None
+    threads: int | tuple[int, ...] | None = None
     timeout_s: float = 900.0
 
     def __post_init__(self) -> None:
         least = {"repeats": 1, "warmup": 0, "warmup_s": 0, "min_batch_s": 0, "timeout_s": 1}
-        for name, low in {**least, "threads": 1}.items():
+        for name, low in least.items():
             value = getattr(self, name)
-            if value is not None and value < low:
+            if value < low:
                 raise UsageError(f"calibrate: {name} must be >= {low}, got {value}")
+        counts = self.threads if isinstance(self.threads, tuple) else (self.threads,)
+        if self.threads is not None and (not counts or min(counts) < 1):
+            raise UsageError(f"calibrate: threads must be >= 1, got {self.threads}")
+
+    def thread_counts(self) -> tuple[int, ...]:
+        """The thread counts to measure the CPU at (the physical cores by default)."""
+        if self.threads is None:
+            return (default_threads(),)
+        return self.threads if isinstance(self.threads, tuple) else (self.threads,)
 
 
 def _validate(frameworks: list[str], sizes: list[int] | None, dtypes: list[str] | None) -> None:
@@ -154,26 +164,28 @@ def calibrate(
     measured. `echo(str)` is told each child's outcome.
     """
     _validate(frameworks, sizes, dtypes)
-    threads = settings.threads or default_threads()
+    counts = settings.thread_counts()
     started = datetime.now(UTC)
     path = out / f"{_safe(socket.gethostname())}-{started:%Y%m%d-%H%M%S}.json"
-    meta = {**asdict(settings), "threads": threads, "flops_per_matmul": "2*n^3"}
+    meta = {**asdict(settings), "threads": list(counts), "flops_per_matmul": "2*n^3"}
     rows: list[dict[str, Any]] = []
     for framework in frameworks:
         for device in devices:
-            spec = {
-                **meta,
-                "framework": framework,
-                "device": device.name,
-                "device_kind": device.kind,
-                "sizes": [int(n) for n in (sizes or DEFAULT_SIZES[device.kind])],
-                "dtypes": list(dtypes or DEFAULT_DTYPES[device.kind]),
-            }
-            new = _calibrate_one(framework, device, spec, settings.timeout_s)
-            rows.extend(new)
-            write(_document(rows, started, nvml, meta), path)
-            if echo is not None:
-                echo(_summary(framework, device, new))
+            for threads in counts if device.kind == "cpu" else (max(counts),):
+                spec = {
+                    **meta,
+                    "threads": threads,
+                    "framework": framework,
+                    "device": device.name,
+                    "device_kind": device.kind,
+                    "sizes": [int(n) for n in (sizes or DEFAULT_SIZES[device.kind])],
+                    "dtypes": list(dtypes or DEFAULT_DTYPES[device.kind]),
+                }
+                new = _calibrate_one(framework, device, spec, settings.timeout_s)
+                rows.extend(new)
+                write(_document(rows, started, nvml, meta), path)
+                if echo is not None:
+                    echo(_summary(framework, device, new))
     return rows
 
 
@@ -202,7 +214,8 @@ def _summary(framework: str, device: Device, rows: list[dict[str, Any]]) -> str:
         + (f"best {r['best_tflops']:.3f} TFLOP/s" if r["status"] == "ok" else r["status"])
         for r in rows
     ]
-    return f"{framework} on {device.name}: " + "; ".join(parts)
+    threads = f" ({rows[0]['threads']} threads)" if rows and device.kind == "cpu" else ""
+    return f"{framework} on {device.name}{threads}: " + "; ".join(parts)
 
 
 def _document(

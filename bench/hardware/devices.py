@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -170,12 +170,37 @@ def _choices(available: list[Device]) -> str:
     return ", ".join(["auto", *(d.name for d in available)])
 
 
-def resolve(requested: list[str], available: list[Device]) -> list[Device]:
+def _absent(raw: str, available: list[Device], why_no_gpu: Callable[[], list[str]]) -> str:
+    """Why device `raw` cannot be chosen; on a machine with no GPU, a GPU name gets each reason
+    there is none, with its fix (`bench.hardware.nogpu`)."""
+    shown, choices = raw.strip(), _choices(available)
+    if shown.lower().startswith("cuda") and not any(d.kind == "cuda" for d in available):
+        reasons = why_no_gpu() or ["no NVIDIA, ROCm or Apple GPU found — see bench doctor"]
+        told = "; ".join(f"({n}) {r}" for n, r in enumerate(reasons, 1))
+        return (
+            f'device "{shown}" is not available, there is no GPU here: {told}; '
+            f"choose from: {choices}"
+        )
+    return f'device "{shown}" is not available; choose from: {choices}'
+
+
+def _why_no_gpu() -> list[str]:
+    from bench.hardware.nogpu import reasons_here
+
+    return reasons_here()
+
+
+def resolve(
+    requested: list[str],
+    available: list[Device],
+    why_no_gpu: Callable[[], list[str]] = _why_no_gpu,
+) -> list[Device]:
     """Turn device names from config or CLI into devices, in the order asked, without repeats.
 
     "auto" is every available device, "cuda" every GPU, "cpu" and "cuda:N" one device each.
-    Raises `ValueError` with a one-line message for a name that is unknown or not present here,
-    or for an empty request.
+    Raises `ValueError` with a one-line message for a name that is unknown or not present here
+    (a GPU on a machine without one: each reason `why_no_gpu()` gives, with its fix), or for an
+    empty request.
     """
     by_name = {d.name: d for d in available}
     if not requested:
@@ -190,10 +215,7 @@ def resolve(requested: list[str], available: list[Device]) -> list[Device]:
         else:
             matched = [by_name[value]] if value in by_name else []
         if not matched:
-            shown = raw.strip()
-            raise ValueError(
-                f'device "{shown}" is not available; choose from: {_choices(available)}'
-            )
+            raise ValueError(_absent(raw, available, why_no_gpu))
         for device in matched:
             chosen.setdefault(device.name, device)
     return list(chosen.values())

@@ -25,7 +25,6 @@ What each framework exposes, from its sources:
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 #: `Device.platform` values of a JAX GPU (current JAX says "gpu"; the others are its aliases).
@@ -138,6 +137,8 @@ def tf_device_error(tf: Any, kind: str, asked: str) -> str:
 
 def jax_gpu_plugins() -> list[str]:
     """The installed JAX GPU plugin distributions (jax-cuda12-plugin, jax-rocm7-pjrt, ...)."""
+    from importlib import metadata  # only here: importing it costs ~30 ms
+
     names = {(d.metadata["Name"] or "").lower().replace("_", "-") for d in metadata.distributions()}
     return sorted(n for n in names if n.startswith(("jax-cuda", "jax-rocm")))
 

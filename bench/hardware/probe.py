@@ -130,9 +130,22 @@ def may_hold_other_gpus(dev: Path = Path("/dev"), system: str | None = None) -> 
     return (dev / "kfd").exists() or (system or platform.system()) == "Darwin"
 
 
-def run_probe(framework: str, backend: str, timeout_s: float = 120.0) -> dict[str, Any]:
+#: What caps a child's thread pools (OpenMP, MKL, OpenBLAS, TensorFlow's two pools).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+
+
+def run_probe(
+    framework: str, backend: str, timeout_s: float = 120.0, threads: int | None = None
+) -> dict[str, Any]:
     """Probe `framework` (on `backend`) in a fresh child that sees the GPUs the user made
-    visible; the facts, or `{"error": ...}` when the child failed or timed out."""
+    visible, its thread pools capped at `threads` where given (probes that share the cores);
+    the facts, or `{"error": ...}` when the child failed or timed out."""
     env = inherited_env(dict(os.environ))
     env.update(
         {
@@ -142,6 +155,8 @@ def run_probe(framework: str, backend: str, timeout_s: float = 120.0) -> dict[st
             "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
         }
     )
+    if threads is not None:
+        env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     with tempfile.TemporaryDirectory(prefix="bench-probe-") as tmp:
         out = Path(tmp) / "probe.json"
         cmd = [sys.executable, "-m", "bench.hardware.probe", framework, backend, str(out)]
