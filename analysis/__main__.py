@@ -49,8 +49,8 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
         type=fail_ratio,
         metavar="X",
         help="a CI gate: exit 1 when a significant ratio (other / baseline) of any compared "
-        "metric (steady epoch, first-epoch overhead, cold start) exceeds X, a number > 1 "
-        "such as 1.10; exit 4 when a run has no row with a verdict",
+        "metric (steady epoch, first-epoch overhead, step-based overhead, cold start) exceeds "
+        "X, a number > 1 such as 1.10; exit 4 when a run has no row with a verdict",
     )
     parser.add_argument(
         "--allow-no-verdict",

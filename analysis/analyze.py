@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis import findings, native, noise, summary
 from analysis.load import Runs
+from analysis.steps import step_configs
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class Analysis:
     memory: pd.DataFrame  # run_id, trial_id, source, peak_bytes
     break_even: pd.DataFrame
     warnings: list[str]
+    steps: pd.DataFrame  # per configuration: per-step statistics, the two overhead estimates
 
 
 def analyze(runs: Runs) -> Analysis:
@@ -36,4 +38,5 @@ def analyze(runs: Runs) -> Analysis:
         + findings.loss_warnings(trials, runs.epochs)
         + findings.spec_peak_notes(trials)
         + native_notes,
+        steps=step_configs(trials, configs, summary.CONFIG),
     )

@@ -2,10 +2,10 @@
 with one error naming the file, the line and the rule (`AnalysisError`, exit 2) — never a
 silently pooled figure.
 
-- every trial has one row in trials.csv, every (trial, epoch) one row in epochs.csv and every
-  (trial, phase) one row in phases.csv;
+- every trial has one row in trials.csv, every (trial, epoch) one row in epochs.csv, every
+  (trial, phase) one row in phases.csv and every (trial, epoch, step) one row in steps.csv;
 - an `ok` trial is complete: epochs 1..E (E its `epochs`) and every set-up phase a trial has;
-- numbers are finite (`1e400` reads as infinity), and durations and epoch times are ≥ 0.
+- numbers are finite (`1e400` reads as infinity), and durations, epoch and step times are ≥ 0.
 """
 
 from __future__ import annotations
@@ -23,8 +23,13 @@ UNIQUE_KEYS = {
     "epochs.csv": ("trial_id", "epoch"),
     "phases.csv": ("trial_id", "phase"),
     "ranks.csv": ("trial_id", "rank", "epoch"),
+    "steps.csv": ("trial_id", "epoch", "step"),
 }
-NON_NEGATIVE = {"epochs.csv": ("wall_s",), "phases.csv": ("duration_s",)}
+NON_NEGATIVE = {
+    "epochs.csv": ("wall_s",),
+    "phases.csv": ("duration_s",),
+    "steps.csv": ("wall_s",),
+}
 
 
 def _line(frame: pd.DataFrame, position: int) -> int:

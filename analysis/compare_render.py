@@ -20,7 +20,9 @@ from analysis.numbers import ratio
 MAX_HEAT_ROWS = 60
 LEGEND = (
     "Metrics, one value per repeat (a fresh process): steady epoch; first-epoch overhead "
-    "(first − steady epoch); cold start (spawn to the end of epoch 1). ratio = median(run) / "
+    "(first − steady epoch); step-based overhead (epoch 1's excess over the steady per-step "
+    "median until its step time settles, steps.csv; where both runs recorded steps); cold start "
+    "(spawn to the end of epoch 1). ratio = median(run) / "
     "median(baseline): above 1 the run is slower; its 95% CI and p come from one test, Welch's "
     "t on log values (the CI excludes 1 exactly when p < 0.05); p (BH): adjusted by "
     "Benjamini–Hochberg over every tested row. verdict: starred (*) 'slower' or 'faster' "

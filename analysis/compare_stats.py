@@ -5,7 +5,8 @@ device kind standing in for the machine-dependent ones (`MACHINE_COLUMNS`: devic
 name, threads, data set path), which join the key only where a run holds several
 configurations under one identity. The first run is the baseline. For each other run, aligned
 configuration and metric (steady epoch time, first-epoch overhead = first − steady epoch of
-the same process, cold start = spawn to the end of epoch 1) the unit is the repeat — one value
+the same process, the step-based overhead of steps.csv where both runs recorded steps,
+cold start = spawn to the end of epoch 1) the unit is the repeat — one value
 per fresh process, never pooled epochs: the ratio of medians (other / baseline; above 1 =
 slower) with Welch's t-test on log times — its 95% CI and its two-sided p, so the interval and
 the p agree — and that p adjusted by Benjamini–Hochberg over every row of the table that has a
@@ -33,6 +34,7 @@ MIN_EFFECT = 0.02  # |ratio − 1| below this is never marked, however small p i
 METRICS = {
     "steady_epoch_s": "steady epoch",
     "overhead_s": "first-epoch overhead",
+    "step_overhead_s": "step-based overhead",
     "cold_s": "cold start",
 }
 NOT_POSITIVE = "no verdict: a repeat ≤ 0"
@@ -88,6 +90,8 @@ def compare_trials(trials: pd.DataFrame, run_ids: list[str]) -> pd.DataFrame:
         for other_id in (r for r in others if r in by_run):
             for metric, name in METRICS.items():
                 x, y = (_present(values[metric][by_run[r]]) for r in (base_id, other_id))
+                if not len(x) and not len(y):  # not recorded (steps: before schema 6, or off)
+                    continue
                 rows.append(dict(zip(key, k, strict=True)) | {"metric": name, "run": other_id})
                 pairs.append((x, y))
     if not rows:

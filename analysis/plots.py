@@ -1,7 +1,7 @@
 """Figures 1–3: where the first epoch's time goes, steady epoch times, every epoch's wall time.
 
 Each `fig_*` takes an `Analysis` and returns a matplotlib `Figure`, or None when the runs hold
-nothing it could draw (no ok trial). `FIGURES` lists all six figures, in report order, with
+nothing it could draw (no ok trial). `FIGURES` lists all seven figures, in report order, with
 the caption the report prints and the reason it gives when a figure is absent.
 """
 
@@ -264,6 +264,7 @@ class FigureSpec:
 def figures() -> list[FigureSpec]:
     """The report's figures in order (imported lazily to keep the plot modules apart)."""
     from analysis import plots_resources as res
+    from analysis import plots_steps as steps
 
     return [
         FigureSpec(
@@ -276,6 +277,7 @@ def figures() -> list[FigureSpec]:
             "throughput", "Throughput", res.fig_throughput, CAPTIONS[4], res.THROUGHPUT_ABSENT
         ),
         FigureSpec("mfu", "Model FLOPs utilisation", res.fig_mfu, CAPTIONS[5], res.MFU_ABSENT),
+        FigureSpec("epoch1_steps", "Epoch 1's steps", steps.fig_steps, steps.CAPTION, steps.ABSENT),
     ]
 
 

@@ -4,9 +4,10 @@ The report holds, in order: **At a glance** (`analysis.glance`: per model and de
 framework and mode's first epoch ÷ steady, cold start and steady epoch) and figure 1, the
 first-epoch phases; warnings; one table row per configuration (steady median over repeats with
 its CI and that CI's real confidence, first epoch, overhead = first − steady, first step,
-set-up, cold start, samples/s, memory); the fleet view when the runs cover several machines
+set-up, cold start, samples/s, memory); per-step statistics and the step-based overhead
+beside first − steady epoch (`steps`); the fleet view when the runs cover several machines
 (`fleet`: one column per GPU/CPU model); the precision × framework view when several precisions ran
-(`precision_view`); compile break-even; figures 2–6; every trial with its
+(`precision_view`); compile break-even; figures 2–7; every trial with its
 status and error (failed trials included, never averaged); each run's host fingerprint and
 config; and how each number was computed. Numbers are written by `analysis.numbers`.
 """
@@ -25,6 +26,7 @@ from analysis.load import load_runs
 from analysis.numbers import epochs, level, mib, number, ratio, seconds, seconds_interval
 from analysis.precision_view import precision_blocks
 from analysis.stats import FULL_CI_REPEATS, OUTLIER_MIN_N, VERDICT_REPEATS
+from analysis.steps import step_blocks
 
 ERROR_CHARS = 160
 
@@ -82,6 +84,7 @@ def build(a: Analysis, figures: list[list[doc.Block]]) -> list[doc.Block]:
         doc.Bullets(a.warnings) if a.warnings else doc.Para("None."),
         doc.Heading(2, "Configurations"),
         config_table(a.configs),
+        *step_blocks(a.steps),
         *fleet.fleet_blocks(a),
         *precision_blocks(a),
         doc.Heading(2, "Compile break-even"),

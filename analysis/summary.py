@@ -17,13 +17,15 @@ import pandas as pd
 from analysis import drift, stats
 from analysis.labels import device_kind, variant
 from analysis.load import Runs
+from analysis.steps import trial_steps
 from bench.contract.headline import STEADY_FROM, TRIAL_FIGURES, derived, trial_figures
 from bench.contract.schema import IDENTITY_COLUMNS, TrialRow, columns
+from bench.contract.steps import STEP_FIGURES
 from bench.core.labels import part, shown_by
 
 IDENTITY = ("run_id", *IDENTITY_COLUMNS)
 # recomputed here from raw rows; trials.csv's own copies are dropped
-HEADLINE = (*TRIAL_FIGURES, "peak_rss_bytes", "peak_device_bytes")
+HEADLINE = (*TRIAL_FIGURES, *STEP_FIGURES, "peak_rss_bytes", "peak_device_bytes")
 CONFIG = [c for c in IDENTITY if c in columns(TrialRow)]
 # identity columns other than model, device and variant: what a label may add to those three
 SETTINGS = [
@@ -63,8 +65,9 @@ def trial_table(runs: Runs) -> pd.DataFrame:
     """One row per trial (every status): identity, status, error, and for ok trials the
     headline figures recomputed from raw rows by their one definition
     (`bench.contract.headline.trial_figures`: setup_s, first_step_s, first_epoch_s,
-    steady_epoch_s, samples_per_s; overhead_s is its first_epoch_overhead_s) and overhead_ratio,
-    cold_s, peaks, n_steady and the flagged outlier epochs."""
+    steady_epoch_s, samples_per_s; overhead_s is its first_epoch_overhead_s), the per-step
+    figures from steps.csv (`bench.contract.steps`), overhead_ratio, cold_s, peaks, n_steady
+    and the flagged outlier epochs."""
     trials = runs.trials.drop(columns=[c for c in HEADLINE if c in runs.trials]).copy()
     trials["variant"] = [
         variant(f, b, m)
@@ -77,6 +80,7 @@ def trial_table(runs: Runs) -> pd.DataFrame:
     keys = ["run_id", "trial_id"]
     table = trials.join(headline_figures(runs.phases, runs.epochs), on=keys)
     table = table.join(_epoch_figures(runs.epochs), on=keys)
+    table = table.join(trial_steps(runs.extra.get("steps.csv")), on=keys)
     not_ok = table["status"] != "ok"
     derived = [c for c in table.columns if c not in trials.columns]
     table.loc[not_ok, derived] = np.nan

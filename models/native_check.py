@@ -17,10 +17,21 @@ from typing import Any
 
 from models import native
 
-NOTE = (
-    "native model: parameters and FLOPs counted from the built models; no analytic count and "
-    "no forward-equivalence check (the two factories share no weight layout)"
-)
+
+def note(ref: native.NativeRef) -> str:
+    """What a native model's row cannot show, for the factories it has: with two, no forward
+    check (they share no weight layout); with one, no other framework to compare with."""
+    factories = [fw for fw in native.NATIVE_FRAMEWORKS if ref.for_framework(fw)]
+    if len(factories) > 1:
+        return (
+            "native model: parameters and FLOPs counted from the built models; no analytic "
+            "count and no forward-equivalence check (the two factories share no weight layout)"
+        )
+    only = factories[0] if factories else "no"
+    return (
+        f"native model with a {only} factory only: parameters and FLOPs counted from the built "
+        "model; no analytic count, and no other framework's build to compare its outputs with"
+    )
 
 
 def _torch(ref: str, shape: tuple[int, ...], classes: int, batch: int, seed: int) -> dict:
@@ -97,5 +108,5 @@ def check(
         "initial_identical": None,
         "numpy_skip": "a native model has no spec for the numpy runner",
         "rel_diff_numpy": None,
-        "note": NOTE,
+        "note": note(ref),
     }

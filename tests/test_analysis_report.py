@@ -158,8 +158,9 @@ def test_compare_four_repeats_a_side_reach_a_verdict() -> None:
     base = fake_run("four", repeats=4, batch_sizes=(32, 64))
     slow = fake_run("four-slow", scale=FACTOR, repeats=4, batch_sizes=(32, 64))
     table = compare_table(analyze(load_runs([base, slow])))
-    # 2 configurations × (steady epoch, first-epoch overhead, cold start): every one 1.5× or more
-    assert len(table) == 6 and (table["n_base"] == 4).all()
+    # 2 configurations × (steady epoch, first-epoch and step-based overhead, cold start): every
+    # one 1.5× or more
+    assert len(table) == 8 and (table["n_base"] == 4).all()
     # the scripted repeats have no spread: Welch's ratio is exact, p = 0; BH keeps it
     assert (table["p"] == 0).all() and (table["p_adj"] == 0).all()
     assert (table["ratio_low"] == table["ratio"]).all()

@@ -89,7 +89,7 @@ def test_the_same_sweep_passes_the_gate(runs, tmp_path) -> None:
     done = compare(runs, tmp_path, "base", "same", flags=("--fail-above", "1.2"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "* " not in "\n".join(rows_of(done.stdout)) and done.stderr == ""
-    assert len(rows_of(done.stdout)) == 3 * len(MODELS)  # every configuration, three metrics
+    assert len(rows_of(done.stdout)) == 4 * len(MODELS)  # every configuration, four metrics
 
 
 @pytest.mark.parametrize("gate", [(), ("--fail-above", "1.10")], ids=["report", "gate"])
@@ -124,7 +124,7 @@ def test_compare_json_and_csv(runs, tmp_path) -> None:
     document = json.loads(done.stdout)  # the table went to stderr
     assert document["exit_code"] == 1 and document["not_compared"] == {}
     rows = document["rows"]
-    assert len(rows) == 3 * len(MODELS)
+    assert len(rows) == 4 * len(MODELS)  # steady, both overheads (epochs, steps), cold start
     fields = ["metric", "configuration", "run", "baseline_median_s", "run_median_s", "ratio"]
     fields += ["ratio_ci_low", "ratio_ci_high", "p", "p_bh", "repeats_baseline", "repeats_run"]
     fields += ["verdict", "significant"]

@@ -45,6 +45,12 @@ epochs = 5
 samples = 1000
 optimizer = "adam"
 learning_rate = 0.001
+momentum = 0.0
+weight_decay = 0.01
+implementation = "fused"
+clip_grad_norm = 1.0
+lr_schedule = "cosine"
+warmup_steps = 10
 timeout_s = 60
 
 [data]
@@ -63,6 +69,7 @@ name = "laptop"
 [monitor]
 enabled = false
 interval_s = 0.5
+steps = false
 
 [options.vgg16]
 classifier = ["fc512"]
@@ -204,7 +211,7 @@ BAD_FILES = {
     "float for int": ("[train]\nepochs = 4.0\n", ["[train] epochs", "4.0", "an integer"]),
     "bool for int": ("[sweep]\nrepeats = true\n", ["[sweep] repeats", "True", "an integer"]),
     "bool for float": ("[train]\nlearning_rate = false\n", ["learning_rate", "a number"]),
-    "int for string": ("[train]\noptimizer = 1\n", ["[train] optimizer", "sgd, adam"]),
+    "int for string": ("[train]\noptimizer = 1\n", ["[train] optimizer", "adam, adamw, sgd"]),
     "string for bool": ('[fake]\nsleep = "yes"\n', ["[fake] sleep", "'yes'", "true or false"]),
     "scalar for list": ("[sweep]\nbatch_sizes = 64\n", ["batch_sizes", "64", "list of integers"]),
     "scalar string for list": ('[sweep]\nmodels = "seed_cnn"\n', ["models", "'seed_cnn'", "list"]),

@@ -189,7 +189,7 @@ def test_comparing_two_machines(tmp_path: Path) -> None:
         assert done.returncode == code, done.stdout + done.stderr
         assert {p.name for p in (a / "compare").iterdir()} >= {"compare.md", "compare.csv"}
         if code == 0:
-            assert len(re.findall(r" n\.s\.$", done.stdout, re.M)) == 6  # 2 models × 3 metrics
+            assert len(re.findall(r" n\.s\.$", done.stdout, re.M)) == 8  # 2 models × 4 metrics
             assert "* slower" not in done.stdout and done.stderr == ""
         else:
             assert "* slower" in done.stdout and "seed_ffnn" not in done.stderr

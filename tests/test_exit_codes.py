@@ -190,7 +190,12 @@ def test_calibrate_1_when_a_measurement_fails_and_2_for_a_bad_flag(
 def test_selfcheck_0_within_target_and_1_above(monkeypatch, capsys, harness, code) -> None:
     import bench.cli.selfcheck as selfcheck
 
-    times = {"bare": [1.0] * 3, "harness": [harness] * 3, "no sampler": [1.0] * 3}
+    times = {
+        "bare": [1.0] * 3,
+        "harness": [harness] * 3,
+        "no sampler": [1.0] * 3,
+        "no steps": [1.0] * 3,
+    }
     monkeypatch.setattr(selfcheck, "_rounds", lambda trial, rounds: times)
     assert main(["selfcheck", "--frameworks", "numpy", "--models", "seed_ffnn"]) == code
     assert ("ABOVE target" in capsys.readouterr().out) == bool(code)

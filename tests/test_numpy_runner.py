@@ -23,7 +23,8 @@ from bench.core.config import load
 from bench.core.plan import plan
 from bench.hardware.devices import Device
 from bench.runners import numpy_layers as nl
-from bench.runners.numpy_model import SGD, Adam, Network, softmax_cross_entropy
+from bench.runners.numpy_model import Network, softmax_cross_entropy
+from bench.runners.numpy_optim import SGD, Adam
 from models import flops, initial, zoo
 
 torch = pytest.importorskip("torch")
@@ -417,6 +418,8 @@ def test_numpy_trials_run_the_whole_protocol(tmp_path) -> None:
         rows = [e for e in epochs if e["trial_id"] == trial_id]
         assert [e["epoch"] for e in rows] == ["1", "2", "3"]
         assert all(e["steps"] == "8" and float(e["loss"]) > 0 and e["peak_rss_bytes"] for e in rows)
+        steps = [s for s in read_csv(run / "steps.csv") if s["trial_id"] == trial_id]
+        assert len(steps) == 3 * 8 and all(float(s["wall_s"]) > 0 for s in steps)  # epochs × steps
         values = {s["key"]: s["value"] for s in settings if s["trial_id"] == trial_id}
         assert values["numpy.threads"] == "1" and values["dtype"] == "float32"
         assert values["numpy.blas.internal_api"] and values["numpy.blas.num_threads"] == "1"

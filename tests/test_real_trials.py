@@ -70,6 +70,24 @@ def test_every_trial_ok_with_all_phases_and_epochs(run_dir):
         assert (run_dir / "logs" / f"{t['trial_id']}.log").exists()
 
 
+def test_every_step_is_on_the_record(run_dir):
+    """steps.csv: epochs × steps rows per trial, each epoch's steps 1..N; the steady steps'
+    figures and the step-based overhead in trials.csv (torch: host timestamps per step; Keras:
+    its batch callback, the last step closed at the epoch's end)."""
+    steps = read_csv(run_dir / "steps.csv")
+    for t in read_csv(run_dir / "trials.csv"):
+        mine = [s for s in steps if s["trial_id"] == t["trial_id"]]
+        assert len(mine) == 3 * 8, t["trial_id"]
+        assert [(s["epoch"], s["step"]) for s in mine] == [
+            (str(e), str(k)) for e in (1, 2, 3) for k in range(1, 9)
+        ]
+        assert all(float(s["wall_s"]) > 0 for s in mine)
+        epoch_1 = sum(float(s["wall_s"]) for s in mine if s["epoch"] == "1")
+        assert epoch_1 == pytest.approx(float(t["first_epoch_s"]), rel=0.05)
+        assert float(t["step_p50_s"]) <= float(t["step_p90_s"]) <= float(t["step_p99_s"])
+        assert float(t["step_overhead_s"]) > 0 and int(t["settle_steps"]) >= 1
+
+
 def test_framework_parameter_counts_equal_the_spec(run_dir):
     for t in read_csv(run_dir / "trials.csv"):
         trainable, non_trainable = flops.param_counts(zoo.get(t["model"]))

@@ -168,12 +168,14 @@ def test_compare_fail_above_gates_on_significant_slowdowns(tmp_path: Path) -> No
     assert "verdict" in gate.stdout
     calm = run_cli("compare", str(base), str(other), "--fail-above", "2", cwd=tmp_path)
     assert calm.returncode == 0, calm.stdout + calm.stderr
-    # only the first epoch slower (steady epoch unchanged): the overhead row alone fails
+    # only the first epoch slower (steady epoch unchanged): the overhead rows alone fail — the
+    # fake's epoch 1 spreads its extra time over every step, so in steps it never settles
     first = ["--set", "fake.epoch_s=3.0,1.0"]
     assert run_cli(*args, *first, "--name", "first", cwd=tmp_path).returncode == 0
     other = next(tmp_path.glob("*-first"))
     gate = run_cli("compare", str(base), str(other), "--fail-above", "1.5", cwd=tmp_path)
     assert gate.returncode == 1, gate.stdout + gate.stderr
     failing = [line for line in gate.stderr.splitlines() if line.startswith("slower than")]
-    assert len(failing) == 1 and "first-epoch overhead" in failing[0] and "2.00×" in failing[0]
+    assert len(failing) == 2 and all("2.00×" in line for line in failing)
+    assert "first-epoch overhead" in failing[0] and "step-based overhead" in failing[1]
     assert f"in {other.name}:" in failing[0]  # the run is named by its folder

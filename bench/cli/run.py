@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(dry_run_text(trials), file=out)
         print(estimate_text(eta, [t for t in trials if not t.skip]), file=out)
+        check_factories(trials)
         return 0
     console = Console(stderr=True) if args.json else None
     display = Display(console, verbosity=args.verbose - args.quiet, eta=eta)
@@ -122,6 +123,7 @@ def _launch(args: argparse.Namespace, argv: list[str], cfg: Any) -> int:
         trials = cluster_trials(cfg)
         print(dry_run_text(trials), file=sys.stdout)
         print(launch.dry_run_text(args, cfg, trials), file=sys.stdout)
+        check_factories(trials)
         return 0
     console = Console(stderr=True) if args.json else None
     display = Display(console, verbosity=args.verbose - args.quiet)
@@ -189,6 +191,15 @@ def estimate_text(eta: Any, trials: list) -> str:
         )
     minutes = eta.remaining(trials) / 60
     return f"estimate: about {minutes:.1f} min, from this host's earlier runs"
+
+
+def check_factories(trials: list) -> None:
+    """The dry run's last word: a native model's factory that does not import is a usage error
+    (imported in a child: `bench.core.factories`), not a failure inside each of its trials."""
+    from bench.core.factories import factory_problems
+
+    if problems := factory_problems(trials):
+        raise UsageError("\n".join(problems))
 
 
 def config_source(cfg: Any) -> str:

@@ -2,9 +2,11 @@
 
 For each framework, the same trial (model, data, batch size, threads, optimizer) runs as a bare
 hand-written loop (`bench.trial.bare`), through the harness (`bench.trial`) with its background
-sampler, and through the harness without the sampler — each in a fresh process, rotating which
-goes first, for several rounds. It prints the steady-state epoch times (median of epochs 2..E)
-and two ratios: harness / bare (target ≤ 1.02) and sampler on / off (the sampler's overhead).
+sampler and step recording, through the harness without the sampler, and without step
+recording (`[monitor] steps = false`) — each in a fresh process, rotating which goes first, for
+several rounds. It prints the steady-state epoch times (median of epochs 2..E) and three
+ratios: harness / bare (target ≤ 1.02), sampler on / off and steps on / off (what each costs),
+and the cost of marking one step, timed directly (`step_cost`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,10 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     describe(
         parser,
         "Does the harness change what it measures? Per framework, model, batch size and thread "
-        "count, the same trial runs as a bare hand-written loop, through the harness, and "
-        "through the harness without its sampler, each in a fresh process, for several rounds "
-        f"in rotating order. Prints the steady-epoch times and the harness/bare ratio (target ≤ "
-        f"{TARGET}; exit 1 above it) and the sampler's overhead.",
+        "count, the same trial runs as a bare hand-written loop, through the harness, through "
+        "the harness without its sampler and without step recording, each in a fresh process, "
+        "for several rounds in rotating order. Prints the steady-epoch times, the harness/bare "
+        f"ratio (target ≤ {TARGET}; exit 1 above it), the sampler's and step recording's "
+        "overhead, and what marking one step costs.",
         [
             ("bench selfcheck", "torch and keras, seed_cnn, batch 64"),
             ("bench selfcheck --frameworks numpy --threads 1,2 --rounds 5", "numpy, two counts"),
@@ -148,7 +152,33 @@ def _arms(trial: Trial) -> dict[str, Callable[[Path], float]]:
         "bare": lambda work: _bare(trial, work),
         "harness": lambda work: _harness(trial, work),
         "no sampler": lambda work: _harness(quiet, work),
+        "no steps": lambda work: _harness(dataclasses.replace(trial, record_steps=False), work),
     }
+
+
+def step_cost(marks: int = 200_000) -> float:
+    """Seconds one `clock.step_done()` costs with host step timing (a time read and an append:
+    what a CPU trial, and Keras's batch callback, add per step), the best of 5 timings."""
+    from bench.trial.clock import Clock, HostSteps
+
+    class Peak:
+        source = "none"
+
+        def reset(self) -> None: ...
+        def peak(self) -> None: ...
+
+    clock = Clock(
+        origin=0.0, start=0.0, sync=lambda: None, emit=lambda e: None, host_peak=Peak(),
+        steps_per_epoch=marks, batch_size=1, steps=HostSteps(time.monotonic),
+    )  # fmt: skip
+    best = float("inf")
+    for _ in range(5):
+        clock.start_training()
+        start = time.perf_counter()
+        for _ in range(marks):
+            clock.step_done()
+        best = min(best, (time.perf_counter() - start) / marks)
+    return best
 
 
 def _rounds(trial: Trial, rounds: int) -> dict[str, list[float]]:
@@ -187,11 +217,16 @@ def _check(trial: Trial, rounds: int) -> bool:
     med = {k: statistics.median(v) for k, v in _rounds(trial, rounds).items()}
     ratio = med["harness"] / med["bare"]
     sampler = med["harness"] / med["no sampler"]
+    steps = med["harness"] / med["no steps"]
+    mark = step_cost()
+    per_step = med["harness"] / trial.steps_per_epoch
     print(
-        f"{trial.framework}: {trial.model}, batch {trial.batch_size}, {trial.threads} threads, "
+        f"{trial.framework}: {trial.model}, batch {trial.batch_size}, "
+        f"{trial.threads} thread{'' if trial.threads == 1 else 's'}, "
         f"{trial.steps_per_epoch} steps/epoch — steady epoch bare {med['bare']:.4f} s, "
         f"harness {med['harness']:.4f} s, without sampler {med['no sampler']:.4f} s; "
         f"harness/bare {ratio:.3f} ({'within' if ratio <= TARGET else 'ABOVE'} target "
-        f"{TARGET}), sampler on/off {sampler:.3f}"
+        f"{TARGET}), sampler on/off {sampler:.3f}, steps on/off {steps:.3f}; marking a step "
+        f"costs {mark * 1e6:.2f} µs = {mark / per_step:.4%} of a steady step"
     )
     return ratio <= TARGET

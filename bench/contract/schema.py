@@ -15,19 +15,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 5
-OLDEST_READABLE_VERSION = 3
-# What disturbed a trial's timing (bench.trial.noise; summarised by bench.core.noise_rows).
-NOISE_TRIAL_COLUMNS = (
-    "load_avg_1m_before",
-    "cpu_governor",
-    "cpu_freq_min_mhz",
-    "cpu_freq_max_mhz",
-    "cpu_steal_pct",
-    "other_cpu_pct",
-    "cpu_throttle_count",
-    "gpu_throttle_reasons",
+from bench.contract.roles import (  # noqa: F401  (re-exported: the schema's names)
+    IDENTITY_COLUMNS,
+    MACHINE_COLUMNS,
+    MEASURED_COLUMNS,
+    NOISE_TRIAL_COLUMNS,
+    REPEAT_COLUMNS,
+    STEP_COLUMNS,
 )
+
+SCHEMA_VERSION = 6
+OLDEST_READABLE_VERSION = 3
 # Columns added by each version, per table (every one optional: empty in older folders).
 ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
     4: {
@@ -51,9 +49,10 @@ ADDED_IN_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
         ),
         "samples.csv": ("load_avg_1m", "cpu_steal_pct", "other_cpu_pct", "cpu_freq_mhz"),
     },
+    6: {"trials.csv": STEP_COLUMNS},
 }
 # Tables that came later, whole: an older folder has none (read as empty).
-TABLE_ADDED_IN_VERSION = {"ranks.csv": 5}
+TABLE_ADDED_IN_VERSION = {"ranks.csv": 5, "steps.csv": 6}
 # What a later column's cell means in an older folder where it is missing, when not "empty":
 # before version 5 every trial ran with each framework's autotuning as it ships, every model was
 # a spec model (bench built it), and every trial ran on one device.
@@ -139,6 +138,14 @@ class TrialRow:
     steady_epoch_s: float | None = None
     first_epoch_overhead_s: float | None = None
     samples_per_s: float | None = None
+    # Per-step figures (STEP_COLUMNS): steady steps' median, p90, p99 and stdev; epoch 1's
+    # excess over the steady median summed until the step time settles, and that step count.
+    step_p50_s: float | None = None
+    step_p90_s: float | None = None
+    step_p99_s: float | None = None
+    step_stdev_s: float | None = None
+    step_overhead_s: float | None = None
+    settle_steps: int | None = None
     straggler_wait_s: float | None = None  # data-parallel: median of epochs 2..E longest wait
     peak_rss_bytes: int | None = None
     peak_device_bytes: int | None = None
@@ -164,57 +171,6 @@ class TrialRow:
     cpu_throttle_count: int | None = None
     gpu_throttle_reasons: int | None = None
     node: str = ""  # the host name of the machine (cluster node) the trial ran on
-
-
-# Every trials.csv column has one role (tests/test_schema_roles.py fails for a column in none).
-# IDENTITY: what a configuration is — trials of a run that differ in one of these are different
-# configurations; analysis groups and aligns runs by them (a new sweep dimension goes here).
-IDENTITY_COLUMNS = (
-    "model",
-    "model_options",
-    "device",
-    "framework",
-    "backend",
-    "mode",
-    "cache",
-    "input_shape",
-    "dataset",
-    "classes",
-    "pipeline",
-    "workers",
-    "augment",
-    "device_name",
-    "threads",
-    "precision",
-    "autotune",
-    "batch_size",
-    "epochs",
-    "samples_per_epoch",
-    "device_uuid",
-    "parallel",
-    "world_size",
-)
-# Identity columns whose value can follow from the machine (its device indices and names, the
-# default thread count, a data set's absolute path): runs of different machines are aligned
-# on them only where one run holds several values.
-MACHINE_COLUMNS = ("device", "device_name", "device_uuid", "threads", "dataset")
-# Which repeat of which run: never part of a configuration.
-REPEAT_COLUMNS = ("run_id", "trial_id", "order", "repeat")
-# What a trial recorded or derived: sizes, data facts, status, versions, figures.
-# fmt: off
-MEASURED_COLUMNS = (
-    "definition", "node", "straggler_wait_s", "gpu_readings",
-    "dataset_path", "dataset_checksum", "dataset_files", "dataset_skipped", "dataset_samples",
-    "val_samples", "steps_per_epoch", "params_trainable", "params_non_trainable",
-    "flops_per_sample", "status", "exit_code", "error", "framework_version",
-    "setup_s", "first_step_s", "first_epoch_s", "steady_epoch_s", "first_epoch_overhead_s",
-    "samples_per_s", "peak_rss_bytes", "peak_device_bytes",
-    "compile_time_s", "graph_count", "graph_breaks", "compiled_frames",
-    "achieved_flops_per_s", "peak_flops_per_s_calibrated", "mfu_calibrated",
-    "peak_calibrated_by", "mfu_calibrated_own", "peak_flops_per_s_spec", "mfu_spec",
-    "peak_spec_note", *NOISE_TRIAL_COLUMNS,
-)
-# fmt: on
 
 
 @dataclass(slots=True)
@@ -250,6 +206,18 @@ class EpochRow:
     energy_cpu_j: float | None = None
     energy_gpu_j: float | None = None
     energy_source: str = ""
+
+
+@dataclass(slots=True)
+class StepRow:
+    """steps.csv: one row per optimizer step (1-based within its epoch): its wall time — host
+    time between step ends, or the device's own (CUDA events) on a GPU; `[monitor] steps`."""
+
+    run_id: str
+    trial_id: str
+    epoch: int
+    step: int
+    wall_s: float
 
 
 @dataclass(slots=True)
@@ -322,6 +290,7 @@ TABLES: dict[str, type] = {
     "settings.csv": SettingRow,
     "samples.csv": SampleRow,
     "ranks.csv": RankRow,
+    "steps.csv": StepRow,
 }
 
 

@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.contract.recipe import Recipe
+
 MIG_PREFIX = "MIG-"  # NVML's UUID of a MIG slice
 
 
@@ -50,6 +52,7 @@ class Trial:
     seed: int
     timeout_s: float
     monitor_interval_s: float | None = None
+    record_steps: bool = True  # steps.csv ([monitor] steps)
     skip: str = ""
     fake: dict[str, Any] = field(default_factory=dict)
     pipeline: str = "memory"  # memory | loader ([data] pipeline)
@@ -67,6 +70,32 @@ class Trial:
     rank: int = 0  # this process's rank (set per rank by bench.launchers.ranks)
     # The GPUs of a data-parallel CUDA trial, one per rank: (NVML index, UUID); () on the CPU.
     rank_gpus: tuple[tuple[int, str], ...] = ()
+    # The rest of the optimizer recipe ([train]; `bench.contract.recipe`).
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    implementation: str = "default"  # default | foreach | fused | for-loop (torch's kernels)
+    clip_grad_norm: float = 0.0  # 0: off
+    lr_schedule: str = "constant"  # constant | linear | cosine
+    warmup_steps: int = 0
+
+    @property
+    def recipe(self) -> Recipe:
+        """The optimizer recipe this trial trains with."""
+        return Recipe(
+            self.optimizer,
+            self.learning_rate,
+            self.momentum,
+            self.weight_decay,
+            self.implementation,
+            self.clip_grad_norm,
+            self.lr_schedule,
+            self.warmup_steps,
+        )
+
+    @property
+    def total_steps(self) -> int:
+        """Optimizer steps of the whole trial: epochs × steps per epoch."""
+        return self.epochs * self.steps_per_epoch
 
     @property
     def global_batch_size(self) -> int:

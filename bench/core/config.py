@@ -174,7 +174,7 @@ def _parse_options(raw: Any, where: str) -> dict[str, dict[str, tuple[Any, ...]]
 
 def check_names(config: Config) -> None:
     """Checks beyond one key's rule: model names and their input sizes, samples vs batch size,
-    the sbatch options of `[launcher] additional`."""
+    the sbatch options of `[launcher] additional`, momentum only for SGD."""
     from bench.launchers.slurm import check_additional
     from models import zoo
 
@@ -203,6 +203,13 @@ def check_names(config: Config) -> None:
             f"batch size {biggest}: an epoch needs at least one full batch."
         )
     check_additional(config.launcher.additional, where)
+    train = config.train
+    if train.momentum and train.optimizer != "sgd":
+        raise UsageError(
+            f"{where}: [train] momentum = {train.momentum:g} is SGD's; [train] optimizer = "
+            f"{train.optimizer!r} has none (Adam's moments are its betas): set momentum = 0 "
+            'or optimizer = "sgd".'
+        )
 
 
 def read_doc(path: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from bench.contract.names import check_trial_id
+from bench.contract.recipe import Recipe, recipe_skip
 from bench.contract.trial import Trial
 from bench.core import parallel as parallel_mod
 from bench.core.labels import labelled, parts
@@ -103,11 +104,11 @@ def _shared(config: Config) -> dict[str, Any]:
     return {
         "dataset": data.dataset,
         "epochs": train.epochs,
-        "optimizer": train.optimizer,
-        "learning_rate": train.learning_rate,
+        **dataclasses.asdict(train_recipe(config)),
         "seed": data.seed,
         "timeout_s": train.timeout_s,
         "monitor_interval_s": config.monitor.interval_s if config.monitor.enabled else None,
+        "record_steps": config.monitor.steps,
         "fake": dataclasses.asdict(config.fake),
         "workers": data.workers,
         "val_fraction": data.val_fraction,
@@ -119,7 +120,8 @@ def _points(
     config: Config, devices: list[Device], default_threads: int
 ) -> Iterator[tuple[dict[str, Any], int | None]]:
     """Every combination the sweep names, in plan order: the Trial fields that vary, and the
-    swept input size (None: the model's own)."""
+    swept input size (None: the model's own). Thread count matters to CPU trials; a GPU trial
+    runs once, with the most."""
     from bench.hardware.devices import cpu_cores
     from models import zoo
 
@@ -135,7 +137,6 @@ def _points(
             shape, classes = model_input(info, data, size)
             if info.native is None:
                 check_fits(config, model, options, shape, classes)
-            # Thread count matters to CPU trials; a GPU trial runs once, with the most.
             counts = thread_counts if device.kind == "cpu" else (max(thread_counts),)
             for threads, pipeline, precision, autotune, variant, cache, dp in itertools.product(
                 counts,
@@ -172,9 +173,15 @@ def _points(
                     "rank_gpus": dp[2],
                     "evaluate": config.data.evaluate and dp[0] == "single",
                 }
-                point = (model, options, shape, classes)
-                varying["skip"] = skip or dp[3] or _skip(varying, point, info, device, cores)
+                why = _skip(config, varying, (model, options, shape, classes), info, device, cores)
+                varying["skip"] = skip or dp[3] or why
                 yield varying, size
+
+
+def train_recipe(config: Config) -> Recipe:
+    """The optimizer recipe of `[train]`."""
+    names = [f.name for f in dataclasses.fields(Recipe)]
+    return Recipe(**{name: getattr(config.train, name) for name in names})
 
 
 def _device_fields(device: Device) -> dict[str, Any]:
@@ -189,6 +196,7 @@ def _device_fields(device: Device) -> dict[str, Any]:
 
 
 def _skip(
+    config: Config,
     varying: dict[str, Any],
     point: tuple[str, dict, tuple, int],
     info: Any,
@@ -197,7 +205,7 @@ def _skip(
 ) -> str:
     """Why a planned trial cannot run ("" when it can): data-parallel (the variant; ranks past
     this machine's `cores`), the framework and pipeline, a native model, the NumPy runner's
-    layers, precision and autotune on the device."""
+    layers, precision and autotune on the device, the optimizer recipe."""
     framework, pipeline, native = varying["framework"], varying["pipeline"], info.native
     if skip := parallel_mod.variant_skip(varying, varying["parallel"]):
         return skip
@@ -210,10 +218,12 @@ def _skip(
     elif framework == "numpy":
         skip = numpy_skip(*point, device.kind, pipeline)
     kind, capability = device.kind, device.compute_capability
+    total_steps = config.train.epochs * varying["steps_per_epoch"]
     return (
         skip
         or precision_skip(varying["precision"], framework, kind, capability)
         or autotune_skip(varying["autotune"], kind)
+        or recipe_skip(framework, varying["backend"], train_recipe(config), total_steps)
     )
 
 

@@ -1,4 +1,4 @@
-"""A finished trial's events → its rows in trials.csv, phases.csv and epochs.csv.
+"""A finished trial's events → its rows in trials.csv, phases.csv, epochs.csv, steps.csv, ...
 
 The headline figures in trials.csv are derived from the same epoch and phase rows that are
 written beside them, by their one definition (`bench.contract.headline`), so they can be
@@ -9,7 +9,8 @@ every epoch.
 has none, from the child's own count (`stats.flops_per_sample`, torch's FlopCounterMode).
 The child's `dataset` event fills the data identity columns of trials.csv; its `validation`
 events (written after each epoch's clock stopped) fill `accuracy`, `val_loss`, `val_accuracy` and
-`val_s` of the epoch they name.
+`val_s` of the epoch they name; its `steps` events (one per epoch: every step's wall time)
+become steps.csv's rows and trials.csv's per-step figures (`bench.contract.steps`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from bench.contract.schema import (
     RankRow,
     SampleRow,
     SettingRow,
+    StepRow,
     TrialRow,
 )
+from bench.contract.steps import step_figures
 from bench.contract.trial import Trial
 from bench.core.noise_rows import noise_columns
 
@@ -100,6 +103,7 @@ def trial_rows(
     epochs = epoch_rows(run_id, tid, epoch_events, events)
     info = reported(events)
     ranks = _event_rows(RankRow, run_id, tid, events, "rank_epoch")
+    walls = {e["epoch"]: e["wall_s"] for e in events if e["event"] == "steps"}
     row = TrialRow(
         run_id=run_id,
         **trial_identity(trial),
@@ -114,6 +118,7 @@ def trial_rows(
         **measured(info, epochs),
         **headline(phases, epochs),
         **noise_columns(events),
+        **step_figures(walls),
         straggler_wait_s=straggler_wait(ranks),
     )
     return {
@@ -132,8 +137,18 @@ def trial_rows(
             for key, value in e["values"].items()
         ],
         "ranks.csv": ranks,
+        "steps.csv": step_rows(run_id, tid, walls),
         "samples.csv": _event_rows(SampleRow, run_id, tid, events, "sample"),
     }
+
+
+def step_rows(run_id: str, tid: str, walls: dict[int, list[float]]) -> list[StepRow]:
+    """steps.csv: one row per step of every epoch (steps numbered from 1 in each epoch)."""
+    return [
+        StepRow(run_id, tid, epoch, step, wall)
+        for epoch, epoch_walls in walls.items()
+        for step, wall in enumerate(epoch_walls, start=1)
+    ]
 
 
 def _event_rows(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.contract.recipe import IMPLEMENTATIONS, OPTIMIZERS, SCHEDULES
 from bench.core.rules import setting
 from bench.core.settings_more import Data, Fake, Launcher, Monitor, Output
 from bench.hardware.precision import AUTOTUNES, PRECISIONS
@@ -23,7 +24,6 @@ TORCH_MODES = ("eager", "compile")
 KERAS_MODES = ("graph", "eager", "xla")
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 CACHES = ("cold", "warm")
-OPTIMIZERS = ("sgd", "adam")
 PARALLEL = ("single", "data")
 DEVICES = r"auto|cpu|cuda|cuda:\d+|mps"
 #: A Keras backend named as a framework: what to write instead (a flag or a bench.toml key).
@@ -153,10 +153,45 @@ class Train:
     )  # fmt: skip
     optimizer: str = setting(
         "adam", "str", choices=OPTIMIZERS,
-        doc="the same optimizer and hyper-parameters in every framework (Adam ε = 1e-7 in all; "
-        "NumPy applies torch's update rules); `adam` is the seed notebooks' recipe",
+        doc="the same optimizer and maths in every framework (torch's; Adam β = (0.9, 0.999), "
+        "ε = 1e-7 in all); `adam` is the seed notebooks' recipe, `adamw` decays the weights "
+        "decoupled (p·(1 − lr·wd)), `sgd` takes `momentum` (docs/method.md#optimizer-recipes)",
     )  # fmt: skip
-    learning_rate: float = setting(0.001, "float", minimum=0.0, maximum=10.0, doc="step size")
+    learning_rate: float = setting(
+        0.001, "float", minimum=0.0, maximum=10.0,
+        doc="the base step size (the schedule multiplies it)",
+    )  # fmt: skip
+    momentum: float = setting(
+        0.0, "float", minimum=0.0, maximum=1.0, below=True,
+        doc="`sgd` only: torch's momentum, buf = μ·buf + g, p −= lr·buf (0: plain SGD)",
+    )  # fmt: skip
+    weight_decay: float = setting(
+        0.0, "float", minimum=0.0, maximum=10.0,
+        doc="`adamw`: decoupled decay; `adam`, `sgd`: torch's L2 term wd·p added to the "
+        "gradient (Keras decays decoupled only, so Keras trials of those two with momentum or "
+        "Adam are skipped, saying why)",
+    )  # fmt: skip
+    implementation: str = setting(
+        "default", "str", choices=IMPLEMENTATIONS,
+        doc="torch's optimizer kernels: `default` as torch picks (foreach on CUDA, for-loop on "
+        "the CPU), `foreach`, `fused` (the HF Trainer's AdamW), `for-loop`; Keras and NumPy "
+        "have no choice (their other values are skipped); settings.csv records what ran",
+    )  # fmt: skip
+    clip_grad_norm: float = setting(
+        0.0, "float", minimum=0.0, maximum=1e6,
+        doc="clip the gradients' global L2 norm to this before each step "
+        "(`torch.nn.utils.clip_grad_norm_`, Keras `global_clipnorm`); 0: off",
+    )  # fmt: skip
+    lr_schedule: str = setting(
+        "constant", "str", choices=SCHEDULES,
+        doc="per step, after `warmup_steps`: `constant`; `linear` decay to 0 at the end of "
+        "training; `cosine` decay to 0 (the HF Trainer's curves)",
+    )  # fmt: skip
+    warmup_steps: int = setting(
+        0, "int", minimum=0, maximum=100_000_000,
+        doc="linear warm-up: step k (from 0) of the first W runs at lr·(k + 1)/W; a decay "
+        "needs steps left after it (else the trial is skipped)",
+    )  # fmt: skip
     timeout_s: float = setting(
         1800.0, "float", minimum=1.0, maximum=604_800.0,
         doc="a trial still running after this many seconds is stopped and recorded as `timeout`",

@@ -80,12 +80,18 @@ class Output:
 
 @dataclass(frozen=True, slots=True)
 class Monitor:
-    """The background resource sampler in each trial (samples.csv)."""
+    """What each trial records beside its epochs: the background resource sampler
+    (samples.csv) and every step's wall time (steps.csv)."""
 
     enabled: bool = setting(True, "bool", doc="run the sampler")
     interval_s: float = setting(
         0.2, "float", minimum=0.01, maximum=3600.0, doc="sampling interval in seconds"
     )
+    steps: bool = setting(
+        True, "bool",
+        doc="record every step's wall time (steps.csv: a time read per step, CUDA events on a "
+        "GPU, never a sync); its cost is below the harness's resolution (docs/benchmarks.md)",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.contract.recipe import Recipe
 from bench.contract.trial import Trial
 from bench.launchers.launch import launcher_for
 from models import zoo
@@ -68,6 +69,9 @@ def cache_key(trial: Trial) -> str:
     identity["network"] = network(trial)
     if trial.parallel == "data":  # DDP changes what torch.compile builds; single keys unchanged
         identity["parallel"] = f"data{trial.world_size}"
+    plain = Recipe(learning_rate=trial.learning_rate)  # Adam, no extras: the keys of before
+    if trial.recipe != plain:  # Keras compiles the optimizer's update into its train step
+        identity["optimizer"] = trial.recipe.describe()
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return f"{trial.framework}.{trial.backend}.{trial.mode}.{trial.model}-{digest}"
 

@@ -2,11 +2,13 @@
 
 It drives the end-to-end tests deterministically (like hyperfine's mock executor). Time is
 virtual unless `sleep = true`: the runner advances its own clock by the scripted durations, so
-every phase and epoch lasts exactly what the script says — times `slowdown` for the models in
-`slow_models` (a slower configuration, for testing `compare`). `fail` makes a trial fail for real in
-the chosen way at the start of epoch `fail_epoch`: raise an exception, exit non-zero, kill itself
-with SIGKILL, hang (for timeouts), or raise MemoryError (recorded as `oom`); in a data-parallel
-trial, in every rank or only in rank `fail_rank` (the rank supervisor's tests).
+every phase and epoch lasts exactly what the script says (an epoch's steps share its time
+evenly; epoch 1's first step lasts `first_step_s`, its others share the rest) — times `slowdown`
+for the models in `slow_models` (a slower configuration, for testing `compare`). `fail` makes a
+trial fail for real in the chosen way at the start of epoch `fail_epoch`: raise an exception,
+exit non-zero, kill itself with SIGKILL, hang (for timeouts), or raise MemoryError (recorded as
+`oom`); in a data-parallel trial, in every rank or only in rank `fail_rank` (the rank
+supervisor's tests).
 """
 
 from __future__ import annotations
@@ -88,12 +90,25 @@ class FakeRunner:
             self._maybe_fail(epoch)
             wall = epoch_s[min(epoch - 1, len(epoch_s) - 1)]
             if epoch == 1:
-                self._spend(self.script["first_step_s"])
+                first = self.script["first_step_s"]
+                self._spend(first)
                 clock.first_step_done()
-                self._spend(max(wall - self.script["first_step_s"], 0.0))
+                self._steps(clock, max(wall - first, 0.0), self.trial.steps_per_epoch - 1, first)
             else:
-                self._spend(wall)
+                self._steps(clock, wall, self.trial.steps_per_epoch)
             clock.epoch_end(1.0 / epoch)
+
+    def _steps(self, clock: TrainingClock, seconds: float, steps: int, done: float = -1) -> None:
+        """`steps` steps sharing `seconds` evenly, each marked (`done` ≥ 0: a step of that
+        length has just run unmarked, the first of epoch 1; with no step left, the time left
+        ends it)."""
+        if done >= 0 and steps == 0:
+            self._spend(seconds)
+        if done >= 0:
+            clock.step_done()
+        for _ in range(steps):
+            self._spend(seconds / steps)
+            clock.step_done()
 
     sync = staticmethod(no_sync)
 

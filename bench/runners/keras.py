@@ -2,7 +2,12 @@
 
 Epoch boundaries come from a callback. It overrides only `on_epoch_begin`, `on_epoch_end` and
 `on_train_batch_begin`: overriding `on_train_batch_end` would make Keras turn each step's logs
-into Python floats — a host sync per step that a plain `fit` does not do. The end of the first
+into Python floats — a host sync per step that a plain `fit` does not do. steps.csv's step ends
+are marked there too, at the start of the next batch (a time read; the epoch's last step ends
+at `epoch_end`): on TensorFlow, which syncs every step's logs anyway, that is when the step
+ended; on JAX and torch GPUs, whose dispatch runs ahead, it is when the host issued the next
+step — the steady intervals still average to the step time, but single steps are dispatch
+times (docs/method.md). The end of the first
 step is observed at the start of the second, after `sync()` has waited for step 1: on TensorFlow
 (and torch on the CPU) by fetching `optimizer.iterations` to the host (it is incremented at the
 end of every step); on JAX by blocking on the trainer's state, since during `fit` the variables
@@ -45,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.runners import keras_backends as backends
 from bench.runners import keras_precision as precision
+from bench.runners import optim_keras
 from bench.runners.base import (
     dataset_identity,
     evaluates,
@@ -141,10 +147,7 @@ class KerasRunner:
 
     def compile(self) -> None:
         keras, trial = self.keras, self.trial
-        if trial.optimizer == "adam":
-            optimizer = keras.optimizers.Adam(learning_rate=trial.learning_rate, epsilon=1e-7)
-        else:
-            optimizer = keras.optimizers.SGD(learning_rate=trial.learning_rate)
+        optimizer = optim_keras.make_optimizer(keras, trial.recipe, trial.total_steps)
         self.model.compile(
             optimizer=precision.loss_scaled(keras, optimizer, trial.precision),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -225,6 +228,8 @@ class KerasRunner:
         trial = self.trial
         values |= backends.backend_settings(trial.backend, self.framework, trial.device_kind)
         values |= precision.settings(keras, model)
+        recipe = trial.recipe
+        values |= optim_keras.recipe_settings(model.optimizer, recipe, trial.backend, trial.mode)
         values |= model_settings(trial)
         return {k: str(v) for k, v in values.items()}
 
@@ -246,6 +251,8 @@ def _clock_callback(
         def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
             if batch == 1 and clock.epoch == 1:
                 clock.first_step_done()
+            if batch:  # the previous step has ended (the epoch's last: at `epoch_end`)
+                clock.step_done()
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             clock.epoch_end((logs or {}).get("loss"))

@@ -2,9 +2,9 @@
 
 The loop is the torch runner's: for each batch of the memory pipeline (the training arrays
 sliced in order, `steps_per_epoch` × `batch_size`, no shuffle), forward, softmax cross-entropy on
-the logits (mean over the batch), backward, optimizer step — torch's SGD or Adam update rules
-exactly (`numpy_model`), Adam with the torch runner's ε = 1e-7. The model starts from the same
-arrays `models.initial` gives torch and Keras. float32 throughout.
+the logits (mean over the batch), backward, optimizer step — torch's update rules, clipping and
+learning-rate schedule exactly (`numpy_optim`, the recipe of `bench.contract.recipe`). The model
+starts from the same arrays `models.initial` gives torch and Keras. float32 throughout.
 
 Phases: `import` imports NumPy and threadpoolctl; `device_init` limits the BLAS thread pool to
 the trial's threads (`threadpoolctl.threadpool_limits`, kept for the whole trial); `data` loads
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 
 #: The spec layers the numpy runner implements (`models.spec` class names).
 SUPPORTED_LAYERS = ("Conv", "MaxPool", "ReLU", "Flatten", "Dense", "Dropout", "GlobalAvgPool")
-#: Adam's ε, as the torch runner passes it (Keras's default, the seed recipe's).
-ADAM_EPS = 1e-7
 
 
 def _kinds(layers: tuple[Layer, ...]) -> list[str]:
@@ -116,12 +114,10 @@ class NumpyRunner:
         return self.model.counts()
 
     def compile(self) -> None:
-        from bench.runners.numpy_model import optimizer
+        from bench.runners.numpy_optim import NumpyRecipe
 
         trial = self.trial
-        self.optimizer = optimizer(
-            trial.optimizer, self.model.params, trial.learning_rate, ADAM_EPS
-        )
+        self.optimizer = NumpyRecipe(self.model.params, trial.recipe, trial.total_steps)
 
     def fit(self, clock: TrainingClock) -> None:
         steps = self.trial.steps_per_epoch
@@ -146,6 +142,7 @@ class NumpyRunner:
                 correct += int((logits.argmax(1) == yb).sum())
             if first and i == 0:
                 clock.first_step_done()
+            clock.step_done()
         return total, correct
 
     def _validation(self, epoch: int, correct: int) -> dict[str, Any]:
@@ -189,6 +186,7 @@ class NumpyRunner:
             "numpy.blas.num_threads": each("num_threads"),
             "numpy.blas.threading_layer": each("threading_layer"),
             "dtype": str(self.model.params.dtype),
+            **self.optimizer.settings(),
             **model_settings(self.trial),
         }
         return {k: str(v) for k, v in values.items()}

@@ -1,5 +1,5 @@
-"""A `ModelSpec` as a stack of NumPy layers (`numpy_layers`), its loss (softmax cross-entropy
-on the logits, mean over the batch), and PyTorch's SGD and Adam.
+"""A `ModelSpec` as a stack of NumPy layers (`numpy_layers`) and its loss (softmax cross-entropy
+on the logits, mean over the batch); the optimizers are in `numpy_optim`.
 
 `Network(spec, seed)` starts from exactly the arrays `models.initial.draw(spec, seed)` yields
 (Keras layouts), as the torch and Keras builds do, so all three start bit-identical. The
@@ -8,15 +8,10 @@ layer's parameters and gradients are views of them), so an optimizer step is a h
 whole-buffer operations instead of a loop over tensors. Layers of a frozen backbone
 (`spec.frozen_layers`) keep their parameters apart and are never updated; backward stops at the
 lowest trained layer.
-
-The optimizers apply exactly `torch.optim.SGD` (no momentum, no weight decay: p ← p − lr·g) and
-`torch.optim.Adam` (single-tensor path, no weight decay, no amsgrad):
-m ← m + (1 − β₁)(g − m); v ← β₂v + (1 − β₂)g²; p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -123,58 +118,3 @@ class Network:
         loss, dlogits = softmax_cross_entropy(logits, y)
         self.backward(dlogits)
         return loss, logits
-
-
-class SGD:
-    """torch.optim.SGD without momentum: p ← p − lr·g."""
-
-    def __init__(self, params: np.ndarray, lr: float) -> None:
-        self.params, self.lr = params, lr
-        self.scratch = np.empty_like(params)
-
-    def step(self, grads: np.ndarray) -> None:
-        np.multiply(grads, F32(self.lr), out=self.scratch)
-        self.params -= self.scratch
-
-
-class Adam:
-    """torch.optim.Adam (betas, eps as given; bias correction as torch applies it)."""
-
-    def __init__(
-        self,
-        params: np.ndarray,
-        lr: float,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-    ) -> None:
-        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
-        self.t = 0
-        self.m: np.ndarray | None = None  # created at the first step, as torch does
-        self.v: np.ndarray | None = None
-        self.scratch: np.ndarray | None = None
-
-    def step(self, grads: np.ndarray) -> None:
-        if self.m is None:
-            self.m, self.v, self.scratch = (np.zeros_like(self.params) for _ in range(3))
-        m, v, tmp = self.m, self.v, self.scratch
-        beta1, beta2 = self.betas
-        self.t += 1
-        np.subtract(grads, m, out=tmp)  # m.lerp_(g, 1 − β₁)
-        tmp *= F32(1 - beta1)
-        m += tmp
-        v *= F32(beta2)  # v.mul_(β₂).addcmul_(g, g, 1 − β₂)
-        np.multiply(grads, grads, out=tmp)
-        tmp *= F32(1 - beta2)
-        v += tmp
-        step_size = self.lr / (1 - beta1**self.t)
-        np.sqrt(v, out=tmp)  # denom = √v / √(1 − β₂ᵗ) + ε
-        tmp /= F32(math.sqrt(1 - beta2**self.t))
-        tmp += F32(self.eps)
-        np.divide(m, tmp, out=tmp)  # p.addcdiv_(m, denom, −step_size)
-        tmp *= F32(step_size)
-        self.params -= tmp
-
-
-def optimizer(name: str, params: np.ndarray, lr: float, eps: float) -> SGD | Adam:
-    """The trial's optimizer over the flat parameter buffer: `sgd` or `adam`."""
-    return Adam(params, lr, eps=eps) if name == "adam" else SGD(params, lr)

@@ -1,9 +1,12 @@
 """PyTorch runner: a plain training loop, written the way a careful user writes it.
 
-Each step is `zero_grad(set_to_none=True)`, forward, loss, backward, `step()`, with no host
-synchronization inside an epoch. The epoch's mean loss is accumulated on the device and fetched
-once, after the clock has stopped. On a GPU the clock reads the time only after
-`torch.cuda.synchronize()` (`torch.mps.synchronize()` on MPS; see `torch_device.pick_sync`).
+Each step is `zero_grad(set_to_none=True)`, forward, loss, backward, gradient clipping where the
+recipe asks, `step()`, the scheduler's step (`bench.runners.optim_torch`), with no host
+synchronization inside an epoch; each step's end is marked for steps.csv (`clock.step_done`: a
+CUDA event on a GPU, a host time read on the CPU). The epoch's mean loss is accumulated on the
+device and fetched once, after the clock has stopped. On a GPU the clock reads the time only
+after `torch.cuda.synchronize()` (`torch.mps.synchronize()` on MPS; see
+`torch_device.pick_sync`).
 
 Device (`bench.runners.torch_device`): `cpu`, `cuda` (NVIDIA, or AMD through a ROCm build) or
 `mps`. `device_init` proves that this torch can use it and that a first tensor lands there; the
@@ -14,18 +17,18 @@ Pipelines: `memory` keeps the training tensors in host memory (pinned on CUDA) a
 step's slice to the device with `.to(device, non_blocking=True)` — the same work as Keras's
 `fit(x=NumPy arrays)`, whose data adapter slices host arrays and copies each batch to the device
 on every backend (on the CPU the copy is a no-op in both); `loader` is a
-`DataLoader(TensorDataset)` (batch size, no shuffle, `drop_last`, `workers` worker processes kept
-alive across epochs, pinned memory on CUDA) whose batches are moved the same way; with
+`DataLoader(TensorDataset)` (batch size, no shuffle, `drop_last`, `workers` worker processes
+kept alive across epochs, pinned memory on CUDA) whose batches are moved the same way; with
 `augment` its `collate_fn` flips and rotates each batch (`FlipRotate`). Both give every epoch
 the same steps and samples.
 
 When the trial evaluates (real data, `[data] evaluate`), the loop also counts correct
 predictions on the device (an argmax and a sum per step, no sync: the counterpart of Keras's
-per-step accuracy metric), and after each epoch's clock has stopped the model is evaluated on the
-validation tensors (in host memory, each batch copied to the device, as Keras's `evaluate` on
-NumPy arrays does) and reported as a `validation` event,
-timed on its own. Evaluation uses the uncompiled model, so that in mode `compile` it neither
-recompiles nor adds to torch.compile's statistics.
+per-step accuracy metric), and after each epoch's clock has stopped the model is evaluated on
+the validation tensors (in host memory, each batch copied to the device, as Keras's `evaluate`
+on NumPy arrays does) and reported as a `validation` event, timed on its own. Evaluation uses
+the uncompiled model, so that in mode `compile` it neither recompiles nor adds to
+torch.compile's statistics.
 
 Precision (`bench.runners.torch_precision`): `device_init` sets TF32 (on only for `tf32`) and,
 unless autotune is `default`, `cudnn.benchmark`; for `bf16`/`fp16` each step's forward pass and
@@ -52,7 +55,14 @@ from bench.runners.base import (
     model_spec,
     no_sync,
 )
-from bench.runners.torch_device import device_peaks, device_settings, pick_sync, torch_device
+from bench.runners.optim_torch import TorchRecipe
+from bench.runners.torch_device import (
+    device_peaks,
+    device_settings,
+    pick_sync,
+    step_timer,
+    torch_device,
+)
 from bench.runners.torch_precision import Amp, apply_flags, precision_settings
 
 if TYPE_CHECKING:
@@ -201,10 +211,8 @@ class TorchRunner:
     def compile(self) -> None:
         torch, trial = self.torch, self.trial
         params = [p for p in self.model.parameters() if p.requires_grad]
-        if trial.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=trial.learning_rate, eps=1e-7)
-        else:
-            self.optimizer = torch.optim.SGD(params, lr=trial.learning_rate)
+        self.recipe = TorchRecipe(torch, params, trial.recipe, trial.total_steps)
+        self.optimizer = self.recipe.optimizer
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.step_model = torch.compile(self.model) if trial.mode == "compile" else self.model
 
@@ -238,19 +246,21 @@ class TorchRunner:
         torch, model, opt, loss_fn = self.torch, self.step_model, self.optimizer, self.loss_fn
         total = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device) if self.evaluate else None
-        amp = self.amp
+        amp, recipe = self.amp, self.recipe
         for i, (xb, yb) in enumerate(self._batches()):
             opt.zero_grad(set_to_none=True)
             with amp.autocast():
                 out = model(xb)
                 loss = loss_fn(out, yb)
-            amp.backward_step(loss, opt)
+            amp.backward_step(loss, opt, recipe.clip)
+            recipe.scheduled()
             total += loss.detach()
             if correct is not None:
                 correct += (out.detach().argmax(1) == yb).sum()
             if first and i == 0:
                 clock.first_step_done()
                 self.logits_dtype = str(out.dtype)
+            clock.step_done()
         return total, correct
 
     def _validation(self, epoch: int, correct: Any) -> dict[str, Any]:
@@ -283,6 +293,10 @@ class TorchRunner:
     def device_peaks(self) -> list[Any]:
         return device_peaks(self.torch, self.trial.device_kind, self.device)
 
+    def step_timer(self) -> Any:
+        """steps.csv on a GPU: device events, no per-step sync (None: host timestamps)."""
+        return step_timer(self.torch, self.trial.device_kind)
+
     def stats(self) -> dict[str, float | int | None]:
         """torch.compile's statistics; for a native model (no spec to count from) also its
         training FLOPs per sample by FlopCounterMode, counted after training, on the
@@ -306,6 +320,7 @@ class TorchRunner:
             "torch.backends.mkldnn.available": torch.backends.mkldnn.is_available(),
             "dtype": str(next(self.model.parameters()).dtype),
             "torch.compile": self.trial.mode == "compile",
+            **self.recipe.settings(),
             **device_settings(torch, self.trial.device_kind, self.device),
             **model_settings(self.trial),
         }

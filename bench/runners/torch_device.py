@@ -13,6 +13,9 @@ epoch (`reset_peak_memory_stats`). MPS keeps no peak and has no reset — `torch
 `current_allocated_memory()` (live tensors) and `driver_allocated_memory()` (all Metal memory of
 the process, pools included) — so its probes report the larger of the readings at the epoch's
 start and end, named `..._at_bounds`: a lower bound of the epoch's peak, said as such.
+
+Steps (`step_timer`): on CUDA (and MPS where torch has events) each step's wall time is the
+device's own, between events recorded after each step; on the CPU the clock's host timestamps.
 """
 
 from __future__ import annotations
@@ -93,6 +96,45 @@ def device_peaks(torch: Any, kind: str, device: Any) -> list[Any]:
         readings = ("current_allocated_memory", "driver_allocated_memory")
         return [MpsAtBounds(torch, r) for r in readings]
     return []
+
+
+class DeviceSteps:
+    """steps.csv's timer on the device's own clock: an event recorded on the current stream at
+    the epoch's start and after each step — no synchronization, as a bare loop has none — and
+    the times between them read at the epoch's end, after the clock's sync. Events are kept
+    and reused epoch after epoch (creating one per step would cost more than recording it)."""
+
+    def __init__(self, event: Callable[..., Any]) -> None:
+        self._event = event
+        self._events: list[Any] = []
+        self._n = 0
+
+    def _mark(self) -> None:
+        if self._n == len(self._events):
+            self._events.append(self._event(enable_timing=True))
+        self._events[self._n].record()
+        self._n += 1
+
+    def begin(self, now: float) -> None:
+        self._n = 0
+        self._mark()
+
+    def step(self) -> None:
+        self._mark()
+
+    def walls(self, now: float, steps: int) -> list[float]:
+        marked = self._events[: min(self._n, steps + 1)]
+        pairs = zip(marked, marked[1:], strict=False)
+        return [round(a.elapsed_time(b) / 1000, 9) for a, b in pairs]
+
+
+def step_timer(torch: Any, kind: str) -> DeviceSteps | None:
+    """Device events for a CUDA (or ROCm) GPU, and MPS where this torch has `torch.mps.Event`;
+    None elsewhere: the clock's host timestamps (a CPU step has ended when its call returns)."""
+    if kind == "cuda":
+        return DeviceSteps(torch.cuda.Event)
+    event = getattr(getattr(torch, "mps", None), "Event", None) if kind == "mps" else None
+    return DeviceSteps(event) if event is not None else None
 
 
 def device_settings(torch: Any, kind: str, device: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ CPU autocast takes bfloat16 and, in torch 2.13, float16 (`torch.amp.is_autocast_
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 AUTOCAST_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}
@@ -60,8 +61,8 @@ def precision_settings(torch: Any) -> dict[str, Any]:
 
 class Amp:
     """Automatic mixed precision for one trial: `autocast()` around forward and loss,
-    `backward_step(loss, optimizer)` for the rest of the step. For `fp32`/`tf32` autocast is a
-    no-op context and the step is the plain `loss.backward(); optimizer.step()`."""
+    `backward_step(loss, optimizer, clip)` for the rest of the step. For `fp32`/`tf32` autocast
+    is a no-op context and the step is the plain `loss.backward(); clip(); optimizer.step()`."""
 
     def __init__(self, torch: Any, precision: str, device_type: str) -> None:
         self.torch, self.device_type = torch, device_type
@@ -79,12 +80,18 @@ class Amp:
             return contextlib.nullcontext()
         return self.torch.autocast(self.device_type, dtype=self.dtype)
 
-    def backward_step(self, loss: Any, optimizer: Any) -> None:
+    def backward_step(self, loss: Any, optimizer: Any, clip: Callable[[], Any] | None) -> None:
+        """Backward, `clip` (gradient clipping, on unscaled gradients), the optimizer's step."""
         if self.scaler is None:
             loss.backward()
+            if clip is not None:
+                clip()
             optimizer.step()
             return
         self.scaler.scale(loss).backward()
+        if clip is not None:
+            self.scaler.unscale_(optimizer)  # clip the true gradients, as torch's AMP recipe
+            clip()
         self.scaler.step(optimizer)  # skipped when the scaled gradients hold an inf or NaN
         self.scaler.update()
 

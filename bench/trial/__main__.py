@@ -98,10 +98,11 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
 
 def _clock(trial: Trial, runner: Runner, spawn_t: float, emit: Emit, energy: EnergyMeter) -> Clock:
     """The harness's clock for this trial: real time from the spawn, or the fake runner's."""
-    from bench.trial.clock import Clock
+    from bench.trial.clock import Clock, HostSteps
     from bench.trial.memory import host_peak_probe
 
     virtual = runner.time_fn is not None
+    now = runner.time_fn if runner.time_fn is not None else time.monotonic
     return Clock(
         origin=0.0 if virtual else spawn_t,
         start=runner.time_fn() if virtual else T0,
@@ -111,6 +112,7 @@ def _clock(trial: Trial, runner: Runner, spawn_t: float, emit: Emit, energy: Ene
         steps_per_epoch=trial.steps_per_epoch,
         batch_size=trial.global_batch_size,  # an epoch's samples are every replica's
         energy=energy,
+        steps=HostSteps(now) if trial.record_steps else None,
         **({"time_fn": runner.time_fn} if virtual else {}),
     )
 
@@ -125,6 +127,9 @@ def _protocol(runner: Runner, clock: Clock, emit: Emit) -> int:
         clock.mark("import")
         runner.init_device()
         clock.mark("device_init")
+        device_steps = getattr(runner, "step_timer", None)  # a GPU's own clock for steps.csv
+        if clock.records_steps and device_steps is not None and (timer := device_steps()):
+            clock.set_step_timer(timer)
         if (init_distributed := getattr(runner, "init_distributed", None)) is not None:
             init_distributed()  # a data-parallel rank: rendezvous, process group
             clock.mark("dist_init")

@@ -1,11 +1,12 @@
 """Bare, hand-written training loops for `bench selfcheck`: no harness clock, no probes.
 
 `python -m bench.trial.bare TRIAL.json OUT.json` trains the trial's model on the same data (the
-runners' `load_data`, the memory pipeline) with the same threads, batch size and optimizer as
-the harness would, timing each epoch with nothing but `time.perf_counter()` — the way a user
-times a loop by hand — and writes the epoch times to OUT.json. Comparing these with the
-harness's own epoch times shows what the harness costs (target: steady-epoch ratio ≤ 1.02).
-`selfcheck` runs synthetic data, which is never evaluated, so there is no validation here.
+runners' `load_data`, the memory pipeline) with the same threads, batch size and optimizer
+recipe as the harness would (built by the runners' own `optim_*` modules), timing each epoch
+with nothing but `time.perf_counter()` — the way a user times a loop by hand — and writes the
+epoch times to OUT.json. Comparing these with the harness's own epoch times shows what the
+harness costs (target: steady-epoch ratio ≤ 1.02). `selfcheck` runs synthetic data, which is
+never evaluated, so there is no validation here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bench.runners.base import load_data, model_spec
 def torch_loop(trial: Trial) -> list[float]:
     import torch
 
+    from bench.runners.optim_torch import TorchRecipe
     from bench.runners.torch import host, nchw
     from models import torch_build
 
@@ -34,10 +36,8 @@ def torch_loop(trial: Trial) -> list[float]:
     x = host(device, nchw(torch, data.x_train))
     y = host(device, torch.from_numpy(data.y_train))
     model = torch_build.build(model_spec(trial), seed=trial.seed).to(device)
-    if trial.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=trial.learning_rate, eps=1e-7)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=trial.learning_rate)
+    recipe = TorchRecipe(torch, list(model.parameters()), trial.recipe, trial.total_steps)
+    opt = recipe.optimizer
     loss_fn = torch.nn.CrossEntropyLoss()
     bs, times = trial.batch_size, []
     model.train()
@@ -49,7 +49,10 @@ def torch_loop(trial: Trial) -> list[float]:
             yb = y[i * bs : (i + 1) * bs].to(device, non_blocking=True)
             loss = loss_fn(model(xb), yb)
             loss.backward()
+            if recipe.clip is not None:
+                recipe.clip()
             opt.step()
+            recipe.scheduled()
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
@@ -61,6 +64,7 @@ def keras_loop(trial: Trial) -> list[float]:
     import keras
     import tensorflow as tf
 
+    from bench.runners.optim_keras import make_optimizer
     from models import keras_build
 
     tf.config.threading.set_intra_op_parallelism_threads(trial.threads)
@@ -69,10 +73,7 @@ def keras_loop(trial: Trial) -> list[float]:
     data = load_data(trial)
     x, y = data.x_train, data.y_train
     model = keras_build.build(model_spec(trial), seed=trial.seed)
-    if trial.optimizer == "adam":
-        opt = keras.optimizers.Adam(learning_rate=trial.learning_rate, epsilon=1e-7)
-    else:
-        opt = keras.optimizers.SGD(learning_rate=trial.learning_rate)
+    opt = make_optimizer(keras, trial.recipe, trial.total_steps)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=opt, loss=loss, jit_compile=False)
     times: list[float] = []
@@ -99,14 +100,14 @@ def keras_loop(trial: Trial) -> list[float]:
 def numpy_loop(trial: Trial) -> list[float]:
     from threadpoolctl import threadpool_limits
 
-    from bench.runners.numpy import ADAM_EPS
-    from bench.runners.numpy_model import Network, optimizer
+    from bench.runners.numpy_model import Network
+    from bench.runners.numpy_optim import NumpyRecipe
 
     limits = threadpool_limits(limits=trial.threads)  # noqa: F841 (held for the whole loop)
     data = load_data(trial)
     x, y = data.x_train, data.y_train
     net = Network(model_spec(trial), seed=trial.seed)
-    opt = optimizer(trial.optimizer, net.params, trial.learning_rate, ADAM_EPS)
+    opt = NumpyRecipe(net.params, trial.recipe, trial.total_steps)
     bs, times = trial.batch_size, []
     for _ in range(trial.epochs):
         t = time.perf_counter()

@@ -5,6 +5,7 @@ Every framework's runner calls the same four methods at the same points of its o
     clock.mark(phase)        end of a start-up phase (the harness calls it for the first five)
     clock.start_training()   end of `compile`; epoch 1 and its first step start now
     clock.first_step_done()  after the first optimizer step of epoch 1
+    clock.step_done()        after every step (no sync: it only marks the step's end)
     clock.epoch_end(loss)    after the last step of an epoch
     clock.epoch_begin()      before the first step of epochs 2..E
 
@@ -16,6 +17,12 @@ wait on the trainer's state) — so the clock reads the time only when the devic
 work. An epoch event carries its `start_s` (on the phases' origin) beside `wall_s`, so that
 readings taken by the sampler on the same origin can be matched to the epoch's own window; it is
 not an epochs.csv column.
+
+Steps (steps.csv, `[monitor] steps`): the step timer (`HostSteps`, the clock's own time source,
+unless the runner hands it a device timer: CUDA events) starts with the epoch, marks each
+`step_done`, and is read at `epoch_end` after the sync, as a `steps` event with every step's
+wall time; a step the loop did not mark (Keras marks a step's end at the next step's start)
+ends at the epoch's end. Marking a step costs a time read and an append (docs/benchmarks.md).
 
 A data-parallel rank also sets a barrier (`set_barrier`): then every epoch runs barrier → start
 → epoch → device sync → local end → barrier → global end. The epoch's `wall_s` is the global
@@ -30,7 +37,27 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.contract.clock import EnergyProbe, PeakProbe
+from bench.contract.clock import EnergyProbe, PeakProbe, StepTimer
+
+
+class HostSteps:
+    """Each step's wall time from host timestamps: the time between consecutive step ends."""
+
+    def __init__(self, time_fn: Callable[[], float]) -> None:
+        self._now = time_fn
+        self._stamps: list[float] = []
+
+    def begin(self, now: float) -> None:
+        self._stamps = [now]
+
+    def step(self) -> None:
+        self._stamps.append(self._now())
+
+    def walls(self, now: float, steps: int) -> list[float]:
+        stamps = self._stamps[: steps + 1]
+        if len(stamps) <= steps:
+            stamps.append(now)
+        return [round(b - a, 9) for a, b in zip(stamps, stamps[1:], strict=False)]
 
 
 class Clock:
@@ -46,6 +73,7 @@ class Clock:
         batch_size: int,
         time_fn: Callable[[], float] = time.monotonic,
         energy: EnergyProbe | None = None,
+        steps: StepTimer | None = None,
     ) -> None:
         self._origin = origin
         self._last = start
@@ -62,6 +90,7 @@ class Clock:
         self._epoch_start = 0.0
         self._first_step_done = False
         self._barrier: Callable[[], None] | None = None
+        self._timer = steps
         self._record_phase("spawn", origin, start)
 
     @property
@@ -82,6 +111,20 @@ class Clock:
     def set_device_peaks(self, probes: list[PeakProbe]) -> None:
         """Attach device-memory probes, primary first, once the device exists."""
         self._devices = list(probes)
+
+    @property
+    def records_steps(self) -> bool:
+        """Whether the trial records its steps (steps.csv)."""
+        return self._timer is not None
+
+    def set_step_timer(self, timer: StepTimer) -> None:
+        """Time steps with the device's own clock (a runner's `step_timer`) instead."""
+        self._timer = timer
+
+    def step_done(self) -> None:
+        """A step has been issued: mark its end (no sync)."""
+        if self._timer is not None:
+            self._timer.step()
 
     def set_barrier(self, barrier: Callable[[], None]) -> None:
         """Wait for every rank at each epoch's start and end (a data-parallel trial)."""
@@ -123,6 +166,8 @@ class Clock:
         self._epoch = 1
         self._wait_all()
         self._epoch_start = self.mark("compile")
+        if self._timer is not None:
+            self._timer.begin(self._epoch_start)
 
     def first_step_done(self) -> None:
         self.mark("first_step")
@@ -135,6 +180,8 @@ class Clock:
         self._sync()
         self._wait_all()
         self._epoch_start = self._now()
+        if self._timer is not None:
+            self._timer.begin(self._epoch_start)
 
     def epoch_end(self, loss: Callable[[], float | None] | float | None) -> None:
         """Stop the epoch's clock, then record it (and epoch 1's remaining phase)."""
@@ -176,6 +223,9 @@ class Clock:
                 "local_s": round(local - self._epoch_start, 9),
                 "barrier_wait_s": round(now - local, 9),
             }
+        if self._timer is not None:  # this process's own steps, up to its own end
+            walls = self._timer.walls(local, self._steps)
+            self._pending.append({"event": "steps", "epoch": self._epoch, "wall_s": walls})
         self.flush()
 
     def flush(self) -> None:
