@@ -229,7 +229,10 @@ class KerasRunner:
         values |= backends.backend_settings(trial.backend, self.framework, trial.device_kind)
         values |= precision.settings(keras, model)
         recipe = trial.recipe
-        values |= optim_keras.recipe_settings(model.optimizer, recipe, trial.backend, trial.mode)
+        if model.optimizer is not None:  # None: compile() did not run
+            values |= optim_keras.recipe_settings(
+                model.optimizer, recipe, trial.backend, trial.mode
+            )
         values |= model_settings(trial)
         return {k: str(v) for k, v in values.items()}
 

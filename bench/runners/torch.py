@@ -156,6 +156,7 @@ class TorchRunner:
         self.evaluate = False
         self.info: dict[str, Any] = {}
         self.logits_dtype = ""
+        self.recipe: Any = None  # the optimizer recipe, built in compile()
 
     def import_framework(self) -> str:
         import torch
@@ -320,7 +321,7 @@ class TorchRunner:
             "torch.backends.mkldnn.available": torch.backends.mkldnn.is_available(),
             "dtype": str(next(self.model.parameters()).dtype),
             "torch.compile": self.trial.mode == "compile",
-            **self.recipe.settings(),
+            **(self.recipe.settings() if self.recipe is not None else {}),  # None: no compile()
             **device_settings(torch, self.trial.device_kind, self.device),
             **model_settings(self.trial),
         }
