@@ -7,6 +7,8 @@ one role (tests/test_schema_roles.py). The noise and per-step column groups are 
 
 from __future__ import annotations
 
+from bench.contract.steps import STEP_FIGURES
+
 # What disturbed a trial's timing (bench.trial.noise; summarised by bench.core.noise_rows).
 NOISE_TRIAL_COLUMNS = (
     "load_avg_1m_before",
@@ -18,15 +20,8 @@ NOISE_TRIAL_COLUMNS = (
     "cpu_throttle_count",
     "gpu_throttle_reasons",
 )
-# Per-step figures of trials.csv (`bench.contract.steps.STEP_FIGURES`, from steps.csv).
-STEP_COLUMNS = (
-    "step_p50_s",
-    "step_p90_s",
-    "step_p99_s",
-    "step_stdev_s",
-    "step_overhead_s",
-    "settle_steps",
-)
+# Per-step figures of trials.csv: steps.csv summarised (`bench.contract.steps`).
+STEP_COLUMNS = STEP_FIGURES
 # Every trials.csv column has one role (tests/test_schema_roles.py fails for a column in none).
 # IDENTITY: what a configuration is — trials of a run that differ in one of these are different
 # configurations; analysis groups and aligns runs by them (a new sweep dimension goes here).
