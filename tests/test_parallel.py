@@ -93,6 +93,22 @@ def test_skips_say_why() -> None:
     assert why[("torch", 4)] == "world size 4 needs 4 GPUs; the sweep chose 2"
 
 
+def test_data_parallel_over_a_mig_slice_is_planned_skipped_naming_it() -> None:
+    mig = Device("cuda:1", "cuda", "A100 MIG 3g.40gb", 1, 1 << 30, "driver", uuid="MIG-a1b2")
+    cfg = config(frameworks=["torch", "keras"], parallel=["single", "data"], world_sizes=[1, 2])
+    trials = plan(cfg, [gpu(0), mig], 4)
+    data = {(t.framework, t.world_size): t for t in trials if t.parallel == "data"}
+    for framework in ("torch", "keras"):
+        two = data[(framework, 2)]
+        assert "cannot use a MIG slice: cuda:1 (A100 MIG 3g.40gb, MIG-a1b2)" in two.skip
+        assert "NCCL does not support MIG" in two.skip and two.rank_gpus == ()
+        assert data[(framework, 1)].skip == "", "one rank on a whole GPU needs no NCCL"
+    singles = [t for t in trials if t.parallel == "single"]
+    assert [t.skip for t in singles] == [""] * len(singles), "a slice alone still runs"
+    whole = plan(cfg, [gpu(0), gpu(1)], 4)
+    assert all(not t.skip for t in whole if t.world_size == 2)
+
+
 def test_bad_parallel_value_is_a_clear_error() -> None:
     with pytest.raises(UsageError, match=r"\[sweep\] parallel = \['pipeline'\] is invalid"):
         config(parallel=["pipeline"])
