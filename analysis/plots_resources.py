@@ -23,6 +23,7 @@ from analysis.labels import (
     pixels,
 )
 from analysis.summary import CONFIG, setting_labels
+from bench.hardware.mfu import achieved_flops_per_s, mfu
 
 KEYS = ["run_id", "trial_id"]
 SOURCE_NAMES = {
@@ -145,20 +146,35 @@ PEAKS = {
 }
 
 
+def _mfu_pct(row: pd.Series, peak_column: str) -> float:
+    """One trial's MFU (%) against `peak_column`, by `bench.hardware.mfu`'s definition (per
+    device: a data-parallel trial's samples are shared by its `world_size` devices); NaN when
+    not measurable."""
+    world = row.get("world_size", 1)
+    achieved = achieved_flops_per_s(
+        _number(row["flops_per_sample"]),
+        _number(row["samples_per_epoch"]),
+        _number(row["steady_epoch_s"]),
+        int(world) if pd.notna(world) else 1,
+    )
+    value = mfu(achieved, _number(row[peak_column]))
+    return np.nan if value is None else 100 * value
+
+
+def _number(value: object) -> float | None:
+    return None if pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
 def mfu_table(a: Analysis) -> pd.DataFrame:
     """Long: one row per ok trial and peak source with `mfu_pct`, recomputed from raw figures
-    (flops_per_sample × samples_per_epoch / steady epoch / peak); a bare `mfu` column is taken
-    as it is."""
+    (`bench.hardware.mfu`: flops_per_sample × samples_per_epoch / world_size / steady epoch /
+    peak); a bare `mfu` column is taken as it is."""
     ok = a.trials[a.trials["status"] == "ok"]
-    achieved = (
-        ok["flops_per_sample"].astype(float) * ok["samples_per_epoch"] / ok["steady_epoch_s"]
-        if "flops_per_sample" in ok
-        else None
-    )
     parts = []
     for column, name in PEAKS.items():
-        if column in ok and achieved is not None:
-            parts.append(ok.assign(peak=name, mfu_pct=100 * achieved / ok[column].astype(float)))
+        if column in ok and "flops_per_sample" in ok and len(ok):
+            pct = ok.apply(_mfu_pct, axis=1, args=(column,)).astype(float)
+            parts.append(ok.assign(peak=name, mfu_pct=pct))
     if "mfu" in ok:
         parts.append(ok.assign(peak="of peak", mfu_pct=100 * ok["mfu"].astype(float)))
     if not parts:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
@@ -80,6 +81,28 @@ def test_mfu_figure_needs_a_peak(analysis) -> None:
     assert isinstance(fig, Figure) and any(ax.has_data() for ax in fig.axes)
     bare = dataclasses.replace(analysis, trials=analysis.trials.assign(mfu=0.25))
     assert set(mfu_table(bare)["mfu_pct"]) == {25.0}
+
+
+def test_mfu_of_a_data_parallel_trial_is_per_device_as_in_trials_csv(analysis) -> None:
+    from bench.hardware.mfu import mfu_fields
+
+    ok = analysis.trials[analysis.trials["status"] == "ok"].head(1)
+    row = ok.iloc[0]
+    # world 4 at the same per-device throughput: 4 × the samples in the same steady epoch
+    four = ok.assign(parallel="data", world_size=4, samples_per_epoch=4 * row.samples_per_epoch)
+    trials = pd.concat([ok.assign(world_size=1), four]).assign(peak_flops_per_s_spec=1e9)
+    table = mfu_table(dataclasses.replace(analysis, trials=trials))
+    single, data = table.sort_values("world_size")["mfu_pct"]
+    assert data == pytest.approx(single), "not N× the single trial's MFU"
+    sweep = mfu_fields(flops_per_sample=int(row.flops_per_sample),
+                       samples_per_epoch=int(four.iloc[0].samples_per_epoch),
+                       steady_epoch_s=float(row.steady_epoch_s), framework="fake",
+                       device="cpu", device_kind="cpu", device_name="cpu", settings={},
+                       calibration={"rows": [{"status": "ok", "device": "cpu", "device_name": "cpu",
+                                              "dtype": "fp32", "best_flops_per_s": 1e9,
+                                              "framework": "fake"}]},
+                       world_size=4)  # fmt: skip
+    assert data == pytest.approx(100 * sweep["mfu_calibrated"]), "one definition: trials.csv's"
 
 
 def test_figures_without_ok_trials_are_absent(failed_run: Path) -> None:

@@ -29,6 +29,37 @@ def test_mfu_by_hand() -> None:
     assert mfu(2.496e10, 1.55e11) == pytest.approx(0.161032, rel=1e-5)
 
 
+def test_data_parallel_mfu_is_per_device() -> None:
+    # world 4 trains 4 × 1000 samples per epoch in the time world 1 trains 1000: the same
+    # per-device throughput, so the same achieved FLOP/s per device and the same MFU.
+    one = dp_fields(samples_per_epoch=1000, world_size=1)
+    four = dp_fields(samples_per_epoch=4000, world_size=4)
+    assert four["achieved_flops_per_s"] == one["achieved_flops_per_s"] == pytest.approx(1e12)
+    assert four["mfu_spec"] == one["mfu_spec"] == pytest.approx(1e12 / (19.5 * T))
+    assert four["mfu_calibrated"] == one["mfu_calibrated"] == pytest.approx(0.5)
+    assert achieved_flops_per_s(1e9, 4000, 1.0, 0) is None
+
+
+A100 = "NVIDIA A100-SXM4-40GB"
+
+
+def dp_fields(samples_per_epoch: int, world_size: int) -> dict:
+    row = {"status": "ok", "framework": "torch", "device": "cuda:0", "device_name": A100}
+    calibration = {"rows": [{**row, "dtype": "fp32", "best_flops_per_s": 2e12}]}
+    return mfu_fields(
+        flops_per_sample=10**9,
+        samples_per_epoch=samples_per_epoch,
+        steady_epoch_s=1.0,
+        framework="torch",
+        device="cuda:0",
+        device_kind="cuda",
+        device_name=A100,
+        settings={},
+        calibration=calibration,
+        world_size=world_size,
+    )
+
+
 @pytest.mark.parametrize(
     "args", [(None, 3200, 0.5), (3.9e6, None, 0.5), (3.9e6, 3200, None), (3.9e6, 3200, 0.0)]
 )

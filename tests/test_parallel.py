@@ -364,6 +364,10 @@ def test_torch_gloo_two_ranks_seed_cnn(tmp_path: Path) -> None:
         "64",
     )
     assert float(trial["straggler_wait_s"]) >= 0
+    per_device = float(trial["flops_per_sample"]) * 32 / float(trial["steady_epoch_s"])
+    assert float(trial["achieved_flops_per_s"]) == pytest.approx(per_device, rel=1e-6), (
+        "achieved FLOP/s (and MFU) is one device's: each rank's 32 samples, not the global 64"
+    )
     epochs = read_csv(run / "epochs.csv")
     assert [int(e["samples"]) for e in epochs] == [64, 64], "global = 2 ranks × 32"
     ranks = read_csv(run / "ranks.csv")

@@ -280,7 +280,8 @@ def outcome_rows(
     settings = {s.key: s.value for s in rows["settings.csv"]}
     for name, value in mfu_fields(
         flops_per_sample=row.flops_per_sample,
-        samples_per_epoch=trial.rank_samples_per_epoch,  # per device: N devices, N peaks
+        samples_per_epoch=trial.samples_per_epoch,
+        world_size=trial.world_size,  # per device: N devices, N peaks
         steady_epoch_s=row.steady_epoch_s,
         framework=trial.framework,
         device=trial.device,

@@ -1,7 +1,14 @@
-"""Achieved FLOP/s and model FLOPs utilisation (MFU) of a trial's steady epochs.
+"""Achieved FLOP/s and model FLOPs utilisation (MFU) of a trial's steady epochs, per device.
 
-    achieved = flops_per_sample × samples_per_epoch / steady_epoch_s
+    achieved = flops_per_sample × samples_per_epoch / world_size / steady_epoch_s
     mfu      = achieved / peak            (a fraction, 0.42 = 42 %)
+
+`samples_per_epoch` is trials.csv's: every replica's samples (a data-parallel trial of N
+replicas trains N × batch_size × steps_per_epoch). Each replica has a device and the peak is one
+device's, so the achieved figure is one device's share: a world of 4 at the same per-device
+throughput as a world of 1 has the same MFU. This is the one definition: the sweep
+(`bench.core.sweep`, trials.csv's columns) and the report (`analysis.plots_resources.mfu_table`)
+both call `achieved_flops_per_s` and `mfu`.
 
 `flops_per_sample` is the analytic training cost (forward + backward, multiply-add = 2 FLOPs)
 from the model spec, so MFU counts only the model's useful arithmetic — not recomputation,
@@ -30,13 +37,17 @@ def _positive(*values: float | None) -> bool:
 
 
 def achieved_flops_per_s(
-    flops_per_sample: float | None, samples_per_epoch: float | None, steady_epoch_s: float | None
+    flops_per_sample: float | None,
+    samples_per_epoch: float | None,
+    steady_epoch_s: float | None,
+    world_size: int | None = 1,
 ) -> float | None:
-    """Useful FLOP/s over a steady epoch: FLOPs of the epoch's samples over its wall time."""
-    if not _positive(flops_per_sample, samples_per_epoch, steady_epoch_s):
+    """Useful FLOP/s of one device over a steady epoch: FLOPs of the epoch's samples (over
+    all `world_size` replicas) over its wall time, divided among the replicas' devices."""
+    if not _positive(flops_per_sample, samples_per_epoch, steady_epoch_s, world_size):
         return None
-    assert flops_per_sample and samples_per_epoch and steady_epoch_s
-    return flops_per_sample * samples_per_epoch / steady_epoch_s
+    assert flops_per_sample and samples_per_epoch and steady_epoch_s and world_size
+    return flops_per_sample * samples_per_epoch / world_size / steady_epoch_s
 
 
 def mfu(achieved: float | None, peak: float | None) -> float | None:
@@ -173,14 +184,16 @@ def mfu_fields(
     calibration: dict[str, Any] | None,
     mig: bool = False,
     device_uuid: str = "",
+    world_size: int = 1,
 ) -> dict[str, float | str | None]:
     """trials.csv's throughput columns: achieved FLOP/s over the steady epochs; MFU against the
     device's calibrated peak — the best any framework measured on it, so that frameworks on one
     device share one yardstick (`peak_calibrated_by` names who measured it) — and, secondary,
     against the trial's own framework's calibration (`mfu_calibrated_own`); and, for known whole
-    GPUs, against the spec sheet (with `peak_spec_note`; `mig`: the device is a MIG slice)."""
+    GPUs, against the spec sheet (with `peak_spec_note`; `mig`: the device is a MIG slice).
+    `samples_per_epoch` counts all `world_size` replicas; the figures are per device."""
     dtype = precision_in_effect(device_kind, settings)
-    achieved = achieved_flops_per_s(flops_per_sample, samples_per_epoch, steady_epoch_s)
+    achieved = achieved_flops_per_s(flops_per_sample, samples_per_epoch, steady_epoch_s, world_size)
     calibrated, by = device_peak(calibration, device, dtype, device_name, device_uuid)
     own = calibrated_peak(calibration, framework, device, dtype, device_name, device_uuid)
     spec, note = spec_peak(device_kind, device_name, dtype, mig)
