@@ -11,7 +11,9 @@ metadata: nothing is imported) — so two configurations never share a cache and
 starts a new one. Before the first warm trial of a key, `fill`
 runs that trial untimed (2 one-step epochs: tracing and compilation happen in the first step)
 and leaves a `.filled` marker; the fill is recorded in run.json (`cache_fills`), never in the
-tables. A later run with the same key finds the filled cache, as a warm cache should.
+tables. A later run with the same key finds the filled cache, as a warm cache should. JAX
+caches every computation the fill compiles, however quick (`bench.launchers.local.cache_env`:
+its defaults keep only compiles of 1 s or more).
 """
 
 from __future__ import annotations

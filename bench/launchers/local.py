@@ -1,7 +1,8 @@
 """Run one trial in a fresh child process: environment, timeout, log, events, status.
 
 Caches: a `cold` trial gets fresh, empty compiler-cache folders (inductor, Triton, CUDA, XLA,
-JAX); a `warm` one gets persistent folders that earlier warm trials filled.
+JAX); a `warm` one gets persistent folders that earlier warm trials filled. JAX is told to
+cache every compiled computation, however quick or small (`JAX_CACHE_EVERYTHING`).
 
 The child is `python -m bench.trial`, started in its own session (so a timeout or Ctrl-C can
 stop it with everything it spawned) with stdout and stderr going to the trial's log. It reports
@@ -40,28 +41,38 @@ from bench.launchers.process import (
 )
 from bench.trial import noise
 
+#: JAX writes a persistent-cache entry only for a compile of at least
+#: `jax_persistent_cache_min_compile_time_secs` (default 1 s) and of at least
+#: `jax_persistent_cache_min_entry_size_bytes` (0, its default, lets JAX substitute a
+#: filesystem-dependent minimum; -1 turns the size limit off). Both are read from these
+#: variables when JAX is imported (`jax/_src/config.py`, `float_state` / `int_state`); the
+#: defaults would leave a small model's warm cache nearly empty.
+JAX_CACHE_EVERYTHING = {
+    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+}
+
+
+def cache_env(cache_root: Path, tf_xla_flags: str | None) -> dict[str, str]:
+    """The compiler caches' variables: every cache's folder under `cache_root`, and JAX told
+    to cache every compiled computation (`JAX_CACHE_EVERYTHING`)."""
+    tf_cache = f"--tf_xla_persistent_cache_directory={cache_root / 'tf_xla'}"
+    return {
+        "TORCHINDUCTOR_CACHE_DIR": str(cache_root / "inductor"),
+        "TRITON_CACHE_DIR": str(cache_root / "triton"),
+        "CUDA_CACHE_PATH": str(cache_root / "cuda"),
+        "JAX_COMPILATION_CACHE_DIR": str(cache_root / "jax"),
+        **JAX_CACHE_EVERYTHING,
+        "TF_XLA_FLAGS": " ".join(filter(None, [tf_xla_flags, tf_cache])),
+    }
+
 
 def child_env(trial: Trial, cache_root: Path) -> dict[str, str]:
-    """A trial's environment: its device and threads, its backend, its compiler caches, and its
-    autotuning as TensorFlow and XLA read it at start-up (`bench.hardware.precision`)."""
+    """A trial's environment: its device and threads, its backend, its compiler caches
+    (`cache_env`), and its autotuning as TensorFlow and XLA read it at start-up
+    (`bench.hardware.precision`)."""
     env = device_env(trial.device_kind, trial.cuda_visible_id, trial.threads)
-    env.update(
-        {
-            "TORCHINDUCTOR_CACHE_DIR": str(cache_root / "inductor"),
-            "TRITON_CACHE_DIR": str(cache_root / "triton"),
-            "CUDA_CACHE_PATH": str(cache_root / "cuda"),
-            "JAX_COMPILATION_CACHE_DIR": str(cache_root / "jax"),
-            "TF_XLA_FLAGS": " ".join(
-                filter(
-                    None,
-                    [
-                        env.get("TF_XLA_FLAGS"),
-                        f"--tf_xla_persistent_cache_directory={cache_root / 'tf_xla'}",
-                    ],
-                )
-            ),
-        }
-    )
+    env.update(cache_env(cache_root, env.get("TF_XLA_FLAGS")))
     env[PARENT_VARIABLE] = str(os.getpid())  # the child dies with us (bench.contract.lifetime)
     if trial.framework == "keras":
         env["KERAS_BACKEND"] = trial.backend
