@@ -10,6 +10,7 @@ the running job's process; submitit's LocalExecutor then requeues the job, as Sl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -347,8 +348,6 @@ def test_slurm_plans_data_parallel_ranks_on_the_allocations_gpus(tmp_path: Path)
 def test_on_the_node_the_ranks_get_its_gpus_uuids(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import dataclasses
-
     from bench.contract.trial import Trial
     from bench.core.cluster import cluster_trials
     from bench.hardware import devices
@@ -371,13 +370,60 @@ def test_on_the_node_the_ranks_get_its_gpus_uuids(
     assert "this node has no cuda:2" in wider.skip
 
 
+def test_a_node_without_tf32_or_bf16_records_those_trials_skipped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Planned for any node, tf32/bf16 trials are re-judged on the node's real GPU: a V100
+    (compute capability 7.0) records them `skipped` with the planner's reason; fp32 runs on."""
+    from bench.core.cluster import cluster_trials
+    from bench.hardware import devices
+    from bench.launchers import parts
+    from bench.launchers.submitit_job import TrialJob, on_node
+
+    path = tmp_path / "slurm.toml"
+    path.write_text(SLURM, encoding="utf-8")
+    sweep = {"sweep": {"precisions": ["fp32", "tf32", "bf16"]}}
+    planned = cluster_trials(load(path, sweep, ["--set"]))
+    assert [(t.precision, t.skip) for t in planned] == [("fp32", ""), ("tf32", ""), ("bf16", "")]
+    v100 = devices.Device("cuda:0", "cuda", "Tesla V100-SXM2-32GB", 3, 0, "", uuid="GPU-v",
+                          compute_capability=(7, 0))  # fmt: skip
+    monkeypatch.setattr(devices, "discover", lambda *a, **k: [v100])
+    run = tmp_path / "run"
+    for trial in planned[1:]:
+        job_file = parts.trial_json(run, trial.trial_id)
+        parts.write_json(job_file, trial.to_json())
+        assert TrialJob(str(job_file), str(run), 0)() == "skipped"
+        doc = parts.read_json(parts.part(run, trial.trial_id))
+        assert doc["status"] == "skipped" and doc["trial"]["device_uuid"] == "GPU-v"
+        assert "cuda:0 is a Tesla V100-SXM2-32GB" in doc["error"]
+        assert "compute capability 8.0 (Ampere) or later; this GPU has 7.0" in doc["error"]
+    assert on_node(planned[0]).skip == "", "fp32 runs on a V100"
+    h100 = dataclasses.replace(v100, label="NVIDIA H100", compute_capability=(9, 0))
+    monkeypatch.setattr(devices, "discover", lambda *a, **k: [h100])
+    assert [on_node(t).skip for t in planned] == ["", "", ""]
+
+
+def test_data_parallel_ranks_on_a_nodes_mig_slices_are_skipped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench.core.cluster import cluster_trials
+    from bench.hardware import devices
+    from bench.launchers.submitit_job import on_node
+
+    path = tmp_path / "slurm.toml"
+    path.write_text(SLURM.replace("gpus_per_node = 1", "gpus_per_node = 2"), encoding="utf-8")
+    (planned,) = cluster_trials(load(path, {"sweep": {"parallel": ["data"]}}, ["--set"]))
+    node = [devices.Device(f"cuda:{i}", "cuda", "A100 MIG 3g.40gb", 0, 0, "", uuid=f"MIG-{i}",
+                           compute_capability=(8, 0)) for i in range(2)]  # fmt: skip
+    monkeypatch.setattr(devices, "discover", lambda *a, **k: node)
+    assert "cannot use a MIG slice: cuda:0 (A100 MIG 3g.40gb, MIG-0)" in on_node(planned).skip
+
+
 def test_a_job_runs_the_warm_up_trials_on_its_node_first(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """[sweep] warmup in a cluster job: the local launcher's untimed warm-up trial (2 one-step
     epochs, uncompiled, one process) runs before the timed one, and the part records it."""
-    import dataclasses
-
     from bench.launchers import caches, parts, submitit_job
     from bench.launchers.process import Outcome
 

@@ -2,7 +2,9 @@
 
 It holds only strings (the trial's JSON path, the run folder), so its pickle stays small. On the
 node it reads the trial, fills in the device facts only the node knows (a trial planned for
-`cuda:0` of a Slurm allocation learns its GPU's name and UUID here, from NVML), and runs the
+`cuda:0` of a Slurm allocation learns its GPU's name and UUID here, from NVML), applies the
+planner's device rules to them (a tf32/bf16 trial on a pre-Ampere GPU, data-parallel ranks on a
+MIG slice: recorded `skipped` with the reason, as a local plan would have), and runs the
 same protocol as `bench run` on one machine: `bench.launchers.local.run_trial` — a fresh child,
 its timeout, its statuses. Then it writes `parts/<trial_id>.json` (see `bench.launchers.parts`).
 
@@ -45,25 +47,31 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from submitit.helpers import Checkpointable, DelayedSubmission
 
 from bench.contract.trial import Trial
+from bench.core.parallel import mig_skip
 from bench.hardware.fingerprint import this_host
+from bench.hardware.precision import precision_skip
 from bench.launchers import parts
 from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.launch import launcher_for
 from bench.launchers.process import read_events, scratch_dir
 from bench.launchers.slurm import SIGNAL_DELAY_S, timeout_after_s
 
+if TYPE_CHECKING:
+    from bench.hardware.devices import Device
+
 ON_NODE = "(read on the node)"  # a planned trial's device_name until its node fills it in
 
 
 def on_node(trial: Trial) -> Trial:
-    """The trial with its device's name, NVML index and UUID as this node sees them, and a
-    data-parallel CUDA trial's ranks on the node's first `world_size` GPUs (only for a trial
-    planned without a node: `device_name == ON_NODE`)."""
+    """The trial with its device's name, NVML index and UUID as this node sees them, a
+    data-parallel CUDA trial's ranks on the node's first `world_size` GPUs, and a `skip` reason
+    where the node's devices cannot run it (`node_skip`) — only for a trial planned without a
+    node: `device_name == ON_NODE`."""
     if trial.device_name != ON_NODE:
         return trial
     from bench.hardware import devices
@@ -84,7 +92,23 @@ def on_node(trial: Trial) -> Trial:
         device_index=device.index,
         device_uuid=device.uuid or "",
         rank_gpus=ranks if trial.rank_gpus else (),
+        skip=trial.skip or node_skip(trial, [found[n] for n in wanted]),
     )
+
+
+def node_skip(trial: Trial, used: list[Device]) -> str:
+    """Why `trial` cannot run on the devices this node gave it ("" when it can): the planner's
+    own rules, which could not see these devices when it planned for `ON_NODE` — the precision
+    on each device's compute capability (`bench.hardware.precision.precision_skip`: no TF32 or
+    BF16 before Ampere, e.g. a V100 partition), and data-parallel ranks on a MIG slice
+    (`bench.core.parallel.mig_skip`)."""
+    for device in used:
+        capability = device.compute_capability
+        if why := precision_skip(trial.precision, trial.framework, device.kind, capability):
+            return f"on node {socket.gethostname()}, {device.name} is a {device.label}: {why}"
+    if trial.world_size > 1 and (why := mig_skip(used)):
+        return f"on node {socket.gethostname()}: {why}"
+    return ""
 
 
 class TrialJob(Checkpointable):
