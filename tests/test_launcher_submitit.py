@@ -368,6 +368,10 @@ def test_on_the_node_the_ranks_get_its_gpus_uuids(
     assert ready.rank_gpus == ((7, "GPU-0"), (6, "GPU-1"))
     wider = on_node(dataclasses.replace(base, rank_gpus=((0, ""), (1, ""), (2, ""))))
     assert "this node has no cuda:2" in wider.skip
+    slices = [dataclasses.replace(d, label="A100 MIG 3g.40gb", uuid=f"MIG-{d.name[-1]}")
+              for d in node[1:]]  # fmt: skip
+    monkeypatch.setattr(devices, "discover", lambda *a, **k: slices)
+    assert "cannot use a MIG slice: cuda:0 (A100 MIG 3g.40gb, MIG-0)" in on_node(base).skip
 
 
 def test_a_node_without_tf32_or_bf16_records_those_trials_skipped(
@@ -401,22 +405,6 @@ def test_a_node_without_tf32_or_bf16_records_those_trials_skipped(
     h100 = dataclasses.replace(v100, label="NVIDIA H100", compute_capability=(9, 0))
     monkeypatch.setattr(devices, "discover", lambda *a, **k: [h100])
     assert [on_node(t).skip for t in planned] == ["", "", ""]
-
-
-def test_data_parallel_ranks_on_a_nodes_mig_slices_are_skipped(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from bench.core.cluster import cluster_trials
-    from bench.hardware import devices
-    from bench.launchers.submitit_job import on_node
-
-    path = tmp_path / "slurm.toml"
-    path.write_text(SLURM.replace("gpus_per_node = 1", "gpus_per_node = 2"), encoding="utf-8")
-    (planned,) = cluster_trials(load(path, {"sweep": {"parallel": ["data"]}}, ["--set"]))
-    node = [devices.Device(f"cuda:{i}", "cuda", "A100 MIG 3g.40gb", 0, 0, "", uuid=f"MIG-{i}",
-                           compute_capability=(8, 0)) for i in range(2)]  # fmt: skip
-    monkeypatch.setattr(devices, "discover", lambda *a, **k: node)
-    assert "cannot use a MIG slice: cuda:0 (A100 MIG 3g.40gb, MIG-0)" in on_node(planned).skip
 
 
 def test_a_job_runs_the_warm_up_trials_on_its_node_first(
