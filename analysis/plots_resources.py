@@ -23,7 +23,7 @@ from analysis.labels import (
     pixels,
 )
 from analysis.summary import CONFIG, setting_labels
-from bench.hardware.mfu import achieved_flops_per_s, mfu
+from bench.contract.mfu import achieved_flops_per_s, mfu
 
 KEYS = ["run_id", "trial_id"]
 SOURCE_NAMES = {
@@ -147,7 +147,7 @@ PEAKS = {
 
 
 def _mfu_pct(row: pd.Series, peak_column: str) -> float:
-    """One trial's MFU (%) against `peak_column`, by `bench.hardware.mfu`'s definition (per
+    """One trial's MFU (%) against `peak_column`, by `bench.contract.mfu`'s definition (per
     device: a data-parallel trial's samples are shared by its `world_size` devices); NaN when
     not measurable."""
     world = row.get("world_size", 1)
@@ -167,7 +167,7 @@ def _number(value: object) -> float | None:
 
 def mfu_table(a: Analysis) -> pd.DataFrame:
     """Long: one row per ok trial and peak source with `mfu_pct`, recomputed from raw figures
-    (`bench.hardware.mfu`: flops_per_sample × samples_per_epoch / world_size / steady epoch /
+    (`bench.contract.mfu`: flops_per_sample × samples_per_epoch / world_size / steady epoch /
     peak); a bare `mfu` column is taken as it is."""
     ok = a.trials[a.trials["status"] == "ok"]
     parts = []

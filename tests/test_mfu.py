@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.hardware.mfu import (
-    achieved_flops_per_s,
-    calibrated_peak,
-    mfu,
-    mfu_fields,
-    precision_in_effect,
-)
+from bench.contract.mfu import achieved_flops_per_s, mfu
+from bench.hardware.mfu import calibrated_peak, mfu_fields, precision_in_effect
 from bench.hardware.peaks import PEAKS, lookup, spec_peak_flops
 
 T = 1e12

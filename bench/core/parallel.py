@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bench.hardware.devices import mig_ranks_skip
+
 if TYPE_CHECKING:
     from bench.core.config import Config
     from bench.hardware.devices import Device
@@ -61,26 +63,10 @@ def _ranks(
         return (), ""
     if world > len(gpus):
         return (), f"world size {world} needs {world} GPUs; the sweep chose {len(gpus)}"
-    if world > 1 and (why := mig_skip(gpus[:world])):
+    if world > 1 and (why := mig_ranks_skip(gpus[:world])):
         return (), why
     return tuple((g.index if g.index is not None else i, g.uuid or "") for i, g in
                  enumerate(gpus[:world])), ""  # fmt: skip
-
-
-def mig_skip(ranks: list[Device]) -> str:
-    """Why ranks on these GPUs cannot form a data-parallel world ("" when they can): one is a
-    MIG slice (`Device.mig`). A CUDA process enumerates one MIG device only, whatever
-    `CUDA_VISIBLE_DEVICES` lists (so MirroredStrategy and JAX's DataParallel see one device),
-    and NCCL, which torch DDP's ranks reduce through, does not support MIG."""
-    slices = [g for g in ranks if g.mig]
-    if not slices:
-        return ""
-    named = ", ".join(f"{g.name} ({g.label}, {g.uuid})" for g in slices)
-    return (
-        f"data-parallel ranks cannot use a MIG slice: {named}; a CUDA process sees one MIG "
-        "device only, MIG slices have no CUDA IPC or peer-to-peer between them, and NCCL does "
-        "not support MIG: use whole GPUs (MIG mode off)"
-    )
 
 
 def cpu_world_skip(trial: dict[str, Any], cores: int | None) -> str:

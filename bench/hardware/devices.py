@@ -61,6 +61,22 @@ class Device:
         return self.uuid or str(self.index)
 
 
+def mig_ranks_skip(ranks: list[Device]) -> str:
+    """Why ranks on these GPUs cannot form a data-parallel world ("" when they can): one is a
+    MIG slice (`Device.mig`). A CUDA process enumerates one MIG device only, whatever
+    `CUDA_VISIBLE_DEVICES` lists (so MirroredStrategy and JAX's DataParallel see one device),
+    and NCCL, which torch DDP's ranks reduce through, does not support MIG."""
+    slices = [g for g in ranks if g.mig]
+    if not slices:
+        return ""
+    named = ", ".join(f"{g.name} ({g.label}, {g.uuid})" for g in slices)
+    return (
+        f"data-parallel ranks cannot use a MIG slice: {named}; a CUDA process sees one MIG "
+        "device only, MIG slices have no CUDA IPC or peer-to-peer between them, and NCCL does "
+        "not support MIG: use whole GPUs (MIG mode off)"
+    )
+
+
 class _Default(enum.Enum):
     LOAD = "load"
 

@@ -1,14 +1,7 @@
-"""Achieved FLOP/s and model FLOPs utilisation (MFU) of a trial's steady epochs, per device.
-
-    achieved = flops_per_sample × samples_per_epoch / world_size / steady_epoch_s
-    mfu      = achieved / peak            (a fraction, 0.42 = 42 %)
-
-`samples_per_epoch` is trials.csv's: every replica's samples (a data-parallel trial of N
-replicas trains N × batch_size × steps_per_epoch). Each replica has a device and the peak is one
-device's, so the achieved figure is one device's share: a world of 4 at the same per-device
-throughput as a world of 1 has the same MFU. This is the one definition: the sweep
-(`bench.core.sweep`, trials.csv's columns) and the report (`analysis.plots_resources.mfu_table`)
-both call `achieved_flops_per_s` and `mfu`.
+"""Model FLOPs utilisation (MFU) of a trial's steady epochs: the peaks it is judged against,
+and trials.csv's throughput columns. The arithmetic — per device, a data-parallel trial's
+samples shared by its `world_size` devices — is `bench.contract.mfu`, the one definition that
+the report uses too.
 
 `flops_per_sample` is the analytic training cost (forward + backward, multiply-add = 2 FLOPs)
 from the model spec, so MFU counts only the model's useful arithmetic — not recomputation,
@@ -31,31 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _positive(*values: float | None) -> bool:
-    return all(v is not None and v > 0 for v in values)
-
-
-def achieved_flops_per_s(
-    flops_per_sample: float | None,
-    samples_per_epoch: float | None,
-    steady_epoch_s: float | None,
-    world_size: int | None = 1,
-) -> float | None:
-    """Useful FLOP/s of one device over a steady epoch: FLOPs of the epoch's samples (over
-    all `world_size` replicas) over its wall time, divided among the replicas' devices."""
-    if not _positive(flops_per_sample, samples_per_epoch, steady_epoch_s, world_size):
-        return None
-    assert flops_per_sample and samples_per_epoch and steady_epoch_s and world_size
-    return flops_per_sample * samples_per_epoch / world_size / steady_epoch_s
-
-
-def mfu(achieved: float | None, peak: float | None) -> float | None:
-    """`achieved / peak` as a fraction; None if either is missing or not positive."""
-    if not _positive(achieved, peak):
-        return None
-    assert achieved and peak
-    return achieved / peak
+from bench.contract.mfu import achieved_flops_per_s, mfu
 
 
 def same_device(row: dict[str, Any], device: str, device_name: str | None, uuid: str) -> bool:

@@ -47,12 +47,12 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from submitit.helpers import Checkpointable, DelayedSubmission
 
 from bench.contract.trial import Trial
-from bench.core.parallel import mig_skip
+from bench.hardware.devices import Device, mig_ranks_skip
 from bench.hardware.fingerprint import this_host
 from bench.hardware.precision import precision_skip
 from bench.launchers import parts
@@ -60,9 +60,6 @@ from bench.launchers.caches import fill, run_warm_up, warm_dir
 from bench.launchers.launch import launcher_for
 from bench.launchers.process import read_events, scratch_dir
 from bench.launchers.slurm import SIGNAL_DELAY_S, timeout_after_s
-
-if TYPE_CHECKING:
-    from bench.hardware.devices import Device
 
 ON_NODE = "(read on the node)"  # a planned trial's device_name until its node fills it in
 
@@ -101,12 +98,12 @@ def node_skip(trial: Trial, used: list[Device]) -> str:
     own rules, which could not see these devices when it planned for `ON_NODE` — the precision
     on each device's compute capability (`bench.hardware.precision.precision_skip`: no TF32 or
     BF16 before Ampere, e.g. a V100 partition), and data-parallel ranks on a MIG slice
-    (`bench.core.parallel.mig_skip`)."""
+    (`bench.hardware.devices.mig_ranks_skip`)."""
     for device in used:
         capability = device.compute_capability
         if why := precision_skip(trial.precision, trial.framework, device.kind, capability):
             return f"on node {socket.gethostname()}, {device.name} is a {device.label}: {why}"
-    if trial.world_size > 1 and (why := mig_skip(used)):
+    if trial.world_size > 1 and (why := mig_ranks_skip(used)):
         return f"on node {socket.gethostname()}: {why}"
     return ""
 
