@@ -20,12 +20,25 @@ What each framework exposes, from its sources:
   so only a tensor's `.device` string proves where work ran.
 - JAX: a GPU's `Device.platform` is "gpu" for CUDA and ROCm alike (jax/_src/xla_bridge.py maps
   the platforms "cuda" and "rocm" to the alias "gpu"); a jaxlib without a GPU plugin
-  (jax-cuda12-plugin, jax-cuda13-plugin, jax-rocm*) has only "cpu" devices.
+  (jax-cuda12-plugin, jax-cuda13-plugin, jax-rocm*) has only "cpu" devices. A plugin that is
+  installed but fails to start (a driver older than its CUDA needs) also leaves only "cpu"
+  devices: `xla_bridge.backends()` then keeps the error in `jax._src.xla_bridge._backend_errors`
+  (platform → message; private, read where present) and logs "CUDA backend failed to
+  initialize: …".
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from bench.hardware.install_advice import (
+    CUDA_DRIVER_MIN,
+    GPU_TF,
+    GPU_TORCH,
+    TORCH_CU126,
+    plugin_driver_gap,
+)
+from bench.hardware.venv import jax_gpu_plugins as jax_gpu_plugins  # the runners import it here
 
 #: `Device.platform` values of a JAX GPU (current JAX says "gpu"; the others are its aliases).
 JAX_GPU_PLATFORMS = ("gpu", "cuda", "rocm")
@@ -35,14 +48,20 @@ class PlacementError(RuntimeError):
     """The framework does not, or cannot, run on the device the trial names."""
 
 
-# How to get a GPU build of each library: the one wording of `bench doctor` and a trial's error.
+# How to get a GPU build of each library: the one wording of `bench doctor` and a trial's error
+# (`bench.hardware.install_advice` says which torch fits the machine).
 GPU_BUILD = {
     "torch": (
-        "install a CUDA build in a fresh venv: pip install -e '.[gpu]' (torch 2.13.0 from PyPI "
-        "on Linux x86_64 is a CUDA 12 build)"
+        f"install a CUDA build in a venv of its own: {GPU_TORCH} (torch 2.13.0 from PyPI on Linux "
+        f"x86_64 is a CUDA 13 build: driver ≥ {CUDA_DRIVER_MIN[13]}, compute capability ≥ 7.5; "
+        f"for an older driver or GPU run {TORCH_CU126} first; the install line of `bench "
+        "doctor` says which fits)"
     ),
-    "tensorflow": "install tensorflow[and-cuda] in a fresh venv: pip install -e '.[gpu]'",
-    "jax": "install a CUDA build: pip install 'jax[cuda12]' (or jax[cuda13])",
+    "tensorflow": f"install tensorflow[and-cuda] in a venv of its own: {GPU_TF}",
+    "jax": (
+        f"install a CUDA build: pip install 'jax[cuda13]' (driver ≥ {CUDA_DRIVER_MIN[13]}), or "
+        f"'jax[cuda12]' with a CUDA 12 stack (driver ≥ {CUDA_DRIVER_MIN[12]})"
+    ),
 }
 
 
@@ -135,12 +154,35 @@ def tf_device_error(tf: Any, kind: str, asked: str) -> str:
     )
 
 
-def jax_gpu_plugins() -> list[str]:
-    """The installed JAX GPU plugin distributions (jax-cuda12-plugin, jax-rocm7-pjrt, ...)."""
-    from importlib import metadata  # only here: importing it costs ~30 ms
+def jax_backend_error(jax: Any) -> str:
+    """The first line of the error JAX's GPU backend failed with ("" if none was kept)."""
+    bridge = getattr(getattr(jax, "_src", None), "xla_bridge", None)
+    errors = getattr(bridge, "_backend_errors", None)
+    if not isinstance(errors, dict):
+        return ""
+    error = next((str(errors[p]) for p in ("cuda", "rocm") if errors.get(p)), "")
+    first = (error.strip().splitlines() or [""])[0]
+    return first if len(first) <= 300 else first[:299] + "…"
 
-    names = {(d.metadata["Name"] or "").lower().replace("_", "-") for d in metadata.distributions()}
-    return sorted(n for n in names if n.startswith(("jax-cuda", "jax-rocm")))
+
+def jax_no_gpu_reason(plugins: list[str], error: str, driver_cuda: str | None) -> str:
+    """Why JAX has no GPU device: no GPU plugin installed (the install line), or a plugin that
+    failed to start (the driver it needs where `driver_cuda`, the driver's CUDA version, is
+    known; the error JAX kept). Shared by `bench doctor` and a trial's placement check."""
+    if not plugins:
+        return f"this jaxlib has no GPU plugin; {GPU_BUILD['jax']}"
+    names = ", ".join(plugins)
+    said = f"; JAX said: {error}" if error else " (the log says why)"
+    if gap := plugin_driver_gap(plugins, driver_cuda):
+        return (
+            f"{names} is installed but failed to load: {gap}; update the NVIDIA driver, or "
+            f"install 'jax[cuda12]' instead{said}"
+        )
+    tool = "rocm-smi" if all(p.startswith("jax-rocm") for p in plugins) else "nvidia-smi"
+    return (
+        f"{names} is installed but failed to load (often a driver older than the plugin needs; "
+        f"check {tool} and CUDA_VISIBLE_DEVICES){said}"
+    )
 
 
 def jax_device_error(jax: Any, kind: str, asked: str, plugins: list[str]) -> str:
@@ -157,17 +199,8 @@ def jax_device_error(jax: Any, kind: str, asked: str, plugins: list[str]) -> str
         return f"asked for {asked}, but JAX could not start its GPU backend ({reason})"
     if any(p in JAX_GPU_PLATFORMS for p in platforms):
         return ""
-    seen = ", ".join(platforms)
-    if not plugins:
-        return (
-            f"asked for {asked}, but JAX sees only {seen} devices: this jaxlib has no GPU "
-            f"plugin; {GPU_BUILD['jax']}"
-        )
-    return (
-        f"asked for {asked}, but JAX sees only {seen} devices although {', '.join(plugins)} "
-        "is installed: the plugin could not reach a GPU (the log says why); check nvidia-smi "
-        "and CUDA_VISIBLE_DEVICES"
-    )
+    reason = jax_no_gpu_reason(plugins, jax_backend_error(jax), None)
+    return f"asked for {asked}, but JAX sees only {', '.join(platforms)} devices: {reason}"
 
 
 def tf_tensor_kind(tensor: Any) -> str:
