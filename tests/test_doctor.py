@@ -119,6 +119,17 @@ def test_jax_whose_plugin_failed_on_an_old_driver_says_which_driver_it_needs() -
     assert "needs CUDA 13" not in new_driver.detail and "failed to load" in new_driver.detail
 
 
+def test_jax_whose_backend_raised_keeps_the_error_for_doctor() -> None:
+    def devices() -> list:
+        raise RuntimeError("Unable to initialize backend 'cuda': CUDA_ERROR_SYSTEM_DRIVER_MISMATCH")
+
+    facts = jax_facts(SimpleNamespace(__version__="0.10.2", devices=devices), ["jax-cuda13-plugin"])
+    assert facts["platforms"] == [] and "DRIVER_MISMATCH" in facts["backend_error"]
+    check = verdict("keras", "jax", facts, GPU, "12.4")
+    assert "JAX could not start its backends: jax-cuda13-plugin is installed" in check.detail
+    assert check.detail.endswith("CUDA_ERROR_SYSTEM_DRIVER_MISMATCH")
+
+
 @pytest.mark.parametrize(
     ("runtime", "driver", "status", "words"),
     [

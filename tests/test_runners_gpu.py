@@ -11,6 +11,7 @@ message, in `tests/test_gpu_truth_e2e.py`.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -360,10 +361,43 @@ def test_jax_with_a_plugin_that_failed_says_so_with_jaxs_error() -> None:
     broken = jax_device_error(jax, "cuda", "cuda:0", ["jax-cuda13-plugin"])
     assert broken.startswith("asked for cuda:0, but JAX sees only cpu devices: jax-cuda13-plugin")
     assert "installed but failed to load" in broken and "pip install" not in broken
-    assert broken.endswith("JAX said: INTERNAL: CUDA error: CUDA_ERROR_SYSTEM_DRIVER_MISMATCH")
+    assert broken.endswith("JAX said: INTERNAL: CUDA error: CUDA_ERROR_SYSTEM_DRIVER_MISMATCH more")
     quiet = jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", ["jax-cuda12-plugin"])
     assert "jax-cuda12-plugin is installed but failed to load" in quiet
     assert quiet.endswith("(the log says why)")
+
+
+def test_jax_plugin_whose_initialize_raised_is_quoted_from_jaxs_log() -> None:
+    """JAX logs a plugin whose `initialize()` raised ("Jax plugin configuration error") and
+    falls back to the CPU: the exception it logged is the reason given."""
+    jax = fake_jax("cpu")
+    cpu_only = jax.devices
+
+    def devices() -> list:
+        try:
+            raise RuntimeError("Unable to use CUDA because of the following issues:\ncuDNN 9.1")
+        except RuntimeError:
+            logging.getLogger("jax._src.xla_bridge").exception("Jax plugin configuration error")
+        return cpu_only()
+
+    jax.devices = devices
+    said = jax_device_error(jax, "cuda", "cuda:0", ["jax-cuda13-plugin"])
+    assert said.endswith(
+        "JAX said: RuntimeError: Unable to use CUDA because of the following issues: cuDNN 9.1"
+    )
+
+
+def test_jax_whose_gpu_backend_raised_names_the_error() -> None:
+    jax = fake_jax("cpu")
+
+    def devices() -> list:
+        raise RuntimeError("Unable to initialize backend 'cuda': INTERNAL: cuInit failed")
+
+    jax.devices = devices
+    assert jax_device_error(jax, "cuda", "cuda:0", ["jax-cuda13-plugin"]) == (
+        "asked for cuda:0, but JAX could not start its GPU backend (Unable to initialize "
+        "backend 'cuda': INTERNAL: cuInit failed)"
+    )
 
 
 def jax_array(platform: str) -> SimpleNamespace:

@@ -111,11 +111,12 @@ def _gpu_verdict(
     cuda, hip = facts.get("cuda"), facts.get("hip")
     if not gpus:
         if library == "jax":
-            seen = ", ".join(facts.get("platforms") or ["cpu"])
+            seen = ", ".join(facts.get("platforms") or [])
+            what = f"JAX sees only {seen} devices" if seen else "JAX could not start its backends"
             reason = jax_no_gpu_reason(
                 facts.get("plugins", []), facts.get("backend_error", ""), driver
             )
-            return Check(name, where, FAIL, f"{version}: JAX sees only {seen} devices: {reason}")
+            return Check(name, where, FAIL, f"{version}: {what}: {reason}")
         if cuda is None and hip is None:
             return Check(name, where, FAIL, f"{version}: {GPU_INSTALL[library]}")
         status, words = cuda_compatibility(cuda, driver)

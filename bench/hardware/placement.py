@@ -21,14 +21,17 @@ What each framework exposes, from its sources:
 - JAX: a GPU's `Device.platform` is "gpu" for CUDA and ROCm alike (jax/_src/xla_bridge.py maps
   the platforms "cuda" and "rocm" to the alias "gpu"); a jaxlib without a GPU plugin
   (jax-cuda12-plugin, jax-cuda13-plugin, jax-rocm*) has only "cpu" devices. A plugin that is
-  installed but fails to start (a driver older than its CUDA needs) also leaves only "cpu"
-  devices: `xla_bridge.backends()` then keeps the error in `jax._src.xla_bridge._backend_errors`
-  (platform → message; private, read where present) and logs "CUDA backend failed to
-  initialize: …".
+  installed but fails (often a driver older than its CUDA needs) fails in one of two places
+  (jax/_src/xla_bridge.py, jax_plugins/cuda/__init__.py): its `initialize()` raises — JAX logs
+  "Jax plugin configuration error" with the exception and goes on with the CPU — or the backend
+  it registered (`register_plugin`, `fail_quietly=False`) fails to start, and `jax.devices()`
+  raises "Unable to initialize backend 'cuda': …". A backend registered to fail quietly keeps
+  its error in `xla_bridge._backend_errors` (private; read where present).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bench.hardware.install_advice import (
@@ -154,15 +157,48 @@ def tf_device_error(tf: Any, kind: str, asked: str) -> str:
     )
 
 
+def _brief(text: str) -> str:
+    """An error on one line, at most 300 characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= 300 else flat[:299] + "…"
+
+
 def jax_backend_error(jax: Any) -> str:
-    """The first line of the error JAX's GPU backend failed with ("" if none was kept)."""
+    """The error JAX kept for a GPU backend that failed quietly ("" if none)."""
     bridge = getattr(getattr(jax, "_src", None), "xla_bridge", None)
     errors = getattr(bridge, "_backend_errors", None)
     if not isinstance(errors, dict):
         return ""
-    error = next((str(errors[p]) for p in ("cuda", "rocm") if errors.get(p)), "")
-    first = (error.strip().splitlines() or [""])[0]
-    return first if len(first) <= 300 else first[:299] + "…"
+    return _brief(next((str(errors[p]) for p in ("cuda", "rocm") if errors.get(p)), ""))
+
+
+class _Noted(logging.Handler):
+    """Keeps what JAX's backend set-up logs at WARNING and above (an exception's own words)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.said: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        self.said.append(f"{type(error).__name__}: {error}" if error else record.getMessage())
+
+
+def jax_devices_and_error(jax: Any) -> tuple[list[Any] | None, str]:
+    """`jax.devices()` (None when it raised) and the error JAX met starting a GPU backend: the
+    one it raised; else the first one its set-up logged (a plugin whose `initialize()` raised
+    is logged and skipped); else the one it kept; "" if none."""
+    noted = _Noted()
+    logger = logging.getLogger("jax._src.xla_bridge")
+    logger.addHandler(noted)
+    try:
+        devices = list(jax.devices())
+    except RuntimeError as exc:  # a plugin's backend failed to start (JAX_PLATFORMS, or a plugin)
+        return None, _brief(str(exc))
+    finally:
+        logger.removeHandler(noted)
+    logged = next((_brief(t) for t in noted.said if t.strip()), "")
+    return devices, logged or jax_backend_error(jax)
 
 
 def jax_no_gpu_reason(plugins: list[str], error: str, driver_cuda: str | None) -> str:
@@ -192,14 +228,13 @@ def jax_device_error(jax: Any, kind: str, asked: str, plugins: list[str]) -> str
         return ""
     if kind != "cuda":
         return _only_torch(kind, asked, "JAX")
-    try:
-        platforms = sorted({d.platform for d in jax.devices()})
-    except RuntimeError as exc:  # e.g. JAX_PLATFORMS=cuda and the plugin failed
-        reason = (str(exc).strip().splitlines() or ["RuntimeError"])[0]
-        return f"asked for {asked}, but JAX could not start its GPU backend ({reason})"
+    devices, error = jax_devices_and_error(jax)
+    if devices is None:  # e.g. JAX_PLATFORMS=cuda, or a plugin whose backend failed to start
+        return f"asked for {asked}, but JAX could not start its GPU backend ({error})"
+    platforms = sorted({d.platform for d in devices})
     if any(p in JAX_GPU_PLATFORMS for p in platforms):
         return ""
-    reason = jax_no_gpu_reason(plugins, jax_backend_error(jax), None)
+    reason = jax_no_gpu_reason(plugins, error, None)
     return f"asked for {asked}, but JAX sees only {', '.join(platforms)} devices: {reason}"
 
 

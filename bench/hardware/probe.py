@@ -92,9 +92,10 @@ def tensorflow_facts(tf: Any) -> dict[str, Any]:
 def jax_facts(jax: Any, plugins: list[str] | None = None) -> dict[str, Any]:
     """The devices JAX's default backend gives (GPU builds: platform "gpu"), the GPU `plugins`
     installed (read from this venv where None) and the error a GPU plugin failed with."""
-    from bench.hardware.placement import jax_backend_error, jax_gpu_plugins
+    from bench.hardware.placement import jax_devices_and_error, jax_gpu_plugins
 
-    devices = _call(jax.devices, []) or []
+    found, error = _call(lambda: jax_devices_and_error(jax), ([], ""))
+    devices = found or []
     gpus = [
         {"index": i, "name": str(getattr(d, "device_kind", d)), "memory_bytes": 0}
         for i, d in enumerate(devices)
@@ -110,7 +111,7 @@ def jax_facts(jax: Any, plugins: list[str] | None = None) -> dict[str, Any]:
         "mps": "metal" in platforms,
         "platforms": platforms,
         "plugins": jax_gpu_plugins() if plugins is None else plugins,
-        "backend_error": _call(lambda: jax_backend_error(jax), ""),
+        "backend_error": error,
     }
 
 
