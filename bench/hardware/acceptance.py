@@ -176,7 +176,8 @@ def cache_verdict(
     numbers["ratio"] = round(ratio, 3)
     steps = f"first step {cold_first_step_s:.2f} s cold, {warm_first_step_s:.2f} s warm"
     if ratio <= CACHE_MAX_RATIO:
-        return Result("warm cache truth", framework, device, PASS, f"{steps} ({ratio:.0%})", numbers)
+        detail = f"{steps} ({ratio:.0%})"
+        return Result("warm cache truth", framework, device, PASS, detail, numbers)
     detail = (
         f"{steps} ({ratio:.0%} > {CACHE_MAX_RATIO:.0%}): the warm cache folder did not spare "
         "the compilation"

@@ -167,7 +167,8 @@ def tf32_truth(ops: Ops, error_n: int, n: int, min_batch_s: float = 0.1) -> dict
     found: dict[str, Any] = {"error_n": error_n, "n": n}
     for mode in ("fp32", "tf32"):
         ops.set_tf32(mode == "tf32")
-        found[f"{mode}_error"] = relative_error(ops.fetch(ops.matmul(ops.put(x), ops.put(y))), exact)
+        product = ops.fetch(ops.matmul(ops.put(x), ops.put(y)))
+        found[f"{mode}_error"] = relative_error(product, exact)
         last: list[Any] = []
 
         def one(last: list[Any] = last) -> None:

@@ -181,9 +181,15 @@ def gpu_facts(devices: list[Any]) -> list[dict[str, Any]]:
     driver = info[0].driver_version if info else None
     cuda = info[0].cuda_driver_version if info else None
     return [
-        {"device": d.name, "name": d.label, "uuid": d.uuid, "driver": driver, "cuda": cuda,
-         "compute_capability": ".".join(map(str, d.compute_capability or ())) or None,
-         "memory_bytes": d.memory_bytes}  # fmt: skip
+        {
+            "device": d.name,
+            "name": d.label,
+            "uuid": d.uuid,
+            "driver": driver,
+            "cuda": cuda,
+            "compute_capability": ".".join(map(str, d.compute_capability or ())) or None,
+            "memory_bytes": d.memory_bytes,
+        }  # fmt: skip
         for d in devices
     ]
 
