@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="auto, cpu, cuda (every GPU), cuda:N or mps, as in [sweep] devices",
     )
     parser.add_argument(
-        "--run", action="store_true", help="also a tiny trial per framework and device; GPU checks"
+        "--run", action="store_true", help="also run a tiny trial per framework and device"
     )
     acceptance_run.add_json_flag(parser)
 

@@ -4,10 +4,12 @@ Imports one framework (`torch`, `jax` or `tensorflow`; the parent chose the GPU 
 `CUDA_VISIBLE_DEVICES`, so it is device 0 here) and measures what `bench.hardware.acceptance`
 judges, writing the numbers (or `{"error": ...}`) to OUT as JSON:
 
-- sync: `matmuls` n×n fp32 matmuls, each followed by the sync (`per_op_s`); then the same
-  matmuls queued (`enqueue_s`) and one sync (`sync_s`). The sync is the one bench's trials use:
-  torch `bench.runners.torch_device.pick_sync` (`torch.cuda.synchronize`); JAX
-  `bench.runners.keras_backends.jax_sync`, `jax.block_until_ready` on the pending results as
+- sync: `matmuls` n×n fp32 matmuls, each followed by the sync (`per_op_s`); the same matmuls
+  queued and ended by reading one value of the last product to the host (`fetched_s`: true
+  even when the sync is not); then queued (`enqueue_s`) and ended by one sync (`sync_s`). The
+  sync is the one bench's trials use: torch `bench.runners.torch_device.pick_sync`
+  (`torch.cuda.synchronize`); JAX `bench.runners.keras_backends.jax_sync`,
+  `jax.block_until_ready` on the pending results as
   the runner does on Keras's `_jax_state`; TensorFlow `tf.test.experimental.sync_devices()`
   (TF ≥ 2.13), as `bench calibrate` uses it.
 - tf32: a matmul of `error_n`² float32 inputs under bench's own fp32 and tf32 switches (torch
@@ -134,7 +136,9 @@ def tf_ops(tf: Any, kind: str = "cuda") -> Ops:
 def sync_truth(
     ops: Ops, n: int, matmuls: int, now: Callable[[], float] = time.perf_counter
 ) -> dict[str, Any]:
-    """Time `matmuls` fp32 matmuls synced one by one, then queued with one sync at the end."""
+    """Time `matmuls` fp32 matmuls synced one by one; queued and ended by reading one value of
+    the last product to the host (which cannot return before it exists, whatever the sync
+    does); queued again and ended by one sync."""
     ops.set_tf32(False)
     rng = np.random.default_rng(1)
     a, b = (ops.put(rng.standard_normal((n, n), dtype=np.float32)) for _ in range(2))
@@ -145,12 +149,16 @@ def sync_truth(
         ops.sync([ops.matmul(a, b)])
     per_op = now() - began
     began = now()
+    ops.fetch([ops.matmul(a, b) for _ in range(matmuls)][-1][:1, :1])
+    fetched = now() - began
+    began = now()
     results = [ops.matmul(a, b) for _ in range(matmuls)]
     queued = now()
     ops.sync(results)
     done = now()
     return {"matmuls": matmuls, "n": n, "per_op_s": round(per_op, 6),
-            "enqueue_s": round(queued - began, 6), "sync_s": round(done - queued, 6)}  # fmt: skip
+            "fetched_s": round(fetched, 6), "enqueue_s": round(queued - began, 6),
+            "sync_s": round(done - queued, 6)}  # fmt: skip
 
 
 def relative_error(found: np.ndarray, exact: np.ndarray) -> float:
