@@ -36,9 +36,15 @@ FIXTURE_H100 = {
     "date": "2026-01-15T10:00:00Z",
     "machine": {"host": "fixture-node", "system": "Linux x86_64", "python": "3.12.3"},
     "gpus": [
-        {"device": "cuda:0", "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-fixture",
-         "driver": "580.65.06", "cuda": "13.0", "compute_capability": "9.0",
-         "memory_bytes": 85899345920},
+        {
+            "device": "cuda:0",
+            "name": "NVIDIA H100 80GB HBM3",
+            "uuid": "GPU-fixture",
+            "driver": "580.65.06",
+            "cuda": "13.0",
+            "compute_capability": "9.0",
+            "memory_bytes": 85899345920,
+        },
     ],  # fmt: skip
     "versions": {"torch": "2.11.0+cu130", "jax": "0.8.1", "keras": "3.12.0"},
     "checks": [
