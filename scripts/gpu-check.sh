@@ -6,7 +6,7 @@
 # Runs from the source tree (PYTHONPATH; nothing is pip-installed, except a Keras wheel given
 # with --keras-wheel, installed with `pip install --no-deps`). Uses what is importable: torch,
 # and Keras on JAX (and on TensorFlow where it is installed); Keras on torch is left out.
-#   1. bench doctor --run --json DIR/doctor.json  (probes, tiny trials, the acceptance checks)
+#   1. bench doctor --run --json-out DIR/doctor.json  (probes, tiny trials, the acceptance checks)
 #   2. a precision sweep fp32,tf32,bf16,fp16 of deep_cnn at batch 256
 #   3. a data-parallel torch trial of world size 1 (NCCL on CUDA)
 #   4. a warm-cache pair (cold and warm compile-mode trials)
@@ -78,7 +78,7 @@ BOTH=(--frameworks "$FW" --keras-backends "$KB" --keras-modes xla)
 echo "# gpu-check: frameworks $FW, Keras backends $KB, results under $OUT"
 
 step doctor "$PY" -m bench doctor --run --frameworks "$FW" --keras-backends "$KB" \
-  --devices cuda:0 --json "$OUT/doctor.json"
+  --devices cuda:0 --json-out "$OUT/doctor.json"
 step precision "$PY" -m bench run "${BOTH[@]}" "${COMMON[@]}" --name precision --models deep_cnn \
   --batch-sizes 256 --precisions fp32,tf32,bf16,fp16 --epochs 3 --samples 12800
 if have torch; then

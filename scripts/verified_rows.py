@@ -1,4 +1,4 @@
-"""Turn `bench doctor --run --json` records into rows of docs/verified-on.md's GPU table.
+"""Turn `bench doctor --run --json-out` records into rows of docs/verified-on.md's GPU table.
 
     python scripts/verified_rows.py RECORD.json [RECORD.json ...] [--doc docs/verified-on.md]
 
@@ -43,7 +43,8 @@ def read_record(path: Path) -> dict[str, Any]:
         raise RowsError(f"cannot read {path}: {exc}") from None
     found = problems(data)
     if found:
-        raise RowsError(f"{path} is not a `bench doctor --run --json` record: {'; '.join(found)}")
+        what = "a `bench doctor --run --json-out` record"
+        raise RowsError(f"{path} is not {what}: {'; '.join(found)}")
     if not data["gpus"]:
         raise RowsError(
             f"{path} checked no GPU (a CPU-only machine, or --devices chose none): it has no "

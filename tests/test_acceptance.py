@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 from conftest import REPO, run_cli
 
+from bench.cli import doctor_accept as accept_run
 from bench.hardware import acceptance as acc
-from bench.hardware import acceptance_child as child
-from bench.hardware import acceptance_run as accept_run
 from bench.hardware.devices import Device
 from bench.hardware.doctor import OK, Check
+from bench.runners import acceptance_child as child
 
 H100 = Device("cuda:0", "cuda", "NVIDIA H100 80GB HBM3", 0, 80 * 2**30, "", "GPU-1", (9, 0))
 
@@ -142,7 +142,7 @@ def test_the_child_on_this_cpu_with_real_torch_finds_no_tf32(tmp_path: Path) -> 
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"framework": "torch", "kind": "cpu", "n": 64, "matmuls": 4,
                                 "error_n": 64}))  # fmt: skip
-    cmd = [sys.executable, "-m", "bench.hardware.acceptance_child", str(spec), str(tmp_path / "o")]
+    cmd = [sys.executable, "-m", "bench.runners.acceptance_child", str(spec), str(tmp_path / "o")]
     env = {"PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
     subprocess.run(cmd, check=True, timeout=120, env=env)
     numbers = json.loads((tmp_path / "o").read_text())
@@ -174,7 +174,7 @@ def test_accept_judges_each_gpu_and_writes_the_record(monkeypatch, tmp_path: Pat
     monkeypatch.setattr(accept_run, "run_rows", lambda *a: rows)
     found = [(("torch", "torch"), H100, Check("torch", "cuda:0", OK, "2.11.0+cu130"))]
     lines: list[Check] = []
-    args = SimpleNamespace(json=str(tmp_path / "r.json"))
+    args = SimpleNamespace(json_out=str(tmp_path / "r.json"))
     checks = accept_run.accept(args, found, [found[0][2]], lines.append)
     assert [c.status for c in checks] == ["FAIL", "FAIL", "ok", "FAIL"]  # the cache stayed cold
     assert "does not wait" in checks[0].detail and "TF32 not active" in checks[1].detail
@@ -196,7 +196,8 @@ def test_record_schema_problems_are_named() -> None:
 
 
 def test_doctor_run_without_a_gpu_prints_four_skipped_lines(tmp_path: Path) -> None:
-    done = run_cli("doctor", "--frameworks", "torch", "--run", "--json", str(tmp_path / "d.json"))
+    record = str(tmp_path / "d.json")
+    done = run_cli("doctor", "--frameworks", "torch", "--run", "--json-out", record)
     assert done.returncode == 0, done.stdout + done.stderr
     skipped = [line for line in done.stdout.splitlines() if "skipped: no GPU (" in line]
     assert [line.split("  ")[1].strip() for line in skipped] == list(acc.CHECKS)
@@ -206,6 +207,6 @@ def test_doctor_run_without_a_gpu_prints_four_skipped_lines(tmp_path: Path) -> N
 
 
 def test_json_without_run_is_a_usage_error(tmp_path: Path) -> None:
-    done = run_cli("doctor", "--json", str(tmp_path / "d.json"))
+    done = run_cli("doctor", "--json-out", str(tmp_path / "d.json"))
     assert done.returncode == 2 and "add --run" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "d.json").exists()

@@ -1,7 +1,7 @@
 """scripts/verified_rows.py and scripts/gpu-check.sh, on this CPU-only machine.
 
 verified_rows runs on a hand-written record: FIXTURE_H100 below is a realistic example of what
-`bench doctor --run --json` writes on an H100, invented for this test — no such run happened —
+`bench doctor --run --json-out` writes on an H100, invented for this test — no such run happened —
 and it is only ever written into temporary copies of docs/verified-on.md. gpu-check.sh runs
 with --dry-run: its plan prints, nothing is created, and each `bench` command it would run
 parses with bench's own parser (the `bench run` ones through `bench run --dry-run` on the CPU).
@@ -119,7 +119,7 @@ def test_bad_input_is_one_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "checked no GPU" in done.stderr
     assert "Traceback" not in done.stderr
     broken = run_script(tmp_path, {"schema": "x"}, "--doc", str(doc_copy(tmp_path)))
-    assert broken.returncode == 2 and "is not a `bench doctor --run --json` record" in broken.stderr
+    assert broken.returncode == 2 and "`bench doctor --run --json-out` record" in broken.stderr
     plain = tmp_path / "plain.md"
     plain.write_text("# no markers\n")
     done = run_script(tmp_path, FIXTURE_H100, "--doc", str(plain))
@@ -151,7 +151,7 @@ def test_gpu_check_dry_run_prints_the_plan(tmp_path: Path) -> None:
     bench = [c[3:] for c in plan if c[1:3] == ["-m", "bench"]]
     assert [c[0] for c in bench] == ["doctor", "run", "run", "run"]
     doctor = bench[0]
-    assert "--run" in doctor and doctor[doctor.index("--json") + 1].endswith("doctor.json")
+    assert "--run" in doctor and doctor[doctor.index("--json-out") + 1].endswith("doctor.json")
     precision = bench[1]
     assert precision[precision.index("--precisions") + 1] == "fp32,tf32,bf16,fp16"
     assert precision[precision.index("--models") + 1] == "deep_cnn"
@@ -179,4 +179,4 @@ def test_the_doctor_command_of_gpu_check_parses(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     doctor_cli.add_arguments(parser)
     args = parser.parse_args(doctor[1:])
-    assert args.run and args.json.endswith("doctor.json") and args.devices == "cuda:0"
+    assert args.run and args.json_out.endswith("doctor.json") and args.devices == "cuda:0"

@@ -2,7 +2,7 @@
 and the JSON record of what was verified (`docs/verified-on.md` turns it into table rows).
 
 Four checks per GPU and framework that passed its probe (the measurements come from
-`bench.hardware.acceptance_child` and from real tiny trials, `bench.hardware.acceptance_run`):
+`bench.runners.acceptance_child` and from real tiny trials, `bench.cli.doctor_accept`):
 
 - sync truth: large fp32 matmuls are queued without a sync, then the framework's sync as
   bench's runners use it is timed. A sync that waits for the GPU takes about as long as the
@@ -212,7 +212,7 @@ def result_entry(result: Result) -> dict[str, Any]:
 
 
 def default_json_path(now: datetime | None = None) -> Path:
-    """Where `doctor --run` writes its record without `--json`: the temporary folder."""
+    """Where `doctor --run` writes its record without `--json-out`: the temporary folder."""
     import tempfile
 
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")

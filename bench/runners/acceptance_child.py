@@ -1,4 +1,4 @@
-"""`bench doctor --run`'s acceptance child: `python -m bench.hardware.acceptance_child SPEC OUT`.
+"""`bench doctor --run`'s acceptance child: `python -m bench.runners.acceptance_child SPEC OUT`.
 
 Imports one framework (`torch`, `jax` or `tensorflow`; the parent chose the GPU through
 `CUDA_VISIBLE_DEVICES`, so it is device 0 here) and measures what `bench.hardware.acceptance`

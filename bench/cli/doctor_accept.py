@@ -2,12 +2,12 @@
 
 Per GPU among the chosen devices and per framework that passed its probe there (torch;
 Keras on JAX → `jax`; Keras on TensorFlow → `tensorflow`; Keras on torch → `torch`):
-the sync and TF32 truths in a child (`bench.hardware.acceptance_child`, the GPU made visible as
+the sync and TF32 truths in a child (`bench.runners.acceptance_child`, the GPU made visible as
 a trial's is). Per GPU, once: the NVML truth, from a short real trial (torch where it passed,
 else the first Keras variant). Per GPU and compiled variant (torch `compile`: inductor; Keras on
 JAX `xla`): the warm cache truth, two such trials one after the other on one cache folder.
 The verdicts are `bench.hardware.acceptance`'s. Without a GPU each check is one line
-"skipped: no GPU (...)". The record goes to `--json PATH`, else to a timestamped file in the
+"skipped: no GPU (...)". The record goes to `--json-out PATH`, else to a timestamped file in the
 temporary folder; its path is printed.
 """
 
@@ -44,7 +44,7 @@ Variant = tuple[str, str]
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--json",
+        "--json-out",
         metavar="PATH",
         help="with --run: write what was verified (machine, GPUs, versions, each check's "
         "status and numbers) as JSON to PATH (default: bench-doctor-DATE.json in the "
@@ -72,7 +72,7 @@ def run_child(framework: str, device: Any, timeout_s: float = 300.0) -> dict[str
     with tempfile.TemporaryDirectory(prefix="bench-accept-") as tmp:
         spec, out = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec.write_text(json.dumps({"framework": framework, **SPEC}), encoding="utf-8")
-        cmd = [sys.executable, "-m", "bench.hardware.acceptance_child", str(spec), str(out)]
+        cmd = [sys.executable, "-m", "bench.runners.acceptance_child", str(spec), str(out)]
         try:
             done = subprocess.run(
                 cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
@@ -229,7 +229,7 @@ def accept(
         for result in gpu_results(device, variants):
             results.append(result)
             emit(as_check(result))
-    path = Path(args.json) if args.json else acc.default_json_path()
+    path = Path(args.json_out) if args.json_out else acc.default_json_path()
     entries = [{"name": c.subject, "framework": "", "device": c.device, "status": c.status.lower(),
                 "detail": c.detail, "numbers": {}} for c in earlier]  # fmt: skip
     data = acc.record(gpu_facts([d for d, _ in gpus]), versions(), entries)
