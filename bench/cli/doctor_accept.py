@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bench.hardware import acceptance as acc
 from bench.hardware.doctor import FAIL, INFO, OK, Check
+from bench.hardware.fingerprint import framework_versions
 
 #: The framework a variant's acceptance child imports.
 CHILD = {
@@ -37,7 +35,7 @@ CHILD = {
 #: The compile mode whose warm cache is checked: torch inductor, Keras on JAX with XLA.
 COMPILED = {("torch", "torch"): "compile", ("keras", "jax"): "xla"}
 SPEC = {"n": 4096, "matmuls": 40, "error_n": 1024}
-PACKAGES = ("torch", "jax", "jaxlib", "keras", "tensorflow", "tensorflow-cpu", "numpy")
+CHILD_MODULE = "bench.runners.acceptance_child"
 STATUS = {acc.PASS: OK, acc.FAIL: FAIL, acc.WARN: INFO, acc.SKIPPED: INFO}
 Variant = tuple[str, str]
 
@@ -66,23 +64,14 @@ def targets(found: list[tuple[Variant, Any, Check]]) -> list[tuple[Any, list[Var
 def run_child(framework: str, device: Any, timeout_s: float = 300.0) -> dict[str, Any]:
     """The acceptance child's numbers for `framework` on `device`, or `{"error": ...}`."""
     from bench.hardware.device_env import device_env
+    from bench.hardware.probe import json_child
 
     env = device_env("cuda", device.cuda_visible_id, 4)
     env.update({"TF_CPP_MIN_LOG_LEVEL": "2"})
     with tempfile.TemporaryDirectory(prefix="bench-accept-") as tmp:
-        spec, out = Path(tmp) / "spec.json", Path(tmp) / "out.json"
+        spec = Path(tmp) / "spec.json"
         spec.write_text(json.dumps({"framework": framework, **SPEC}), encoding="utf-8")
-        cmd = [sys.executable, "-m", "bench.runners.acceptance_child", str(spec), str(out)]
-        try:
-            done = subprocess.run(
-                cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"the child did not finish within {timeout_s:g} s"}
-        if not out.exists():
-            tail = " ".join((done.stdout + done.stderr).split())[-300:]
-            return {"error": f"the child exited with code {done.returncode}: {tail}"}
-        return json.loads(out.read_text(encoding="utf-8"))
+        return json_child(CHILD_MODULE, [str(spec)], env, timeout_s, "acceptance child")
 
 
 def judge_child(framework: str, device: Any, numbers: dict[str, Any]) -> list[acc.Result]:
@@ -194,17 +183,6 @@ def gpu_facts(devices: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def versions() -> dict[str, str]:
-    """The installed versions of the frameworks (package metadata: nothing is imported)."""
-    found = {}
-    for package in PACKAGES:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
-
-
 def as_check(result: acc.Result) -> Check:
     subject = f"{result.framework}: {result.name}" if result.framework else result.name
     return Check(subject, result.device, STATUS[result.status], result.detail)
@@ -232,7 +210,7 @@ def accept(
     path = Path(args.json_out) if args.json_out else acc.default_json_path()
     entries = [{"name": c.subject, "framework": "", "device": c.device, "status": c.status.lower(),
                 "detail": c.detail, "numbers": {}} for c in earlier]  # fmt: skip
-    data = acc.record(gpu_facts([d for d, _ in gpus]), versions(), entries)
+    data = acc.record(gpu_facts([d for d, _ in gpus]), framework_versions(), entries)
     data["checks"] += [acc.result_entry(r) for r in results]
     acc.write(path, data)
     print(f"doctor: what was verified is in {os.fspath(path)}", flush=True)
