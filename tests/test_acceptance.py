@@ -210,3 +210,25 @@ def test_json_without_run_is_a_usage_error(tmp_path: Path) -> None:
     done = run_cli("doctor", "--json-out", str(tmp_path / "d.json"))
     assert done.returncode == 2 and "add --run" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "d.json").exists()
+
+
+# --- the trials behind the NVML and warm-cache truths, for real on the CPU ----------------------
+
+CPU = Device("cpu", "cpu", "this CPU", None, 2**34, "")
+
+
+def test_the_nvml_truth_of_a_real_cpu_trial_finds_no_nvml_readings() -> None:
+    """The trial runs and its rows are read; on a CPU no NVML reading exists, so the verdict
+    must fail and say what NVML missed (on a GPU the same rows carry NVML's readings)."""
+    result = accept_run.nvml_truth(("torch", "torch"), CPU, samples=128)
+    assert result.status == acc.FAIL, result.detail
+    assert "no memory for the trial's process" in result.detail and "energy" in result.detail
+    assert result.numbers == {"process_memory_bytes": 0, "device_memory_bytes": 0, "energy_j": 0}
+
+
+@pytest.mark.slow
+def test_the_warm_cache_pair_records_both_first_steps_on_the_cpu() -> None:
+    """Two torch.compile trials on one cache folder, on the CPU: both first steps measured."""
+    result = accept_run.cache_truth(("torch", "torch"), CPU)
+    assert result.numbers["cold_first_step_s"] > 0 and result.numbers["warm_first_step_s"] > 0
+    assert result.status in (acc.PASS, acc.FAIL) and "first step" in result.detail

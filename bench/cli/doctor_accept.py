@@ -111,6 +111,8 @@ def run_rows(variant: Variant, device: Any, mode: str, samples: int, cache: Path
     from bench.launchers.local import run_trial
 
     planned = trial(variant, device, mode, samples)
+    if planned.skip:
+        return f"the trial was planned as skipped: {planned.skip}"
     with tempfile.TemporaryDirectory(prefix="bench-accept-") as tmp:
         work, log = Path(tmp) / "work", Path(tmp) / "trial.log"
         outcome = run_trial(planned, work, log, cache_dir=cache)
@@ -119,9 +121,12 @@ def run_rows(variant: Variant, device: Any, mode: str, samples: int, cache: Path
     return trial_rows("doctor", planned, "ok", 0, "", outcome.events, None)
 
 
-def nvml_truth(variant: Variant, device: Any) -> acc.Result:
+def nvml_truth(variant: Variant, device: Any, samples: int = 4096) -> acc.Result:
+    """NVML's readings of a short real trial (`samples` per epoch: long enough on a GPU for
+    the energy counter to move)."""
     name = "/".join(dict.fromkeys(variant))
-    rows = run_rows(variant, device, "eager" if variant[0] == "torch" else "graph", 4096, None)
+    mode = "graph" if variant[1] == "tensorflow" else "eager"  # Keras on JAX has no graph mode
+    rows = run_rows(variant, device, mode, samples, None)
     if isinstance(rows, str):
         return acc.failed("NVML truth", name, device.name, rows)
     samples, epochs = rows["samples.csv"], rows["epochs.csv"]
