@@ -180,3 +180,23 @@ def test_the_doctor_command_of_gpu_check_parses(tmp_path: Path) -> None:
     doctor_cli.add_arguments(parser)
     args = parser.parse_args(doctor[1:])
     assert args.run and args.json_out.endswith("doctor.json") and args.devices == "cuda:0"
+
+
+def test_gpu_check_runs_each_step_with_its_log(tmp_path: Path) -> None:
+    """A real (not dry) run with a stand-in interpreter that only echoes what it is asked to
+    run (and imports for real, for the script's look at what is installed): each step's log,
+    the exit codes, the page copied into the folder."""
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\n[ "$1" = -c ] && exec {sys.executable} "$@"\necho "ran $*"\n')
+    fake.chmod(0o755)
+    out = tmp_path / "check"
+    cmd = ["bash", str(SCRIPTS / "gpu-check.sh"), "--python", str(fake), "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = (out / "steps.txt").read_text().split("\n")
+    assert [s.split()[0] for s in steps if s] == [
+        "doctor", "precision", "data-parallel", "warm-cache", "verified-rows", "verified-copy"
+    ]  # fmt: skip
+    assert all(s.endswith(" 0") for s in steps if s)
+    assert (out / "doctor.log").read_text().startswith("ran -m bench doctor --run")
+    assert (out / "verified-on.md").read_text() == (REPO / "docs/verified-on.md").read_text()
