@@ -67,6 +67,8 @@ def test_tf32_passes_on_error_and_speed_and_warns_when_only_slow() -> None:
     assert slow.status == acc.WARN and "1.2x" in slow.detail
     older = acc.tf32_verdict("torch", "cuda:0", TF32_OK, (7, 0))
     assert older.status == acc.SKIPPED and "7.0" in older.detail
+    unknown = acc.tf32_verdict("torch", "cuda:0", TF32_OK, None)  # ROCm: no NVML
+    assert unknown.status == acc.SKIPPED and "unknown" in unknown.detail
 
 
 def test_nvml_verdict_names_what_nvml_missed() -> None:
@@ -148,7 +150,7 @@ def test_the_child_on_this_cpu_with_real_torch_finds_no_tf32(tmp_path: Path) -> 
     numbers = json.loads((tmp_path / "o").read_text())
     assert numbers["error"] == "" and numbers["version"].startswith("2.")
     assert set(numbers["sync"]) == {"matmuls", "n", "per_op_s", "fetched_s", "enqueue_s", "sync_s"}
-    result = acc.tf32_verdict("torch", "cpu", numbers["tf32"], None)
+    result = acc.tf32_verdict("torch", "cpu", numbers["tf32"], (8, 0))  # as if it were a GPU
     assert result.status == acc.FAIL and "TF32 not active" in result.detail
 
 
@@ -210,6 +212,16 @@ def test_json_without_run_is_a_usage_error(tmp_path: Path) -> None:
     done = run_cli("doctor", "--json-out", str(tmp_path / "d.json"))
     assert done.returncode == 2 and "add --run" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "d.json").exists()
+
+
+def test_a_record_that_cannot_be_written_is_a_failed_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    lines: list[Check] = []
+    args = SimpleNamespace(json_out=str(blocker / "d.json"))
+    checks = accept_run.accept(args, [], [], lines.append)
+    assert checks[-1].status == "FAIL" and "cannot write" in checks[-1].detail
+    assert lines == checks and len(checks) == 5
 
 
 # --- the trials behind the NVML and warm-cache truths, for real on the CPU ----------------------

@@ -17,7 +17,7 @@ import argparse
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,17 +151,17 @@ def cache_truth(variant: Variant, device: Any) -> acc.Result:
     return acc.cache_verdict(name, device.name, *firsts)
 
 
-def gpu_results(device: Any, variants: list[Variant]) -> list[acc.Result]:
-    """Every acceptance check on one GPU for the variants that passed their probe there."""
+def gpu_results(device: Any, variants: list[Variant]) -> Iterator[acc.Result]:
+    """Every acceptance check on one GPU for the variants that passed their probe there, each
+    as soon as it is judged."""
     if not variants:
         why = "no framework passed its probe on this GPU"
-        return [acc.skipped(check, why, device=device.name) for check in acc.CHECKS]
-    results = []
+        yield from (acc.skipped(check, why, device=device.name) for check in acc.CHECKS)
+        return
     for framework in dict.fromkeys(CHILD[v] for v in variants):
-        results += judge_child(framework, device, run_child(framework, device))
-    results.append(nvml_truth(sorted(variants, key=list(CHILD).index)[0], device))
-    results += [cache_truth(v, device) for v in variants if v in COMPILED]
-    return results
+        yield from judge_child(framework, device, run_child(framework, device))
+    yield nvml_truth(sorted(variants, key=list(CHILD).index)[0], device)
+    yield from (cache_truth(v, device) for v in variants if v in COMPILED)
 
 
 def gpu_facts(devices: list[Any]) -> list[dict[str, Any]]:
@@ -183,7 +183,7 @@ def gpu_facts(devices: list[Any]) -> list[dict[str, Any]]:
             "cuda": cuda,
             "compute_capability": ".".join(map(str, d.compute_capability or ())) or None,
             "memory_bytes": d.memory_bytes,
-        }  # fmt: skip
+        }
         for d in devices
     ]
 
@@ -217,6 +217,12 @@ def accept(
                 "detail": c.detail, "numbers": {}} for c in earlier]  # fmt: skip
     data = acc.record(gpu_facts([d for d, _ in gpus]), framework_versions(), entries)
     data["checks"] += [acc.result_entry(r) for r in results]
-    acc.write(path, data)
+    checks = [as_check(r) for r in results]
+    try:
+        acc.write(path, data)
+    except OSError as exc:
+        checks.append(Check("record", "", FAIL, f"cannot write {os.fspath(path)}: {exc}"))
+        emit(checks[-1])
+        return checks
     print(f"doctor: what was verified is in {os.fspath(path)}", flush=True)
-    return [as_check(r) for r in results]
+    return checks

@@ -8,8 +8,8 @@ Four checks per GPU and framework that passed its probe (the measurements come f
   bench's runners use it is timed. A sync that waits for the GPU takes about as long as the
   same work timed with a sync after every matmul, or ended by reading a value of the last
   product to the host; pass when it takes at least `SYNC_MIN_SHARE` of the longer of the two.
-- TF32 truth (compute capability ≥ 8.0): bench's fp32 switch gives an fp32 matmul (relative
-  error against float64 ≤ `FP32_MAX_ERROR`, about 1e-6) and its tf32 switch a TF32 one (error
+- TF32 truth (compute capability ≥ 8.0, as NVML reports it; skipped where unknown): bench's
+  fp32 switch gives an fp32 matmul (relative error against float64 ≤ `FP32_MAX_ERROR`, about 1e-6) and its tf32 switch a TF32 one (error
   ≥ `TF32_MIN_ERROR`, about 1e-3: TF32 keeps 10 mantissa bits). TF32 at under
   `TF32_MIN_SPEEDUP` × the fp32 rate is a warning, not a failure: data-centre GPUs (A100, H100)
   run TF32 Tensor Cores 3-8× faster than FP32, GeForce cards at about FP32's rate.
@@ -101,7 +101,10 @@ def tf32_verdict(
 ) -> Result:
     """Judge `m`: `fp32_error`/`tf32_error` (relative, against float64) and `fp32_tflops`/
     `tf32_tflops` under bench's fp32 and tf32 switches."""
-    if capability is not None and tuple(capability) < AMPERE:
+    if capability is None:
+        why = "compute capability unknown (NVML does not know this GPU: not an NVIDIA one?)"
+        return skipped("TF32 truth", why, framework, device)
+    if tuple(capability) < AMPERE:
         why = f"TF32 needs compute capability 8.0; this GPU has {capability[0]}.{capability[1]}"
         return skipped("TF32 truth", why, framework, device)
     speedup = m["tf32_tflops"] / m["fp32_tflops"] if m["fp32_tflops"] > 0 else 0.0
