@@ -9,10 +9,11 @@ Four checks per GPU and framework that passed its probe (the measurements come f
   same work timed with a sync after every matmul, or ended by reading a value of the last
   product to the host; pass when it takes at least `SYNC_MIN_SHARE` of the longer of the two.
 - TF32 truth (compute capability ≥ 8.0, as NVML reports it; skipped where unknown): bench's
-  fp32 switch gives an fp32 matmul (relative error against float64 ≤ `FP32_MAX_ERROR`, about 1e-6) and its tf32 switch a TF32 one (error
-  ≥ `TF32_MIN_ERROR`, about 1e-3: TF32 keeps 10 mantissa bits). TF32 at under
-  `TF32_MIN_SPEEDUP` × the fp32 rate is a warning, not a failure: data-centre GPUs (A100, H100)
-  run TF32 Tensor Cores 3-8× faster than FP32, GeForce cards at about FP32's rate.
+  fp32 switch gives an fp32 matmul (relative error against float64 ≤ `FP32_MAX_ERROR`, about
+  1e-6) and its tf32 switch a TF32 one (error ≥ `TF32_MIN_ERROR`, about 1e-3: TF32 keeps 10
+  mantissa bits). TF32 at under `TF32_MIN_SPEEDUP` × the fp32 rate is a warning, not a
+  failure: data-centre GPUs (A100, H100) run TF32 Tensor Cores 3-8× faster than FP32, GeForce
+  cards at about FP32's rate.
 - NVML truth: NVML finds the tiny trial's process memory, and its energy counter grows.
 - warm cache truth: a second compile-mode trial on the first one's cache folder has a first
   step at most `CACHE_MAX_RATIO` of the first's.
