@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from analysis.numbers import mib, number, seconds
+from bench.cli import doctor_accept
 from bench.cli.flags import choose, describe, many
 from bench.errors import UsageError
 from bench.hardware.doctor import FAIL, INFO, OK, Check, nvml_check, rapl_check, subject, verdict
@@ -75,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--run", action="store_true", help="also run a tiny trial per framework and device"
     )
+    doctor_accept.add_json_flag(parser)
 
 
 def _variants(args: argparse.Namespace) -> list[Variant]:
@@ -194,6 +196,8 @@ def doctor(args: argparse.Namespace) -> int:
     from bench.hardware import devices as devices_mod
     from bench.hardware.probe import run_probe
 
+    if args.json_out and not args.run:
+        raise UsageError("doctor: --json-out records what --run verified: add --run")
     variants = _variants(args)
     available = devices_mod.discover()
     try:
@@ -219,6 +223,7 @@ def doctor(args: argparse.Namespace) -> int:
                 ran = run_check(framework, backend, device, device.name in metered)
                 checks.append(ran)
                 print(line(ran), flush=True)
+        checks += doctor_accept.accept(args, found, checks, lambda c: print(line(c), flush=True))
     failed = sum(c.status == FAIL for c in checks)
     print(f"doctor: {failed} problem(s)" if failed else "doctor: everything asked for works")
     return 1 if failed else 0

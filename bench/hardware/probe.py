@@ -164,18 +164,26 @@ def run_probe(
     )
     if threads is not None:
         env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
-    with tempfile.TemporaryDirectory(prefix="bench-probe-") as tmp:
-        out = Path(tmp) / "probe.json"
-        cmd = [sys.executable, "-m", "bench.hardware.probe", framework, backend, str(out)]
+    return json_child("bench.hardware.probe", [framework, backend], env, timeout_s, "probe")
+
+
+def json_child(
+    module: str, args: list[str], env: dict[str, str], timeout_s: float, what: str
+) -> dict[str, Any]:
+    """Run `python -m MODULE ARGS... OUT.json` in a child with `env`; the JSON it wrote, or
+    `{"error": ...}` when it timed out or wrote nothing (the tail of its output says why)."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{what}-") as tmp:
+        out = Path(tmp) / "out.json"
+        cmd = [sys.executable, "-m", module, *args, str(out)]
         try:
             done = subprocess.run(
                 cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
             )
         except subprocess.TimeoutExpired:
-            return {"error": f"the probe did not finish within {timeout_s:g} s"}
+            return {"error": f"the {what} did not finish within {timeout_s:g} s"}
         if not out.exists():
             tail = " ".join((done.stdout + done.stderr).split())[-300:]
-            return {"error": f"the probe exited with code {done.returncode}: {tail}"}
+            return {"error": f"the {what} exited with code {done.returncode}: {tail}"}
         return json.loads(out.read_text(encoding="utf-8"))
 
 
