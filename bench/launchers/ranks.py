@@ -20,7 +20,8 @@ comes after it). The trial's timeout and Ctrl-C stop every rank's process group.
 Results: rank 0's events are the trial's (its clock is the global one: its epochs end at the
 barrier every rank reaches); every rank's epochs come back as `rank_epoch` events for ranks.csv.
 Energy is counted once for the machine: CPU (RAPL, package-wide) from rank 0, GPU summed over
-the ranks' own GPUs.
+the ranks' own GPUs. Device-memory peaks are the largest over the ranks (a per-GPU figure, as
+a Keras data-parallel trial records over its replicas' GPUs).
 """
 
 from __future__ import annotations
@@ -241,8 +242,9 @@ def _verdict(trial: Trial, ranks: list[_Rank], ended: str) -> tuple[str, int | N
 
 
 def merged_events(trial: Trial, per_rank: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Rank 0's events, its epochs' GPU energy summed over every rank's GPU, and each rank's
-    epochs as `rank_epoch` events (samples: the rank's own)."""
+    """Rank 0's events, its epochs' GPU energy summed over every rank's GPU and device-memory
+    peaks the largest over the ranks, and each rank's epochs as `rank_epoch` events (samples:
+    the rank's own)."""
     by_epoch: dict[int, list[dict[str, Any]]] = {}
     extra = []
     for r, events in enumerate(per_rank):
@@ -252,7 +254,9 @@ def merged_events(trial: Trial, per_rank: list[list[dict[str, Any]]]) -> list[di
             fields["samples"] = trial.rank_samples_per_epoch
             extra.append({"event": "rank_epoch", "rank": r, **fields})
     events = [
-        machine_energy(e, by_epoch[e["epoch"]]) if e["event"] == "epoch" else e
+        largest_device_peaks(machine_energy(e, by_epoch[e["epoch"]]), by_epoch[e["epoch"]])
+        if e["event"] == "epoch"
+        else e
         for e in (per_rank[0] if per_rank else [])
     ]
     return events + extra
@@ -280,3 +284,22 @@ def machine_energy(first: dict[str, Any], ranks: list[dict[str, Any]]) -> dict[s
     total_gpu = sum(gpu)
     cpu = first.get("energy_cpu_j")
     return first | {"energy_gpu_j": total_gpu, "energy_j": total_gpu + (cpu or 0.0)}
+
+
+def largest_device_peaks(first: dict[str, Any], ranks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rank 0's epoch event with each device-memory source's peak (`peak_device_bytes`, and
+    memory.csv's sources other than the host's) the largest over the ranks where every rank
+    has it: a per-GPU figure, as a Keras data-parallel trial records over its replicas' GPUs.
+    Host memory stays rank 0's (one process of N); ranks.csv keeps every rank's."""
+    if len(ranks) < 2:
+        return first
+    memory = dict(first.get("memory") or {})
+    for source in [s for s in memory if not s.startswith("host_")]:
+        values = [(e.get("memory") or {}).get(source) for e in ranks]
+        if all(v is not None for v in values):
+            memory[source] = max(values)
+    primary = first.get("device_mem_source") or ""
+    return first | {
+        "memory": memory,
+        "peak_device_bytes": memory.get(primary, first.get("peak_device_bytes")),
+    }
