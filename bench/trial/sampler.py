@@ -32,8 +32,8 @@ the PID the driver reports; inside a container with its own PID namespace that m
 Overhead: each tick is two small /proc reads for this process (statm, stat), the noise probe's
 reads (/proc/loadavg, /proc/stat, /proc/<pid>/stat of this process and of each live
 descendant, and one cpufreq file per CPU, at most 64; every 2 s a walk of the process tree's
-`task/*/children` files) and, on GPUs, about seven NVML calls (ctypes releases the GIL while the
-driver works). Measured on the 2-CPU development VM under load (no cpufreq, no children):
+`task/*/children` files) and, on GPUs, about seven NVML calls per GPU (ctypes releases the GIL
+while the driver works). Measured on the 2-CPU development VM under load (no cpufreq, no children):
 about 95 µs per tick, of which the noise probe is about 50 µs — under 0.05 % of a 0.2 s
 interval, most of it the kernel writing /proc text while the GIL is released (`os.read`); a
 host with cpufreq adds one small sysfs read per CPU (at most 64, a few µs each). It allocates a
