@@ -20,7 +20,7 @@ from bench.contract.trial import Trial
 from bench.core.config import load
 from bench.core.plan import plan
 from bench.hardware.nvml import Nvml
-from bench.launchers.ranks import largest_device_peaks
+from bench.launchers.ranks import largest_device_peaks, merged_events
 from bench.runners import keras_backends
 from bench.trial.energy import EnergyMeter
 from bench.trial.gpu_set import several_gpus
@@ -29,11 +29,13 @@ from bench.trial.sampler import Sampler
 NOWHERE = Path("/nonexistent")  # no RAPL: the GPUs' energy alone
 
 
-def data_trials(monkeypatch: pytest.MonkeyPatch, visible: str, framework: str) -> list[Trial]:
+def data_trials(
+    monkeypatch: pytest.MonkeyPatch, visible: str, framework: str, lib: Any = None
+) -> list[Trial]:
     sweep: dict[str, Any] = {"frameworks": [framework], "models": ["seed_ffnn"], "repeats": 1}
     sweep |= {"parallel": ["data"], "keras_backends": ["tensorflow"], "keras_modes": ["graph"]}
     cfg = load(None, {"sweep": sweep}, ["test"])
-    return [t for t in plan(cfg, gpus_seen(monkeypatch, visible), 2) if not t.skip]
+    return [t for t in plan(cfg, gpus_seen(monkeypatch, visible, lib), 2) if not t.skip]
 
 
 def test_a_keras_data_parallel_process_drives_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,3 +228,16 @@ def test_the_trials_child_meters_and_samples_every_gpu(
     path.write_text(json.dumps(dataclasses.replace(trial, monitor_interval_s=0.2).to_json()))
     assert child.run(str(path), str(tmp_path / "events.jsonl"), 0.0) == 1
     assert given == {"energy": (UUIDS[1], UUIDS[3]), "sampler": (UUIDS[1], UUIDS[3])}
+
+
+def test_torch_ranks_on_mig_slices_of_one_board_count_its_energy_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two ranks on slices of board 0, one on the whole H100 (board 1): board 0's counter,
+    which both of its ranks read, counts once."""
+    (trial,) = data_trials(monkeypatch, "GPU-m1g,GPU-hhhh", "torch", mig_lib())
+    assert trial.rank_gpus == ((0, "MIG-aaaa-0001"), (0, "MIG-bbbb-0002"), (1, "GPU-hhhh"))
+    epochs = [{"event": "epoch", "epoch": 1, "energy_cpu_j": 1.0, "energy_gpu_j": g}
+              for g in (30.0, 31.0, 50.0)]  # fmt: skip
+    merged = merged_events(trial, [[e] for e in epochs])[0]
+    assert merged["energy_gpu_j"] == 30.0 + 50.0 and merged["energy_j"] == 81.0
