@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.tables import AnalysisError
 from bench.contract.commits import missing_rows
+from bench.contract.headline import REQUIRED_SETUP_PHASES
 
 UNIQUE_KEYS = {
     "trials.csv": ("trial_id",),
@@ -80,13 +81,35 @@ def _finite(path: Path, frame: pd.DataFrame, non_negative: tuple[str, ...]) -> N
 def _complete(run_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
     trials = tables["trials.csv"]
     ok = trials[trials["status"] == "ok"]
-    wanted = tables["epochs.csv"]["trial_id"].isin(ok["trial_id"])
+    suspects = _incomplete(ok, tables["epochs.csv"], tables["phases.csv"])
+    if not suspects.any():
+        return
+    wanted = tables["epochs.csv"]["trial_id"].isin(ok["trial_id"][suspects])
     epochs = tables["epochs.csv"][wanted].groupby("trial_id")["epoch"].agg(list)
     phases = tables["phases.csv"].groupby("trial_id")["phase"].agg(list)
-    for position, (tid, planned) in enumerate(zip(ok["trial_id"], ok["epochs"], strict=True)):
+    for position in np.flatnonzero(suspects):
+        tid, planned = ok["trial_id"].iloc[position], ok["epochs"].iloc[position]
         lacks = missing_rows(int(planned), epochs.get(tid, []), phases.get(tid, []))
         if lacks:
             raise AnalysisError(
                 f"{run_dir / 'trials.csv'}: line {_line(ok, position)}: trial {tid!r} is `ok` but "
                 f"its rows are incomplete ({lacks}); bench run --resume {run_dir} runs it again."
             )
+
+
+def _incomplete(ok: pd.DataFrame, epochs: pd.DataFrame, phases: pd.DataFrame) -> np.ndarray:
+    """Per ok trial, whether its rows may be incomplete: not exactly one row for each epoch
+    1..E, or a required set-up phase missing (`missing_rows` then says what, for these few;
+    checked together here, since calling it for each of thousands of trials costs a second)."""
+    got = epochs[epochs["trial_id"].isin(ok["trial_id"])].groupby("trial_id")["epoch"]
+    counts = got.agg(["count", "nunique", "min", "max"]).reindex(ok["trial_id"])
+    planned = ok["epochs"].to_numpy(dtype=float)
+    exact = (
+        (counts["count"].to_numpy() == planned)
+        & (counts["nunique"].to_numpy() == planned)
+        & ((counts["min"].to_numpy() == 1) | (planned == 0))
+        & ((counts["max"].to_numpy() == planned) | (planned == 0))
+    )
+    has = set(zip(phases["trial_id"], phases["phase"], strict=True))
+    phased = [all((t, p) in has for p in REQUIRED_SETUP_PHASES) for t in ok["trial_id"]]
+    return ~(exact & np.array(phased, dtype=bool))

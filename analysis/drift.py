@@ -89,8 +89,16 @@ def theil_sen(y: np.ndarray) -> float:
     """The Theil–Sen slope of `y` against 0, 1, 2, …: the median of the slopes of all pairs,
     as `scipy.stats.theilslopes(y).slope` computes it without its interval (whose scipy call
     costs ~1 ms, paid once per configuration); NaN for fewer than two values."""
-    i, j = np.triu_indices(len(y), 1)
-    return stats.median((y[j] - y[i]) / (j - i))
+    i, j, gap = _pairs(len(y))
+    return stats.median((y[j] - y[i]) / gap)
+
+
+@functools.cache
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair i < j of n points, and j − i (numpy builds them in ~0.1 ms; the same few
+    lengths recur for every configuration)."""
+    i, j = np.triu_indices(n, 1)
+    return i, j, (j - i).astype(float)
 
 
 def relative_drift(series: np.ndarray) -> float:

@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from analysis.labels import order_devices
 from analysis.summary import SETTINGS
 
 MAX_BARS = 30  # bars per facet above which figures keep only the most common settings
@@ -160,3 +161,12 @@ def palette(labels: list[str]) -> dict[str, tuple[float, float, float]]:
     """A colour-blind-safe colour per label, stable for a given ordered list."""
     colours = sns.color_palette("colorblind", n_colors=max(len(labels), 1))
     return dict(zip(labels, colours, strict=False))
+
+
+KEYS = ["run_id", "trial_id"]  # a trial's rows, across runs
+
+
+def facet_order(frame: pd.DataFrame, models: list[str]) -> list[tuple[str, str]]:
+    """(model, device) facets in model order, CPU before GPUs."""
+    present = set(zip(frame["model"], frame["device"], strict=True))
+    return [(m, d) for m in models for d in order_devices(frame["device"]) if (m, d) in present]

@@ -24,12 +24,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from analysis import instability
+from analysis import forked, instability
 from analysis.findings import _listed
 from analysis.numbers import percent, seconds_interval
-from analysis.summary import CONFIG, trial_walls
+from analysis.summary import CONFIG, FORK_CONFIGS, trial_walls
 
 STEAL_PCT = 2.0
 OTHER_PCT = 20.0
@@ -123,6 +124,24 @@ def _separation(separation: float) -> str:
     return f"their means {separation:.1f} within-group SDs apart"
 
 
+def rule_verdicts(positions: list[np.ndarray], walls: list[np.ndarray]) -> list[tuple]:
+    """Both instability rules (`modes`, `disagreement`) for each configuration (its rows'
+    positions in `walls`); hundreds of configurations are cut into one chunk per CPU, each
+    run in a forked worker."""
+
+    def chunk(part: range) -> list[tuple]:
+        out = []
+        for i in part:
+            repeats = [walls[j] for j in positions[i]]
+            out.append((instability.modes(repeats), instability.disagreement(repeats)))
+        return out
+
+    if len(positions) < FORK_CONFIGS:
+        return chunk(range(len(positions)))
+    parts = forked.chunks(len(positions), forked.cpus())
+    return [pair for pairs in forked.fork_map(chunk, parts) for pair in pairs]
+
+
 def unstable_warnings(
     trials: pd.DataFrame, configs: pd.DataFrame, epochs: pd.DataFrame, cpus: dict[str, int]
 ) -> list[str]:
@@ -136,10 +155,9 @@ def unstable_warnings(
     positions = grouped.indices
     split, apart = [], []
     run_ids = ok["run_id"].to_numpy()
-    for key, label in zip(grouped.size().index, configs["label"], strict=True):
-        repeats = [walls[i] for i in positions[key]]
-        m = instability.modes(repeats)
-        d = instability.disagreement(repeats)
+    keys = list(grouped.size().index)
+    verdicts = rule_verdicts([positions[key] for key in keys], walls)
+    for key, label, (m, d) in zip(keys, configs["label"], verdicts, strict=True):
         if not (m is not None and m.multimodal) and not (d is not None and d.disagree):
             continue  # taking the rows costs more than both rules: only where a warning needs them
         rows = ok.iloc[positions[key]]

@@ -13,17 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
 
 from analysis import figkit
 from analysis.analyze import Analysis
+from analysis.figkit import KEYS, facet_order
 from analysis.labels import (
     device_key,
-    order_devices,
     order_models,
     order_variants,
     variant_key,
@@ -31,14 +30,6 @@ from analysis.labels import (
 from analysis.summary import CONFIG, setting_labels
 from bench.contract.headline import PHASE_LABELS, SETUP_PHASES
 from bench.contract.schema import PHASES
-
-KEYS = ["run_id", "trial_id"]
-
-
-def facet_order(frame: pd.DataFrame, models: list[str]) -> list[tuple[str, str]]:
-    """(model, device) facets in model order, CPU before GPUs."""
-    present = set(zip(frame["model"], frame["device"], strict=True))
-    return [(m, d) for m in models for d in order_devices(frame["device"]) if (m, d) in present]
 
 
 def bar_labels(frame: pd.DataFrame) -> pd.Series:
@@ -167,87 +158,6 @@ def fig_steady(a: Analysis) -> Figure | None:
     return fig
 
 
-def fig_epochs(a: Analysis) -> Figure | None:
-    """3. Wall time of every epoch: one line per ok trial, or — in a facet of more than
-    MAX_LINES trials — each configuration's median line and 10–90% band."""
-    ok = a.trials[a.trials["status"] == "ok"]
-    if ok.empty:
-        return None
-    ok = ok.assign(config=setting_labels(ok))
-    cols = [*KEYS, "model", "device", "variant", "config", "repeat"]
-    epochs = a.runs.epochs[[*KEYS, "epoch", "wall_s"]].merge(ok[cols], on=KEYS)
-    epochs = epochs.sort_values([*KEYS, "epoch"])
-    facets = facet_order(ok, order_models(a.trials))
-    variants = order_variants(ok["variant"])
-    colours = figkit.palette(order_variants(a.configs["variant"]))
-    parts = dict(tuple(epochs.groupby(["model", "device"], sort=False)))
-    with figkit.style():
-        fig, axes = figkit.grid(len(facets), 4.2, 2.6, ncols=3)
-        for ax, (model, device) in zip(axes, facets, strict=True):
-            sub = parts[(model, device)]
-            if sub["trial_id"].nunique() <= MAX_LINES:
-                _trial_lines(ax, sub, colours)
-            else:
-                _config_bands(ax, sub, colours)
-            figkit.maybe_log(ax, sub["wall_s"])
-            figkit.facet_title(ax, f"{model} on {device}")
-            ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_ylabel("epoch wall time (s)")
-        handles = [Line2D([], [], color=colours[v], label=v) for v in variants]
-        title = "Every epoch's wall time (epoch 1 includes its first step)"
-        figkit.finish(fig, title, handles, "framework / mode")
-    return fig
-
-
-MAX_LINES = 40
-
-
-def _trial_lines(ax, sub: pd.DataFrame, colours: dict) -> None:
-    for v, group in sub.groupby("variant"):
-        lines = [g[["epoch", "wall_s"]].to_numpy() for _, g in group.groupby(KEYS)]
-        ax.add_collection(LineCollection(lines, colors=[colours[v]], alpha=0.6, lw=1.2))
-        ax.scatter(group["epoch"], group["wall_s"], s=6, color=colours[v])
-    ax.autoscale()
-
-
-def _config_bands(ax, sub: pd.DataFrame, colours: dict) -> None:
-    """Per configuration: the median epoch time and its 10–90% band across repeats."""
-    wall = sub.pivot_table(index=["variant", "config", "epoch"], columns="repeat", values="wall_s")
-    q = row_quantiles(wall.to_numpy(), (0.1, 0.5, 0.9))
-    variant = wall.index.get_level_values(0).to_numpy()
-    config = wall.index.get_level_values(1).to_numpy()
-    x = wall.index.get_level_values(2).to_numpy(dtype=float)
-    same = (variant[1:] == variant[:-1]) & (config[1:] == config[:-1])
-    lines: dict[str, list] = {}
-    bands: dict[str, list] = {}
-    for seg in np.split(np.arange(len(x)), np.flatnonzero(~same) + 1):
-        v = variant[seg[0]]
-        lines.setdefault(v, []).append(np.column_stack([x[seg], q[seg, 1]]))
-        low, high = np.column_stack([x[seg], q[seg, 0]]), np.column_stack([x[seg], q[seg, 2]])
-        bands.setdefault(v, []).append(np.vstack([low, high[::-1]]))
-    for v in lines:
-        ax.add_collection(PolyCollection(bands[v], facecolors=[colours[v]], alpha=0.2, lw=0))
-        ax.add_collection(LineCollection(lines[v], colors=[colours[v]], lw=1.2))
-    ax.autoscale()
-
-
-def row_quantiles(arr: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Linear-interpolated quantiles of each row, ignoring NaN (vectorised nanquantile)."""
-    ordered = np.sort(arr, axis=1)  # NaN sort last
-    n = (~np.isnan(arr)).sum(axis=1)
-    rows = np.arange(len(arr))
-    out = np.full((len(arr), len(qs)), np.nan)
-    for j, q in enumerate(qs):
-        pos = np.clip(q * (n - 1), 0, None)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
-        frac = pos - lo
-        val = ordered[rows, lo] * (1 - frac) + ordered[rows, hi] * frac
-        out[:, j] = np.where(n > 0, val, np.nan)
-    return out
-
-
 def _title(title: str, note: str) -> str:
     return f"{title}\n{note}" if note else title
 
@@ -263,6 +173,7 @@ class FigureSpec:
 
 def figures() -> list[FigureSpec]:
     """The report's figures in order (imported lazily to keep the plot modules apart)."""
+    from analysis import plots_epochs as ep
     from analysis import plots_resources as res
     from analysis import plots_steps as steps
 
@@ -271,7 +182,7 @@ def figures() -> list[FigureSpec]:
             "first_epoch_phases", "First-epoch decomposition", fig_phases, CAPTIONS[0], NONE
         ),
         FigureSpec("steady_epoch", "Steady epoch time", fig_steady, CAPTIONS[1], NONE),
-        FigureSpec("epoch_wall_times", "Every epoch's wall time", fig_epochs, CAPTIONS[2], NONE),
+        FigureSpec("epoch_wall_times", "Every epoch's wall time", ep.fig_epochs, CAPTIONS[2], NONE),
         FigureSpec("peak_memory", "Peak memory by source", res.fig_memory, CAPTIONS[3], NO_MEM),
         FigureSpec(
             "throughput", "Throughput", res.fig_throughput, CAPTIONS[4], res.THROUGHPUT_ABSENT
@@ -294,8 +205,11 @@ CAPTIONS = (
     "for the median; lower is faster. The CI reaches 95% from 6 repeats; with fewer its "
     "confidence is lower (the Configurations table prints it: 75% with 3 repeats), and a "
     "single repeat has none.",
-    "Every epoch of every ok trial; epoch 1 stands out by the first-epoch overhead. Lines "
-    "that keep falling or rising after epoch 2 mean the run was not yet steady.",
+    "Every epoch of every ok trial, one facet per model × device (a facet of more than 40 "
+    "trials: each configuration's median and 10–90% band); epoch 1 stands out by the "
+    "first-epoch overhead. With more than 12 facets, one panel instead: each configuration's "
+    "median epoch time divided by its steady epoch, the thick lines the median per framework "
+    "/ mode. Lines that keep falling or rising after epoch 2 mean the run was not yet steady.",
     "Largest per-epoch memory peak of each configuration (median over ok repeats), by source: "
     "host resident set (VmHWM) and each device counter the framework reports.",
     "Samples per second of the steady epochs against batch size and input size, where swept.",

@@ -77,7 +77,8 @@ def quantile(values: object, q: float) -> float:
 
 def _array(values: object) -> np.ndarray:
     arr = np.asarray(values, dtype=float).ravel()
-    return arr[~np.isnan(arr)]
+    nan = np.isnan(arr)
+    return arr[~nan] if nan.any() else arr
 
 
 def median_ci(values: object, confidence: float = CONFIDENCE) -> Estimate:

@@ -36,8 +36,12 @@ QUICK_RUN = (
 )
 QUICK_TEST = (REPO / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
 GPU_INSTALL = (
-    "python3 -m venv .venv-gpu && .venv-gpu/bin/pip install -e '.[gpu,analysis]' && "
+    "python3 -m venv .venv-gpu && .venv-gpu/bin/pip install -e '.[gpu-torch,analysis]' && "
     ".venv-gpu/bin/python -m bench doctor --run"
+)
+GPU_TF_INSTALL = (
+    "python3 -m venv .venv-tf && .venv-tf/bin/pip install -e '.[gpu-tf,analysis]' && "
+    ".venv-tf/bin/python -m bench doctor --run"
 )
 DRY_RUN = "python -m bench run --dry-run"
 MODELS = "python -m bench models"
@@ -67,8 +71,10 @@ COMMANDS: dict[str, str] = {
     OWN_TABLE: "test_your_own_model: for real, the README's python block saved as my_cnn.py",
     OWN_RUN: "test_your_own_model: on the fake framework (--frameworks fake), --out a "
     "temporary folder",
-    GPU_INSTALL: "test_gpu_install: structural — the gpu and analysis extras exist, its own "
-    "venv, and `doctor --run` parses (no GPU here to run it on)",
+    GPU_INSTALL: "test_gpu_install: structural — the gpu-torch and analysis extras exist, its "
+    "own venv, and `doctor --run` parses (no GPU here to run it on)",
+    GPU_TF_INSTALL: "test_gpu_install: structural — as the gpu-torch line, with the gpu-tf "
+    "extra in another venv",
     DEVICES: "test_devices: for real; the CPU is listed",
 }
 FAKE_SWEEP = """[sweep]
@@ -140,7 +146,7 @@ def bench(command: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess:
 def extras(command: str) -> list[str]:
     """The extras of `pip install -e '.[A,B]'` in `command`, each checked to exist."""
     declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    names = re.search(r"pip install -e '\.\[([a-z,]+)\]'", command).group(1).split(",")
+    names = re.search(r"pip install -e '\.\[([a-z,-]+)\]'", command).group(1).split(",")
     assert set(names) <= set(declared["project"]["optional-dependencies"]), names
     return names
 
@@ -211,15 +217,28 @@ def test_your_own_model(tmp_path: Path) -> None:
     assert (only_run_dir(out) / "trials.csv").is_file()
 
 
-def test_gpu_install() -> None:
+@pytest.mark.parametrize(
+    ("command", "venv", "extra"),
+    [(GPU_INSTALL, ".venv-gpu", "gpu-torch"), (GPU_TF_INSTALL, ".venv-tf", "gpu-tf")],
+)
+def test_gpu_install(command: str, venv: str, extra: str) -> None:
     from bench.__main__ import parser
 
-    venv, install, doctor = GPU_INSTALL.split(" && ")
-    assert venv == "python3 -m venv .venv-gpu" and install.startswith(".venv-gpu/bin/pip ")
-    assert extras(install) == ["gpu", "analysis"]
+    made, install, doctor = command.split(" && ")
+    assert made == f"python3 -m venv {venv}" and install.startswith(f"{venv}/bin/pip ")
+    assert extras(install) == [extra, "analysis"]
     words = shlex.split(doctor)
-    assert words[:3] == [".venv-gpu/bin/python", "-m", "bench"]
+    assert words[:3] == [f"{venv}/bin/python", "-m", "bench"]
     assert parser(words[3:]).parse_args(words[3:]).run is True
+
+
+def test_the_cuda_12_torch_line_is_doctors() -> None:
+    """README, the GPU page and pyproject.toml give the very line `bench doctor` advises."""
+    from bench.hardware.install_advice import TORCH_CU126
+
+    for page in (README, REPO / "docs" / "frameworks.md", REPO / "pyproject.toml"):
+        text = " ".join(page.read_text(encoding="utf-8").replace("#", " ").split())
+        assert TORCH_CU126 in text, page
 
 
 def test_devices() -> None:

@@ -72,7 +72,7 @@ def test_cpu_only_torch_asked_for_a_gpu_names_the_cuda_install() -> None:
     assert facts["cuda"] is None and facts["gpus"] == []
     check = verdict("torch", "torch", facts, GPU, "12.4")
     assert check.status == FAIL
-    assert "CPU-only build" in check.detail and "pip install -e '.[gpu]'" in check.detail
+    assert "CPU-only build" in check.detail and "pip install -e '.[gpu-torch]'" in check.detail
     assert verdict("torch", "torch", facts, CPU, None).status == OK
 
 
@@ -87,13 +87,47 @@ def test_tensorflow_cpu_asked_for_a_gpu_names_tensorflow_and_cuda() -> None:
 
 def test_jax_without_gpu_platform_fails_on_a_gpu_with_the_cuda_extra() -> None:
     jax = SimpleNamespace(__version__="0.10.2", devices=lambda: [SimpleNamespace(platform="cpu")])
-    facts = jax_facts(jax)
+    facts = jax_facts(jax, plugins=[])
     check = verdict("keras", "jax", facts, GPU, "12.4")
-    assert check.status == FAIL and "jax[cuda12]" in check.detail
+    assert check.status == FAIL and "no GPU plugin" in check.detail
+    assert "pip install 'jax[cuda13]'" in check.detail and "'jax[cuda12]'" in check.detail
     gpu_jax = SimpleNamespace(
         __version__="0.10.2", devices=lambda: [SimpleNamespace(platform="gpu", device_kind="H100")]
     )
     assert verdict("keras", "jax", jax_facts(gpu_jax), GPU, "12.4").status == OK
+
+
+def test_jax_whose_plugin_failed_on_an_old_driver_says_which_driver_it_needs() -> None:
+    """Defect 7: a CUDA 13 plugin on a driver for CUDA 12.4 is not told to install jax[cuda12]
+    as if no plugin were there; it hears the driver it needs and JAX's own error."""
+    bridge = SimpleNamespace(_backend_errors={"cuda": "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH"})
+    jax = SimpleNamespace(
+        __version__="0.10.2",
+        devices=lambda: [SimpleNamespace(platform="cpu")],
+        _src=SimpleNamespace(xla_bridge=bridge),
+    )
+    facts = jax_facts(jax, plugins=["jax-cuda13-plugin"])
+    assert facts["backend_error"] == "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH"
+    check = verdict("keras", "jax", facts, GPU, "12.4")
+    assert check.status == FAIL and "no GPU plugin" not in check.detail
+    assert "jax-cuda13-plugin is installed but failed to load" in check.detail
+    assert "the driver supports CUDA 12.4, jax-cuda13-plugin needs CUDA 13 (driver ≥ 580)" in (
+        check.detail
+    )
+    assert check.detail.endswith("JAX said: CUDA_ERROR_SYSTEM_DRIVER_MISMATCH")
+    new_driver = verdict("keras", "jax", facts, GPU, "13.0")
+    assert "needs CUDA 13" not in new_driver.detail and "failed to load" in new_driver.detail
+
+
+def test_jax_whose_backend_raised_keeps_the_error_for_doctor() -> None:
+    def devices() -> list:
+        raise RuntimeError("Unable to initialize backend 'cuda': CUDA_ERROR_SYSTEM_DRIVER_MISMATCH")
+
+    facts = jax_facts(SimpleNamespace(__version__="0.10.2", devices=devices), ["jax-cuda13-plugin"])
+    assert facts["platforms"] == [] and "DRIVER_MISMATCH" in facts["backend_error"]
+    check = verdict("keras", "jax", facts, GPU, "12.4")
+    assert "JAX could not start its backends: jax-cuda13-plugin is installed" in check.detail
+    assert check.detail.endswith("CUDA_ERROR_SYSTEM_DRIVER_MISMATCH")
 
 
 @pytest.mark.parametrize(
@@ -176,6 +210,7 @@ def test_doctor_on_this_machine_reports_no_gpu_cleanly() -> None:
     lines = done.stdout.splitlines()
     assert any(line.startswith("info  GPUs") and "CPU only" in line for line in lines)
     assert any(line.startswith("info  GPUs") and "no GPU: " in line for line in lines)
+    assert any(line.startswith("info  install") and "no NVIDIA GPU" in line for line in lines)
     assert any(line.startswith("ok    torch ") and " cpu " in line for line in lines)
     assert any(line.startswith("ok    torch run") and "2 epochs ok" in line for line in lines)
 
@@ -186,11 +221,16 @@ def test_doctor_rejects_an_unknown_framework() -> None:
     assert "Did you mean 'torch'?" in done.stderr
 
 
-def test_gpu_extra_installs_cuda_builds_not_the_cpu_ones() -> None:
+def test_gpu_extras_split_what_cannot_share_a_venv() -> None:
+    """gpu-torch (a CUDA 13 torch) holds no TensorFlow: tensorflow[and-cuda]'s CUDA 12 wheels
+    install the same libnccl.so.2; gpu-tf holds no torch and no tensorflow-cpu."""
     project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
-    gpu = project["project"]["optional-dependencies"]["gpu"]
-    assert any(r.startswith("tensorflow[and-cuda]") for r in gpu)
-    assert not any(r.startswith("tensorflow-cpu") for r in gpu)
+    extras = project["project"]["optional-dependencies"]
+    assert "gpu" not in extras
+    assert "torch==2.13.0" in extras["gpu-torch"]
+    assert not any(r.startswith("tensorflow") for r in extras["gpu-torch"])
+    assert any(r.startswith("tensorflow[and-cuda]") for r in extras["gpu-tf"])
+    assert not any(r.startswith(("torch", "tensorflow-cpu")) for r in extras["gpu-tf"])
 
 
 # --- doctor's probes: side by side, each line as soon as its probe ends -------------------------

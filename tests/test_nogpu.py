@@ -62,7 +62,7 @@ def test_half_a_driver(changes: dict, why: str, fix: str) -> None:
 def test_a_cpu_only_torch() -> None:
     (reason,) = diagnose(facts(torch=fake_torch(cuda=None)))
     assert reason.why == "torch 2.13.0 is a CPU-only build (torch.version.cuda is None)"
-    assert "pip install -e '.[gpu]'" in reason.fix
+    assert "pip install -e '.[gpu-torch]'" in reason.fix and "whl/cu126" in reason.fix
 
 
 @pytest.mark.parametrize("value", ["", " ", "-1", "-1,0"])

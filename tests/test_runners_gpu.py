@@ -11,6 +11,7 @@ message, in `tests/test_gpu_truth_e2e.py`.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -156,8 +157,11 @@ def test_torch_runner_refuses_cuda_on_a_cpu_only_build() -> None:
         runner.init_device()
     assert str(caught.value) == (
         "asked for cuda:0, but this torch is a CPU-only build (torch.version.cuda is None); "
-        "install a CUDA build in a fresh venv: pip install -e '.[gpu]' (torch 2.13.0 from PyPI "
-        "on Linux x86_64 is a CUDA 12 build)"
+        "install a CUDA build in a venv of its own: pip install -e '.[gpu-torch]' (torch 2.13.0 "
+        "from PyPI on Linux x86_64 is a CUDA 13 build: driver ≥ 580, compute capability ≥ 7.5; "
+        "for an older driver or GPU run pip install torch==2.13.0 --index-url "
+        "https://download.pytorch.org/whl/cu126 first; the install line of `bench doctor` says "
+        "which fits)"
     )
 
 
@@ -312,7 +316,8 @@ def keras_runner(backend: str, framework: Any, tensor: Any, kind: str = "cuda") 
 def test_tf_cpu_only_build_is_a_clear_error() -> None:
     assert tf_device_error(fake_tf(), "cuda", "cuda:0") == (
         "asked for cuda:0, but TensorFlow sees no GPU: this TensorFlow 2.21.0 is a CPU-only build "
-        "(tensorflow-cpu); install tensorflow[and-cuda] in a fresh venv: pip install -e '.[gpu]'"
+        "(tensorflow-cpu); install tensorflow[and-cuda] in a venv of its own: pip install -e "
+        "'.[gpu-tf]'"
     )
     cuda_build = tf_device_error(fake_tf(cuda_build=True), "cuda", "cuda:0")
     assert "(built for CUDA 12.5.1) sees no GPU: its GPU libraries or the driver" in cuda_build
@@ -336,11 +341,63 @@ def test_keras_on_tensorflow_refuses_a_tensor_soft_placed_on_the_cpu() -> None:
 def test_jax_with_only_cpu_devices_is_a_clear_error() -> None:
     assert jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", []) == (
         "asked for cuda:0, but JAX sees only cpu devices: this jaxlib has no GPU plugin; "
-        "install a CUDA build: pip install 'jax[cuda12]' (or jax[cuda13])"
+        "install a CUDA build: pip install 'jax[cuda13]' (driver ≥ 580), or 'jax[cuda12]' with "
+        "a CUDA 12 stack (driver ≥ 525)"
     )
-    broken = jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", ["jax-cuda12-plugin"])
-    assert "although jax-cuda12-plugin is installed" in broken
     assert jax_device_error(fake_jax("gpu"), "cuda", "cuda:0", []) == ""
+
+
+def test_jax_with_a_plugin_that_failed_says_so_with_jaxs_error() -> None:
+    """A plugin installed but failed (an old driver) is not told to install a plugin: the error
+    JAX kept in `jax._src.xla_bridge._backend_errors` is quoted."""
+    jax = fake_jax("cpu")
+    jax._src = SimpleNamespace(
+        xla_bridge=SimpleNamespace(
+            _backend_errors={
+                "cuda": "INTERNAL: CUDA error: CUDA_ERROR_SYSTEM_DRIVER_MISMATCH\nmore"
+            }
+        )
+    )
+    broken = jax_device_error(jax, "cuda", "cuda:0", ["jax-cuda13-plugin"])
+    assert broken.startswith("asked for cuda:0, but JAX sees only cpu devices: jax-cuda13-plugin")
+    assert "installed but failed to load" in broken and "pip install" not in broken
+    assert broken.endswith("JAX said: INTERNAL: CUDA error: CUDA_ERROR_SYSTEM_DRIVER_MISMATCH more")
+    quiet = jax_device_error(fake_jax("cpu"), "cuda", "cuda:0", ["jax-cuda12-plugin"])
+    assert "jax-cuda12-plugin is installed but failed to load" in quiet
+    assert quiet.endswith("(the log says why)")
+
+
+def test_jax_plugin_whose_initialize_raised_is_quoted_from_jaxs_log() -> None:
+    """JAX logs a plugin whose `initialize()` raised ("Jax plugin configuration error") and
+    falls back to the CPU: the exception it logged is the reason given."""
+    jax = fake_jax("cpu")
+    cpu_only = jax.devices
+
+    def devices() -> list:
+        try:
+            raise RuntimeError("Unable to use CUDA because of the following issues:\ncuDNN 9.1")
+        except RuntimeError:
+            logging.getLogger("jax._src.xla_bridge").exception("Jax plugin configuration error")
+        return cpu_only()
+
+    jax.devices = devices
+    said = jax_device_error(jax, "cuda", "cuda:0", ["jax-cuda13-plugin"])
+    assert said.endswith(
+        "JAX said: RuntimeError: Unable to use CUDA because of the following issues: cuDNN 9.1"
+    )
+
+
+def test_jax_whose_gpu_backend_raised_names_the_error() -> None:
+    jax = fake_jax("cpu")
+
+    def devices() -> list:
+        raise RuntimeError("Unable to initialize backend 'cuda': INTERNAL: cuInit failed")
+
+    jax.devices = devices
+    assert jax_device_error(jax, "cuda", "cuda:0", ["jax-cuda13-plugin"]) == (
+        "asked for cuda:0, but JAX could not start its GPU backend (Unable to initialize "
+        "backend 'cuda': INTERNAL: cuInit failed)"
+    )
 
 
 def jax_array(platform: str) -> SimpleNamespace:

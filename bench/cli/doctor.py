@@ -102,6 +102,7 @@ def _host_checks(devices: list[Any]) -> tuple[list[Check], str | None, set[str]]
     """NVML, RAPL and the GPU inventory (or why there is none); the driver's CUDA version; the
     devices whose energy the hardware reports (the CPU where RAPL is readable, GPUs with NVML's
     energy counter)."""
+    from bench.hardware.doctor import install_checks
     from bench.hardware.nvml import Nvml
     from bench.trial.energy import RaplReader, package_domains
 
@@ -128,6 +129,7 @@ def _host_checks(devices: list[Any]) -> tuple[list[Check], str | None, set[str]]
 
         checks.append(Check("GPUs", "", INFO, "none found: CPU only"))
         checks += [Check("GPUs", "", INFO, f"no GPU: {reason}") for reason in reasons_here()]
+    checks += install_checks(gpus)  # which GPU extra fits; distributions that clash
     return checks, cuda, metered | ({"cpu"} if rapl else set())
 
 

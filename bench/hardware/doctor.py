@@ -16,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench.hardware.placement import GPU_BUILD
+from bench.hardware.install_advice import install_advice
+from bench.hardware.placement import GPU_BUILD, jax_no_gpu_reason
+from bench.hardware.venv import Distributions, overwrites
 
 OK, INFO, FAIL = "ok", "info", "FAIL"
 INSTALL = {
@@ -29,7 +31,6 @@ GPU_INSTALL = {
     "torch": f"this torch is a CPU-only build (torch.version.cuda is None); {GPU_BUILD['torch']}",
     "tensorflow": "this TensorFlow is a CPU-only build (tensorflow-cpu); "
     + GPU_BUILD["tensorflow"],
-    "jax": f"this JAX sees only the CPU; {GPU_BUILD['jax']}",
 }
 
 
@@ -109,6 +110,13 @@ def _gpu_verdict(
     where, gpus = device.name, facts.get("gpus", [])
     cuda, hip = facts.get("cuda"), facts.get("hip")
     if not gpus:
+        if library == "jax":
+            seen = ", ".join(facts.get("platforms") or [])
+            what = f"JAX sees only {seen} devices" if seen else "JAX could not start its backends"
+            reason = jax_no_gpu_reason(
+                facts.get("plugins", []), facts.get("backend_error", ""), driver
+            )
+            return Check(name, where, FAIL, f"{version}: {what}: {reason}")
         if cuda is None and hip is None:
             return Check(name, where, FAIL, f"{version}: {GPU_INSTALL[library]}")
         status, words = cuda_compatibility(cuda, driver)
@@ -154,3 +162,15 @@ def rapl_check(domains: int, readable: bool) -> Check:
             "energy, sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj (until reboot)",
         )
     return Check("RAPL", "", INFO, "no RAPL package domains (a VM or a non-x86 CPU): no CPU energy")
+
+
+def install_checks(
+    gpus: list[Any] | None, distributions: Distributions | None = None
+) -> list[Check]:
+    """Which GPU install fits this machine (from NVML's driver and compute capabilities: `gpus`
+    as `Nvml.gpus()` gives them, None without NVML), and each pair of distributions in this venv
+    that overwrite each other's files (a problem)."""
+    driver = gpus[0].driver_version if gpus else None
+    advice = install_advice(driver, [g.compute_capability for g in gpus or []])
+    checks = [Check("install", "", INFO, advice.text)]
+    return checks + [Check("venv", "", FAIL, said) for said in overwrites(distributions)]

@@ -20,12 +20,28 @@ What each framework exposes, from its sources:
   so only a tensor's `.device` string proves where work ran.
 - JAX: a GPU's `Device.platform` is "gpu" for CUDA and ROCm alike (jax/_src/xla_bridge.py maps
   the platforms "cuda" and "rocm" to the alias "gpu"); a jaxlib without a GPU plugin
-  (jax-cuda12-plugin, jax-cuda13-plugin, jax-rocm*) has only "cpu" devices.
+  (jax-cuda12-plugin, jax-cuda13-plugin, jax-rocm*) has only "cpu" devices. A plugin that is
+  installed but fails (often a driver older than its CUDA needs) fails in one of two places
+  (jax/_src/xla_bridge.py, jax_plugins/cuda/__init__.py): its `initialize()` raises — JAX logs
+  "Jax plugin configuration error" with the exception and goes on with the CPU — or the backend
+  it registered (`register_plugin`, `fail_quietly=False`) fails to start, and `jax.devices()`
+  raises "Unable to initialize backend 'cuda': …". A backend registered to fail quietly keeps
+  its error in `xla_bridge._backend_errors` (private; read where present).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from bench.hardware.install_advice import (
+    CUDA_DRIVER_MIN,
+    GPU_TF,
+    GPU_TORCH,
+    TORCH_CU126,
+    plugin_driver_gap,
+)
+from bench.hardware.venv import jax_gpu_plugins as jax_gpu_plugins  # the runners import it here
 
 #: `Device.platform` values of a JAX GPU (current JAX says "gpu"; the others are its aliases).
 JAX_GPU_PLATFORMS = ("gpu", "cuda", "rocm")
@@ -35,14 +51,20 @@ class PlacementError(RuntimeError):
     """The framework does not, or cannot, run on the device the trial names."""
 
 
-# How to get a GPU build of each library: the one wording of `bench doctor` and a trial's error.
+# How to get a GPU build of each library: the one wording of `bench doctor` and a trial's error
+# (`bench.hardware.install_advice` says which torch fits the machine).
 GPU_BUILD = {
     "torch": (
-        "install a CUDA build in a fresh venv: pip install -e '.[gpu]' (torch 2.13.0 from PyPI "
-        "on Linux x86_64 is a CUDA 12 build)"
+        f"install a CUDA build in a venv of its own: {GPU_TORCH} (torch 2.13.0 from PyPI on Linux "
+        f"x86_64 is a CUDA 13 build: driver ≥ {CUDA_DRIVER_MIN[13]}, compute capability ≥ 7.5; "
+        f"for an older driver or GPU run {TORCH_CU126} first; the install line of `bench "
+        "doctor` says which fits)"
     ),
-    "tensorflow": "install tensorflow[and-cuda] in a fresh venv: pip install -e '.[gpu]'",
-    "jax": "install a CUDA build: pip install 'jax[cuda12]' (or jax[cuda13])",
+    "tensorflow": f"install tensorflow[and-cuda] in a venv of its own: {GPU_TF}",
+    "jax": (
+        f"install a CUDA build: pip install 'jax[cuda13]' (driver ≥ {CUDA_DRIVER_MIN[13]}), or "
+        f"'jax[cuda12]' with a CUDA 12 stack (driver ≥ {CUDA_DRIVER_MIN[12]})"
+    ),
 }
 
 
@@ -135,12 +157,68 @@ def tf_device_error(tf: Any, kind: str, asked: str) -> str:
     )
 
 
-def jax_gpu_plugins() -> list[str]:
-    """The installed JAX GPU plugin distributions (jax-cuda12-plugin, jax-rocm7-pjrt, ...)."""
-    from importlib import metadata  # only here: importing it costs ~30 ms
+def _brief(text: str) -> str:
+    """An error on one line, at most 300 characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= 300 else flat[:299] + "…"
 
-    names = {(d.metadata["Name"] or "").lower().replace("_", "-") for d in metadata.distributions()}
-    return sorted(n for n in names if n.startswith(("jax-cuda", "jax-rocm")))
+
+def jax_backend_error(jax: Any) -> str:
+    """The error JAX kept for a GPU backend that failed quietly ("" if none)."""
+    bridge = getattr(getattr(jax, "_src", None), "xla_bridge", None)
+    errors = getattr(bridge, "_backend_errors", None)
+    if not isinstance(errors, dict):
+        return ""
+    return _brief(next((str(errors[p]) for p in ("cuda", "rocm") if errors.get(p)), ""))
+
+
+class _Noted(logging.Handler):
+    """Keeps what JAX's backend set-up logs at WARNING and above (an exception's own words)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.said: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        self.said.append(f"{type(error).__name__}: {error}" if error else record.getMessage())
+
+
+def jax_devices_and_error(jax: Any) -> tuple[list[Any] | None, str]:
+    """`jax.devices()` (None when it raised) and the error JAX met starting a GPU backend: the
+    one it raised; else the first one its set-up logged (a plugin whose `initialize()` raised
+    is logged and skipped); else the one it kept; "" if none."""
+    noted = _Noted()
+    logger = logging.getLogger("jax._src.xla_bridge")
+    logger.addHandler(noted)
+    try:
+        devices = list(jax.devices())
+    except RuntimeError as exc:  # a plugin's backend failed to start (JAX_PLATFORMS, or a plugin)
+        return None, _brief(str(exc))
+    finally:
+        logger.removeHandler(noted)
+    logged = next((_brief(t) for t in noted.said if t.strip()), "")
+    return devices, logged or jax_backend_error(jax)
+
+
+def jax_no_gpu_reason(plugins: list[str], error: str, driver_cuda: str | None) -> str:
+    """Why JAX has no GPU device: no GPU plugin installed (the install line), or a plugin that
+    failed to start (the driver it needs where `driver_cuda`, the driver's CUDA version, is
+    known; the error JAX kept). Shared by `bench doctor` and a trial's placement check."""
+    if not plugins:
+        return f"this jaxlib has no GPU plugin; {GPU_BUILD['jax']}"
+    names = ", ".join(plugins)
+    said = f"; JAX said: {error}" if error else " (the log says why)"
+    if gap := plugin_driver_gap(plugins, driver_cuda):
+        return (
+            f"{names} is installed but failed to load: {gap}; update the NVIDIA driver, or "
+            f"install 'jax[cuda12]' instead{said}"
+        )
+    tool = "rocm-smi" if all(p.startswith("jax-rocm") for p in plugins) else "nvidia-smi"
+    return (
+        f"{names} is installed but failed to load (often a driver older than the plugin needs; "
+        f"check {tool} and CUDA_VISIBLE_DEVICES){said}"
+    )
 
 
 def jax_device_error(jax: Any, kind: str, asked: str, plugins: list[str]) -> str:
@@ -150,24 +228,14 @@ def jax_device_error(jax: Any, kind: str, asked: str, plugins: list[str]) -> str
         return ""
     if kind != "cuda":
         return _only_torch(kind, asked, "JAX")
-    try:
-        platforms = sorted({d.platform for d in jax.devices()})
-    except RuntimeError as exc:  # e.g. JAX_PLATFORMS=cuda and the plugin failed
-        reason = (str(exc).strip().splitlines() or ["RuntimeError"])[0]
-        return f"asked for {asked}, but JAX could not start its GPU backend ({reason})"
+    devices, error = jax_devices_and_error(jax)
+    if devices is None:  # e.g. JAX_PLATFORMS=cuda, or a plugin whose backend failed to start
+        return f"asked for {asked}, but JAX could not start its GPU backend ({error})"
+    platforms = sorted({d.platform for d in devices})
     if any(p in JAX_GPU_PLATFORMS for p in platforms):
         return ""
-    seen = ", ".join(platforms)
-    if not plugins:
-        return (
-            f"asked for {asked}, but JAX sees only {seen} devices: this jaxlib has no GPU "
-            f"plugin; {GPU_BUILD['jax']}"
-        )
-    return (
-        f"asked for {asked}, but JAX sees only {seen} devices although {', '.join(plugins)} "
-        "is installed: the plugin could not reach a GPU (the log says why); check nvidia-smi "
-        "and CUDA_VISIBLE_DEVICES"
-    )
+    reason = jax_no_gpu_reason(plugins, error, None)
+    return f"asked for {asked}, but JAX sees only {', '.join(platforms)} devices: {reason}"
 
 
 def tf_tensor_kind(tensor: Any) -> str:

@@ -17,7 +17,8 @@ modules (a CPU-only build, a ROCm build). What each reads, from the frameworks' 
   `tf.sysconfig.get_build_info()` (`cuda_version`, `cudnn_version`; absent keys on CPU builds),
   `tf.config.list_physical_devices("GPU")` (tensorflow-metal's Apple GPU is listed there too).
 - JAX: `jax.devices()` — each device's `platform` is "cpu", "gpu" (CUDA and ROCm) or "METAL";
-  `device_kind` names the model.
+  `device_kind` names the model; with no GPU device, the GPU plugins installed and the error a
+  plugin failed with (`bench.hardware.placement`: one definition for doctor and trials).
 """
 
 from __future__ import annotations
@@ -88,9 +89,13 @@ def tensorflow_facts(tf: Any) -> dict[str, Any]:
     }
 
 
-def jax_facts(jax: Any) -> dict[str, Any]:
-    """The devices JAX's default backend gives (GPU builds: platform "gpu")."""
-    devices = _call(jax.devices, []) or []
+def jax_facts(jax: Any, plugins: list[str] | None = None) -> dict[str, Any]:
+    """The devices JAX's default backend gives (GPU builds: platform "gpu"), the GPU `plugins`
+    installed (read from this venv where None) and the error a GPU plugin failed with."""
+    from bench.hardware.placement import jax_devices_and_error, jax_gpu_plugins
+
+    found, error = _call(lambda: jax_devices_and_error(jax), ([], ""))
+    devices = found or []
     gpus = [
         {"index": i, "name": str(getattr(d, "device_kind", d)), "memory_bytes": 0}
         for i, d in enumerate(devices)
@@ -105,6 +110,8 @@ def jax_facts(jax: Any) -> dict[str, Any]:
         "gpus": gpus,
         "mps": "metal" in platforms,
         "platforms": platforms,
+        "plugins": jax_gpu_plugins() if plugins is None else plugins,
+        "backend_error": error,
     }
 
 

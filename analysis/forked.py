@@ -1,0 +1,72 @@
+"""Run independent pieces of an analysis in forked worker processes, where that is safe.
+
+Drawing a report's figures and the statistics of hundreds of configurations are independent
+pieces of CPU work; `fork_map` runs them in forked workers, at most one per CPU. A forked child
+inherits the data (the loaded runs, the analysis) without pickling it and sends back only its
+result. Fork is used only where it is safe: a platform with `fork`, more than one CPU, and no
+other thread in this process (forking a threaded process can deadlock; Python 3.12 warns about
+it). Otherwise the pieces run one by one in this process — the same results, since each piece
+is computed from the same data.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from bench.contract.lifetime import die_with_parent
+
+_SHARED: tuple[Callable[[Any], Any], Sequence[Any]] | None = None  # what a forked worker runs
+
+
+def cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Fork workers only on a platform that has fork, with a CPU to spare, from one thread."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and cpus() > 1
+        and threading.active_count() == 1
+    )
+
+
+def _run_shared(index: int) -> Any:
+    assert _SHARED is not None
+    fn, items = _SHARED
+    return fn(items[index])
+
+
+def fork_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """[fn(item) for item in items], in forked workers where `can_fork()` (results must pickle;
+    `fn` and `items` need not)."""
+    global _SHARED
+    if len(items) < 2 or not can_fork():
+        return [fn(item) for item in items]
+    _SHARED = (fn, items)
+    try:
+        context = multiprocessing.get_context("fork")
+        workers, parent = min(len(items), cpus()), os.getpid()
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=die_with_parent, initargs=(parent,)
+        ) as pool:  # a worker dies with this process, whatever kills it
+            return list(pool.map(_run_shared, range(len(items))))
+    finally:
+        _SHARED = None
+
+
+def chunks(count: int, parts: int) -> list[range]:
+    """range(count) cut into at most `parts` contiguous, near-equal, non-empty ranges."""
+    parts = min(parts, count)
+    if parts < 1:
+        return []
+    bounds = [count * k // parts for k in range(parts + 1)]
+    return [range(bounds[k], bounds[k + 1]) for k in range(parts)]
