@@ -120,19 +120,18 @@ def build_keras(ref: str, input_shape: tuple[int, ...], classes: int) -> Any:
     return model
 
 
-def train_flops(torch: Any, model: Any, input_shape: tuple[int, ...], device: Any) -> int | None:
+def train_flops(torch: Any, model: Any, input_shape: tuple[int, ...], device: Any) -> int:
     """Training FLOPs per sample of a torch model, as ``FlopCounterMode`` counts them (conv and
-    matmul only, forward and backward) on one step of a batch of 2 in training mode; None when
-    the model cannot be counted. Run it after training: the step changes the model's state."""
+    matmul only, forward and backward) on one step of a batch of 2 in training mode. Run it after
+    training (the step changes the model's state) on the plain module — not a
+    ``DistributedDataParallel`` wrapper, whose forward would start a collective. A model that
+    cannot be run raises; the caller records why (`bench.runners.torch`)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     h, w, c = input_shape
     counter = FlopCounterMode(display=False)
-    try:
-        with counter:
-            out = model(torch.randn(2, c, h, w, device=device))
-            out.float().sum().backward()
-    except Exception:  # a count is a bonus: the trial's timing stands without it
-        return None
+    with counter:
+        out = model(torch.randn(2, c, h, w, device=device))
+        out.float().sum().backward()
     model.zero_grad(set_to_none=True)
     return counter.get_total_flops() // 2

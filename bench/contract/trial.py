@@ -125,6 +125,17 @@ class Trial:
         return self.device_uuid or self.device_index
 
     @property
+    def gpu_keys(self) -> tuple[int | str, ...]:
+        """Every GPU this trial's process drives, as NVML finds them (`gpu_key`): a one-process
+        data-parallel trial's (Keras) N GPUs, else its one; () on the CPU."""
+        if self.device_kind != "cuda":
+            return ()
+        if self.rank_gpus and not self.launches_ranks:
+            return tuple(uuid or index for index, uuid in self.rank_gpus)
+        key = self.gpu_key
+        return () if key is None else (key,)
+
+    @property
     def launches_ranks(self) -> bool:
         """A data-parallel trial run as one process per rank (torch; the scripted fake). Keras
         trains data-parallel inside one process, over that process's devices."""

@@ -244,6 +244,30 @@ class Nvml:
         target = self._target(gpu)
         return target is not None and target.mig
 
+    def board_id(self, gpu: GpuKey) -> str | None:
+        """Which board `gpu` is on (a MIG slice: its board): the board's UUID, else its PCI bus
+        id; None when NVML names neither."""
+        target = self._target(gpu)
+        board = None if target is None else target.board
+        uuid = self._on(board, "nvmlDeviceGetUUID")
+        if uuid is not None:
+            return _text(uuid)
+        bus = getattr(self._on(board, "nvmlDeviceGetPciInfo"), "busId", None)
+        return None if bus is None else _text(bus)
+
+    def one_per_board(self, gpus: list[GpuKey]) -> list[GpuKey]:
+        """`gpus` less any whose board an earlier one is on: MIG slices of one board share its
+        energy counter and its board-level readings, which must be counted once. A GPU whose
+        board NVML cannot name counts as a board of its own."""
+        seen: set[str] = set()
+        kept = []
+        for gpu in gpus:
+            board = self.board_id(gpu) or f"unnamed board of {gpu}"
+            if board not in seen:
+                seen.add(board)
+                kept.append(gpu)
+        return kept
+
     def process_memory_bytes(self, gpu: GpuKey, pid: int) -> int | None:
         """GPU memory used by compute process `pid` on `gpu`; `None` if unknown or absent."""
         target = self._target(gpu)

@@ -20,7 +20,9 @@ comes after it). The trial's timeout and Ctrl-C stop every rank's process group.
 Results: rank 0's events are the trial's (its clock is the global one: its epochs end at the
 barrier every rank reaches); every rank's epochs come back as `rank_epoch` events for ranks.csv.
 Energy is counted once for the machine: CPU (RAPL, package-wide) from rank 0, GPU summed over
-the ranks' own GPUs.
+the ranks' own GPUs' boards (ranks on MIG slices of one board: its counter once). Device-memory
+peaks are the largest over the ranks (a per-GPU figure, as a Keras data-parallel trial records
+over its replicas' GPUs).
 """
 
 from __future__ import annotations
@@ -241,20 +243,27 @@ def _verdict(trial: Trial, ranks: list[_Rank], ended: str) -> tuple[str, int | N
 
 
 def merged_events(trial: Trial, per_rank: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Rank 0's events, its epochs' GPU energy summed over every rank's GPU, and each rank's
-    epochs as `rank_epoch` events (samples: the rank's own)."""
+    """Rank 0's events, its epochs' GPU energy summed over every rank's GPU and device-memory
+    peaks the largest over the ranks, and each rank's epochs as `rank_epoch` events (samples:
+    the rank's own)."""
     by_epoch: dict[int, list[dict[str, Any]]] = {}
+    boards: dict[int, list[int]] = {}  # each of those ranks' board (its NVML index)
     extra = []
     for r, events in enumerate(per_rank):
         for e in (e for e in events if e["event"] == "epoch"):
             by_epoch.setdefault(e["epoch"], []).append(e)
+            boards.setdefault(e["epoch"], []).append(
+                trial.rank_gpus[r][0] if r < len(trial.rank_gpus) else -1 - r
+            )
             fields = {k: e.get(k) for k in RANK_FIELDS}
             fields["samples"] = trial.rank_samples_per_epoch
             extra.append({"event": "rank_epoch", "rank": r, **fields})
-    events = [
-        machine_energy(e, by_epoch[e["epoch"]]) if e["event"] == "epoch" else e
-        for e in (per_rank[0] if per_rank else [])
-    ]
+
+    def machine(e: dict[str, Any]) -> dict[str, Any]:
+        ranks = by_epoch[e["epoch"]]
+        return largest_device_peaks(machine_energy(e, ranks, boards[e["epoch"]]), ranks)
+
+    events = [machine(e) if e["event"] == "epoch" else e for e in (per_rank[0] if per_rank else [])]
     return events + extra
 
 
@@ -271,12 +280,36 @@ RANK_FIELDS = (
 )
 
 
-def machine_energy(first: dict[str, Any], ranks: list[dict[str, Any]]) -> dict[str, Any]:
+def machine_energy(
+    first: dict[str, Any], ranks: list[dict[str, Any]], boards: list[int] | None = None
+) -> dict[str, Any]:
     """Rank 0's epoch event with the GPU energy of every rank's GPU (when every rank measured
-    it) and the total counted once: rank 0's CPU (package-wide) + the GPUs."""
+    it) and the total counted once: rank 0's CPU (package-wide) + the GPUs. `boards` names each
+    rank's board: ranks on MIG slices of one board read its one counter, which counts once."""
     gpu = [e.get("energy_gpu_j") for e in ranks]
     if len(ranks) < 2 or any(g is None for g in gpu):
         return first
-    total_gpu = sum(gpu)
+    board_of = boards if boards is not None else list(range(len(ranks)))
+    once = {b: g for b, g in reversed(list(zip(board_of, gpu, strict=True)))}  # the first rank's
+    total_gpu = sum(once.values())
     cpu = first.get("energy_cpu_j")
     return first | {"energy_gpu_j": total_gpu, "energy_j": total_gpu + (cpu or 0.0)}
+
+
+def largest_device_peaks(first: dict[str, Any], ranks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rank 0's epoch event with each device-memory source's peak (`peak_device_bytes`, and
+    memory.csv's sources other than the host's) the largest over the ranks where every rank
+    has it: a per-GPU figure, as a Keras data-parallel trial records over its replicas' GPUs.
+    Host memory stays rank 0's (one process of N); ranks.csv keeps every rank's."""
+    if len(ranks) < 2:
+        return first
+    memory = dict(first.get("memory") or {})
+    for source in [s for s in memory if not s.startswith("host_")]:
+        values = [(e.get("memory") or {}).get(source) for e in ranks]
+        if all(v is not None for v in values):
+            memory[source] = max(values)
+    primary = first.get("device_mem_source") or ""
+    return first | {
+        "memory": memory,
+        "peak_device_bytes": memory.get(primary, first.get("peak_device_bytes")),
+    }

@@ -9,14 +9,17 @@ ended; on JAX and torch GPUs, whose dispatch runs ahead, it is when the host iss
 step — the steady intervals still average to the step time, but single steps are dispatch
 times (docs/method.md). The end of the first
 step is observed at the start of the second, after `sync()` has waited for step 1: on TensorFlow
-(and torch on the CPU) by fetching `optimizer.iterations` to the host (it is incremented at the
-end of every step); on JAX by blocking on the trainer's state, since during `fit` the variables
-do not hold it; on torch GPUs by synchronizing the device (see `keras_backends`).
+by `tf.test.experimental.sync_devices()`, which waits for every device (each replica's GPU
+under MirroredStrategy; older TF: fetching `optimizer.iterations`, incremented at the end of
+every step); on JAX by blocking on the trainer's state, since during `fit` the variables do not
+hold it; on torch GPUs by synchronizing the device; on torch's CPU by that fetch (see
+`keras_backends`).
 
 Device: `device_init` proves that the backend can use the trial's device and that Keras's first
-tensor lands there (`keras_backends.check_placement`), or the trial fails with a
-`PlacementError` saying why; `settings()` records each backend's precision flags (TF32) under
-the names `bench.hardware.mfu` reads. Before that, `keras_precision.apply` sets the trial's dtype
+tensor lands there (`keras_backends.check_placement`), and `build` that the model's weights did
+(`keras_backends.check_weights`), or the trial fails with a `PlacementError` saying why;
+`settings()` records each backend's precision flags (TF32) under the names `bench.hardware.mfu`
+reads. Before that, `keras_precision.apply` sets the trial's dtype
 policy (mixed_bfloat16 / mixed_float16 for bf16 / fp16), its TF32 and torch's autotune flags;
 the built model's logits are cast to float32 under a mixed policy, and fp16 trials train with a
 `LossScaleOptimizer` (see `bench.runners.keras_precision`).
@@ -143,6 +146,7 @@ class KerasRunner:
         else:
             model = keras_build.build(model_spec(trial), seed=trial.seed)
         self.model = precision.float32_output(self.keras, model)
+        backends.check_weights(trial.backend, self.model, trial.device_kind, trial.device)
         return keras_build.count_params(self.model)
 
     def compile(self) -> None:
@@ -188,8 +192,8 @@ class KerasRunner:
         }
 
     def sync(self) -> None:
-        """Wait for the device: its queue (torch on a GPU), the JAX trainer's state during
-        `fit`, else fetch a value that the latest device work wrote to the host."""
+        """Wait for the devices: their queues (TensorFlow, torch on a GPU), the JAX trainer's
+        state during `fit`, else fetch a value that the latest device work wrote to the host."""
         model = self.model
         if self.device_sync is not None:
             self.device_sync()

@@ -8,6 +8,9 @@ and a tensor Keras creates with its default placement (`keras.ops.zeros`, as its
 optimizer do) must land there: TensorFlow's `.device` string names a GPU, a JAX array's device
 platform is "gpu", a torch tensor's `.device.type` is the trial's kind (Keras on torch picks
 `KERAS_TORCH_DEVICE`, else "mps", else "cuda", else the CPU: keras/src/backend/torch/core.py).
+After `build` the model's first weight is checked the same way (`check_weights`: its backend
+value, a `tf.Variable` — under MirroredStrategy a mirrored one, whose `.device` is the primary
+replica's —, a JAX array, a torch parameter).
 
 Sync on JAX (`jax_sync`): during `fit` Keras's JAX trainer keeps the training state outside the
 model's variables. At the start of each epoch `_get_jax_state(..., purge_model_variables=True)`
@@ -17,7 +20,8 @@ dict of trainable, non-trainable, optimizer and metrics variable lists) and writ
 `optimizer.iterations.value` is therefore a placeholder, not step 1's result (and in Keras 3.15
 reading it fails: the variable's initializer is gone), so `jax.block_until_ready` on
 `model._jax_state` is what waits for the steps dispatched so far. On torch, the GPU's queue is
-waited for (`torch.cuda.synchronize()`, `torch.mps.synchronize()`).
+waited for (`torch.cuda.synchronize()`, `torch.mps.synchronize()`). On TensorFlow,
+`tf.test.experimental.sync_devices()` waits for every logical device (`tf_sync`).
 
 Memory on JAX GPUs: `Device.memory_stats()` gives `bytes_in_use` and `peak_bytes_in_use`, and
 JAX has no way to reset the peak (jax-ml/jax#8096; a `Device` has no reset method). So the
@@ -90,6 +94,26 @@ def check_placement(keras: Any, backend: str, module: Any, kind: str, asked: str
     require(placement_error(found, kind, asked, f"Keras's first tensor ({backend} backend)"))
 
 
+def check_weights(backend: str, model: Any, kind: str, asked: str) -> None:
+    """Prove that the built model's weights live on the trial's device, as the torch runner
+    checks its parameters: the first weight's backend value (`tf.Variable.device`, a JAX array's
+    devices, a torch parameter's `.device`); raise `PlacementError`. A model without weights
+    has nothing to check."""
+    if not model.weights:
+        return
+    found = tensor_kind(backend, model.weights[0].value)
+    require(placement_error(found, kind, asked, f"the model's weights ({backend} backend)"))
+
+
+def tf_sync(tf: Any) -> Any:
+    """`tf.test.experimental.sync_devices` (TensorFlow ≥ 2.12), or None on an older TF (the
+    runner then fetches a value to the host). It runs a `SyncDevice` op on every logical device
+    — each GPU of a MirroredStrategy, not GPU:0 alone — then waits for eager's own queue
+    (`context.async_wait`); on the CPU, whose ops run synchronously, that is a no-op. It must
+    be called eagerly, outside any `tf.function`, as the clock's callbacks are."""
+    return getattr(getattr(tf.test, "experimental", None), "sync_devices", None)
+
+
 def jax_sync(jax: Any, model: Any) -> bool:
     """Block until the training state Keras's JAX trainer holds during `fit` is computed; False
     when there is none (outside `fit`, or after `jax_state_sync`: the variables hold it)."""
@@ -101,7 +125,9 @@ def jax_sync(jax: Any, model: Any) -> bool:
 
 
 def device_sync(backend: str, module: Any, kind: str) -> Any:
-    """A function that waits for the device's queue, or None where a host fetch does."""
+    """A function that waits for the devices' queues, or None where a host fetch does."""
+    if backend == "tensorflow":
+        return tf_sync(module)
     if backend == "torch" and kind in ("cuda", "mps"):
         from bench.runners.torch_device import pick_sync
 
@@ -110,47 +136,57 @@ def device_sync(backend: str, module: Any, kind: str) -> Any:
 
 
 class TfGpuPeak:
-    """Per-epoch peak of TensorFlow's allocator on GPU:0 (`tf.config.experimental`)."""
+    """Per-epoch peak of TensorFlow's allocator on the process's GPUs (`tf.config.experimental`;
+    GPU:0 alone, or each MirroredStrategy replica's): the largest, a per-GPU figure."""
 
     source = "tf_get_memory_info_peak"
 
-    def __init__(self, tf: Any) -> None:
+    def __init__(self, tf: Any, devices: int = 1) -> None:
         self._tf = tf
+        self._names = [f"GPU:{i}" for i in range(devices)]
 
     def reset(self) -> None:
-        self._tf.config.experimental.reset_memory_stats("GPU:0")
+        for name in self._names:
+            self._tf.config.experimental.reset_memory_stats(name)
 
     def peak(self) -> int:
-        return int(self._tf.config.experimental.get_memory_info("GPU:0")["peak"])
+        info = self._tf.config.experimental.get_memory_info
+        return max(int(info(name)["peak"]) for name in self._names)
+
+
+def _largest(readings: list[int | None]) -> int | None:
+    """The largest reading; None if any device gave none (a figure of some GPUs is not all's)."""
+    return None if not readings or None in readings else max(r for r in readings if r is not None)
 
 
 class JaxPeakSinceStart:
-    """JAX's allocator peak on the trial's GPU since the process started (it cannot be reset)."""
+    """JAX's allocator peak since the process started (it cannot be reset), the largest over the
+    trial's GPUs (its first, or each `DataParallel` replica's)."""
 
     source = "jax_peak_bytes_in_use_since_start"
 
-    def __init__(self, jax: Any) -> None:
-        self._device = jax.devices()[0]
+    def __init__(self, jax: Any, devices: int = 1) -> None:
+        self._devices = jax.devices()[:devices]
 
     def reset(self) -> None:
         pass
 
     def peak(self) -> int | None:
-        stats = self._device.memory_stats() or {}
-        return stats.get("peak_bytes_in_use")
+        return _largest([(d.memory_stats() or {}).get("peak_bytes_in_use") for d in self._devices])
 
 
 class JaxInUseAtBounds:
-    """The larger of JAX's `bytes_in_use` at the epoch's start and end (a lower bound)."""
+    """The larger of JAX's `bytes_in_use` at the epoch's start and end (a lower bound), the
+    largest over the trial's GPUs."""
 
     source = "jax_bytes_in_use_at_bounds"
 
-    def __init__(self, jax: Any) -> None:
-        self._device = jax.devices()[0]
+    def __init__(self, jax: Any, devices: int = 1) -> None:
+        self._devices = jax.devices()[:devices]
         self._start: int | None = None
 
     def _read(self) -> int | None:
-        return (self._device.memory_stats() or {}).get("bytes_in_use")
+        return _largest([(d.memory_stats() or {}).get("bytes_in_use") for d in self._devices])
 
     def reset(self) -> None:
         self._start = self._read()
@@ -160,14 +196,15 @@ class JaxInUseAtBounds:
         return max(readings) if readings else None
 
 
-def device_peaks(backend: str, module: Any, kind: str) -> list[Any]:
-    """The device-memory probes of Keras on `backend` for a trial's device kind."""
+def device_peaks(backend: str, module: Any, kind: str, devices: int = 1) -> list[Any]:
+    """The device-memory probes of Keras on `backend` for a trial's device kind, over its
+    `devices` GPUs (a data-parallel trial's replicas): each the largest per-GPU figure."""
     if kind == "cpu":
         return []
     if backend == "tensorflow":
-        return [TfGpuPeak(module)]
+        return [TfGpuPeak(module, devices)]
     if backend == "jax":
-        return [JaxPeakSinceStart(module), JaxInUseAtBounds(module)]
+        return [JaxPeakSinceStart(module, devices), JaxInUseAtBounds(module, devices)]
     from bench.runners.torch_device import device_peaks as torch_peaks
 
     return torch_peaks(module, kind, module.device("cuda:0" if kind == "cuda" else kind))

@@ -26,6 +26,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
+from bench.runners import keras_backends as backends
 from bench.runners.keras import KerasRunner
 
 if TYPE_CHECKING:
@@ -89,6 +90,14 @@ class KerasDataRunner(KerasRunner):
 
     def fit_batch_size(self) -> int:
         return self.trial.global_batch_size
+
+    def device_peaks(self) -> list[Any]:
+        """Every replica's GPU: the largest per-GPU peak, as torch's data-parallel trials record
+        their ranks' largest."""
+        trial = self.trial
+        return backends.device_peaks(
+            trial.backend, self.framework, trial.device_kind, trial.world_size
+        )
 
     def fit(self, clock: TrainingClock) -> None:
         with self._scope():

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +158,7 @@ class TorchRunner:
         self.info: dict[str, Any] = {}
         self.logits_dtype = ""
         self.recipe: Any = None  # the optimizer recipe, built in compile()
+        self.flops: dict[str, int | None] = {}  # a native model's count, after training
 
     def import_framework(self) -> str:
         import torch
@@ -230,6 +232,7 @@ class TorchRunner:
                 clock.note(self._validation(epoch, correct))
         # What the first step's forward pass produced: bfloat16/float16 logits under autocast.
         clock.note({"event": "settings", "values": {"torch.logits_dtype": self.logits_dtype}})
+        self.count_flops(clock)
 
     def _batches(self) -> Iterator[tuple[Any, Any]]:
         """One epoch's (inputs, labels) batches on the device, from either pipeline."""
@@ -298,17 +301,32 @@ class TorchRunner:
         """steps.csv on a GPU: device events, no per-step sync (None: host timestamps)."""
         return step_timer(self.torch, self.trial.device_kind)
 
-    def stats(self) -> dict[str, float | int | None]:
-        """torch.compile's statistics; for a native model (no spec to count from) also its
-        training FLOPs per sample by FlopCounterMode, counted after training, on the
-        uncompiled model."""
-        out = dynamo_stats(self.torch) if self.trial.mode == "compile" else {}
-        if self.trial.definition == "native":
-            from models.native import train_flops
+    def flops_model(self) -> Any:
+        """The module whose FLOPs are counted: the uncompiled model (DDP: the wrapped module)."""
+        return self.model
 
-            shape = self.trial.input_shape
-            out["flops_per_sample"] = train_flops(self.torch, self.model, shape, self.device)
-        return out
+    def count_flops(self, clock: TrainingClock) -> None:
+        """A native model's (no spec to count from) training FLOPs per sample, by
+        FlopCounterMode on `flops_model()` after training, outside every timed interval. Where
+        they cannot be counted, the traceback goes to the trial's log and settings.csv's
+        `model.flops_error` says why; `flops_per_sample` stays empty."""
+        if self.trial.definition != "native":
+            return
+        from models.native import train_flops
+
+        shape, model = self.trial.input_shape, self.flops_model()
+        try:
+            self.flops = {"flops_per_sample": train_flops(self.torch, model, shape, self.device)}
+        except Exception as exc:  # the timing stands without the count: say why it is missing
+            traceback.print_exc()
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            self.flops = {"flops_per_sample": None}
+            clock.note({"event": "settings", "values": {"model.flops_error": why}})
+
+    def stats(self) -> dict[str, float | int | None]:
+        """torch.compile's statistics, and a native model's FLOPs (`count_flops`)."""
+        out = dynamo_stats(self.torch) if self.trial.mode == "compile" else {}
+        return out | self.flops
 
     def settings(self) -> dict[str, str]:
         torch = self.torch

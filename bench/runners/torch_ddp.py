@@ -85,8 +85,13 @@ class TorchDDPRunner(TorchRunner):
     def wrap(self) -> None:
         self.model = wrap_model(self.torch, self.model, self.device)
 
+    def flops_model(self) -> Any:
+        """DDP's own module: its forward and backward start no collective (a backward DDP's
+        forward did not prepare leaves the reducer's hooks idle), so ranks cannot hang here."""
+        return self.model.module
+
     def fit(self, clock: TrainingClock) -> None:
-        super().fit(clock)
+        super().fit(clock)  # counts a native model's FLOPs while the process group still exists
         self.dist.destroy_process_group()
 
     def settings(self) -> dict[str, str]:

@@ -60,16 +60,18 @@ def run(trial_path: str, events_path: str, spawn_t: float) -> int:
     trial = Trial.from_json(json.loads(Path(trial_path).read_text()))
     runner = make_runner(trial)
     virtual = runner.time_fn is not None
-    gpu = trial.gpu_key  # the UUID where NVML gave one: NVML's handle for exactly this GPU
-    nvml = Nvml.load() if gpu is not None else None
-    energy = EnergyMeter.detect(nvml, gpu)
+    # UUIDs where NVML gave them: NVML's handles for exactly this process's GPUs (a Keras
+    # data-parallel trial's every GPU: energy summed over their boards, readings combined).
+    gpus = trial.gpu_keys
+    nvml = Nvml.load() if gpus else None
+    energy = EnergyMeter.detect(nvml, gpus)
     sampler = None
     if trial.monitor_interval_s and not virtual:
         # A data-parallel rank's own tree is one rank: its noise probe counts the supervisor's
         # (every rank), so that the other ranks' CPU use is not "other processes".
         noise = NoiseProbe(os.getppid()) if trial.launches_ranks else None
         sampler = Sampler(
-            trial.monitor_interval_s, nvml, gpu, origin=spawn_t, on_tick=energy.poll, noise=noise
+            trial.monitor_interval_s, nvml, gpus, origin=spawn_t, on_tick=energy.poll, noise=noise
         )
         sampler.start()
     with open(events_path, "a", encoding="utf-8") as sink:

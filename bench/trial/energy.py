@@ -14,7 +14,9 @@ Volta and newer; a 64-bit counter that does not wrap in practice). NVML refreshe
 20-100 ms, so intervals much shorter than that are imprecise. The counter belongs to a board: on a
 MIG slice it counts the whole board, every slice's work included, and the source is named
 `nvml-board` instead of `nvml` (epochs.csv's `energy_source`) so that nobody reads it as the
-slice's own.
+slice's own. A process that drives several GPUs (a Keras data-parallel trial) is metered over
+all of them: the counters of their distinct boards, summed — each board once, however many of
+its MIG slices the process has — as a torch data-parallel trial sums its ranks' GPUs.
 
 `EnergyMeter` combines them: `begin()` … `end()` gives joules, or `None` — never 0 — when
 nothing could be measured. Readers are cheap (a few sysfs reads, one NVML call) but are best
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.hardware.nvml import Nvml
+from bench.trial.gpu_set import GpuKeys, gpu_list
 
 POWERCAP = Path("/sys/class/powercap")
 
@@ -119,30 +122,41 @@ class RaplReader:
 
 
 class NvmlEnergy:
-    """Joules used by GPU `gpu` (UUID or NVML index) since `start()`, from NVML's total-energy
-    counter; `source` is `nvml-board` when that counter is a MIG slice's whole board."""
+    """Joules used since `start()` by the boards of the GPUs `gpus` (UUIDs or NVML indices: one,
+    or all of a one-process data-parallel trial's), from NVML's total-energy counters, summed
+    over the distinct boards (`Nvml.one_per_board`: two MIG slices of one board count it once);
+    `source` is `nvml-board` when a counter is a MIG slice's whole board."""
 
-    def __init__(self, nvml: Nvml, gpu: int | str) -> None:
+    def __init__(self, nvml: Nvml, gpus: GpuKeys) -> None:
+        keys = gpu_list(gpus)
         self._nvml = nvml
-        self._gpu = gpu
-        self._start_mj: int | None = None
-        self.source = "nvml-board" if nvml.board_level(gpu) else "nvml"
+        self._boards = nvml.one_per_board(keys)
+        self._start_mj: list[int] | None = None
+        self.source = "nvml-board" if any(nvml.board_level(g) for g in keys) else "nvml"
+
+    def _counters(self) -> list[int] | None:
+        """Every board's counter now; None if there is none or one cannot be read."""
+        values = [self._nvml.total_energy_mj(board) for board in self._boards]
+        if not values or any(v is None for v in values):
+            return None
+        return [int(v) for v in values if v is not None]
 
     def available(self) -> bool:
-        """True if this GPU reports its energy counter (Volta and newer, recent drivers)."""
-        return self._nvml.total_energy_mj(self._gpu) is not None
+        """True if every board reports its energy counter (Volta and newer, recent drivers)."""
+        return self._counters() is not None
 
     def start(self) -> None:
-        self._start_mj = self._nvml.total_energy_mj(self._gpu)
+        self._start_mj = self._counters()
 
     def read(self) -> float | None:
-        """Joules since `start()`; None if either reading failed or the counter went back."""
+        """Joules since `start()` over every board; None if a reading failed or a counter went
+        back (a driver reload resets it): a sum with a board missing would be too low."""
         if self._start_mj is None:
             return None
-        now = self._nvml.total_energy_mj(self._gpu)
-        if now is None or now < self._start_mj:  # a driver reload resets the counter
+        now = self._counters()
+        if now is None or any(a < b for a, b in zip(now, self._start_mj, strict=True)):
             return None
-        return (now - self._start_mj) / 1000.0
+        return sum(a - b for a, b in zip(now, self._start_mj, strict=True)) / 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +181,12 @@ class EnergyMeter:
 
     @classmethod
     def detect(
-        cls, nvml: Nvml | None = None, gpu: int | str | None = None, root: Path = POWERCAP
+        cls, nvml: Nvml | None = None, gpu: GpuKeys | None = None, root: Path = POWERCAP
     ) -> EnergyMeter:
-        """A meter with every source readable here (possibly none: `end()` is then None)."""
+        """A meter with every source readable here (possibly none: `end()` is then None); `gpu`
+        is the trial's GPU, or every GPU of a one-process data-parallel trial."""
         rapl = RaplReader(root)
-        meter = NvmlEnergy(nvml, gpu) if nvml is not None and gpu is not None else None
+        meter = NvmlEnergy(nvml, gpu) if nvml is not None and gpu_list(gpu) else None
         return cls(
             rapl if rapl.available() else None,
             meter if meter is not None and meter.available() else None,

@@ -21,18 +21,19 @@ returns a meaningless 0.0 the first time; `start()` primes it, so the first row 
 `start()`) has `cpu_percent = None` and every later row covers the interval since the row before.
 
 GPU: NVML ignores `CUDA_VISIBLE_DEVICES`, so the sampler is given the trial's GPU as NVML knows
-it — its UUID (`Trial.gpu_key`; the NVML index only where NVML gave no UUID) — never the CUDA
-ordinal 0 the child sees. On a MIG slice, memory and process memory are the slice's own, and
-utilisation, power, clock, temperature and throttle reasons are the whole board's (trials.csv's
-`gpu_readings` says `board`). NVML per-process memory matches on the PID the driver reports;
-inside a container with its own PID namespace that may not be `os.getpid()`, and the column is
-then empty.
+it — its UUID (`Trial.gpu_keys`; the NVML index only where NVML gave no UUID) — never the CUDA
+ordinal 0 the child sees; a Keras data-parallel trial's process gets all of its GPUs, and each
+row then combines their readings (`bench.trial.gpu_set`). On a MIG slice, memory and process
+memory are the slice's own, and utilisation, power, clock, temperature and throttle reasons are
+the whole board's (trials.csv's `gpu_readings` says `board`). NVML per-process memory matches on
+the PID the driver reports; inside a container with its own PID namespace that may not be
+`os.getpid()`, and the column is then empty.
 
 Overhead: each tick is two small /proc reads for this process (statm, stat), the noise probe's
 reads (/proc/loadavg, /proc/stat, /proc/<pid>/stat of this process and of each live
 descendant, and one cpufreq file per CPU, at most 64; every 2 s a walk of the process tree's
-`task/*/children` files) and, on GPUs, about seven NVML calls (ctypes releases the GIL while the
-driver works). Measured on the 2-CPU development VM under load (no cpufreq, no children):
+`task/*/children` files) and, on GPUs, about seven NVML calls per GPU (ctypes releases the GIL
+while the driver works). Measured on the 2-CPU development VM under load (no cpufreq, no children):
 about 95 µs per tick, of which the noise probe is about 50 µs — under 0.05 % of a 0.2 s
 interval, most of it the kernel writing /proc text while the GIL is released (`os.read`); a
 host with cpufreq adds one small sysfs read per CPU (at most 64, a few µs each). It allocates a
@@ -53,6 +54,7 @@ from typing import Any
 import psutil
 
 from bench.hardware.nvml import Nvml
+from bench.trial.gpu_set import GpuKeys, gpu_list, several_gpus
 from bench.trial.noise import NoiseProbe
 
 DEFAULT_INTERVAL_S = 0.2
@@ -85,7 +87,7 @@ class Sampler:
         self,
         interval_s: float = DEFAULT_INTERVAL_S,
         nvml: Nvml | None = None,
-        gpu: int | str | None = None,
+        gpu: GpuKeys | None = None,
         pid: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         origin: float = 0.0,
@@ -98,9 +100,10 @@ class Sampler:
         self.interval_s = float(interval_s)
         self._pid = os.getpid() if pid is None else pid
         self._proc = psutil.Process(self._pid)
-        self._gpu = nvml is not None and gpu is not None
+        self._keys = gpu_list(gpu)
+        self._gpu = nvml is not None and bool(self._keys)
         self._nvml = nvml
-        self._key = gpu
+        self._boards = nvml.one_per_board(self._keys) if nvml is not None else []
         self._clock = clock
         self._origin = origin
         self._on_tick = on_tick
@@ -188,15 +191,15 @@ class Sampler:
         noise = self._noise.take()
         if not self._gpu:
             return (t_s, rss, cpu_pct, *_NO_GPU, *noise)
-        assert self._nvml is not None and self._key is not None
-        gpu = self._nvml.sample(self._key)
+        assert self._nvml is not None
+        gpu = several_gpus(self._nvml, self._keys, self._boards, self._pid)
         return (
             t_s,
             rss,
             cpu_pct,
             gpu["utilization_gpu_pct"],
             gpu["memory_used_bytes"],
-            self._nvml.process_memory_bytes(self._key, self._pid),
+            gpu["process_memory_bytes"],
             gpu["power_w"],
             gpu["sm_clock_mhz"],
             gpu["temperature_c"],
