@@ -14,8 +14,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from bench.contract.lifetime import die_with_parent
@@ -48,9 +49,32 @@ def _run_shared(index: int) -> Any:
 def fork_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """[fn(item) for item in items], in forked workers where `can_fork()` (results must pickle;
     `fn` and `items` need not)."""
+    with started(fn, items) as pending:
+        return pending.results()
+
+
+class Pending:
+    """Results being computed in forked workers (or, without them, computed when asked for)."""
+
+    def __init__(self, fn: Callable[[Any], Any], items: Sequence[Any], futures: list | None):
+        self._fn, self._items, self._futures = fn, items, futures
+
+    def results(self) -> list[Any]:
+        """Each item's result, in order (waits for the workers)."""
+        if self._futures is None:
+            return [self._fn(item) for item in self._items]
+        return [future.result() for future in self._futures]
+
+
+@contextmanager
+def started(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Pending]:
+    """Start fn(item) for every item in forked workers, first item first (put the longest
+    first: the workers take the next as they finish), and let this process do other work
+    until it asks for `results()`; the workers are gone when the block ends."""
     global _SHARED
     if len(items) < 2 or not can_fork():
-        return [fn(item) for item in items]
+        yield Pending(fn, items, None)
+        return
     _SHARED = (fn, items)
     try:
         context = multiprocessing.get_context("fork")
@@ -58,7 +82,8 @@ def fork_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=die_with_parent, initargs=(parent,)
         ) as pool:  # a worker dies with this process, whatever kills it
-            return list(pool.map(_run_shared, range(len(items))))
+            futures = [pool.submit(_run_shared, i) for i in range(len(items))]
+            yield Pending(fn, items, futures)
     finally:
         _SHARED = None
 

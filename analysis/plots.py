@@ -97,13 +97,14 @@ def fig_phases(a: Analysis) -> Figure | None:
     data, note = figkit.reference_subset(data, data["model"] + "|" + data["device"])
     data = data.assign(bar=bar_labels(data))
     facets = facet_order(data, order_models(a.trials))
-    most = max(((data["model"] == m) & (data["device"] == d)).sum() for m, d in facets)
+    parts = dict(tuple(data.groupby(["model", "device"], sort=False)))
+    most = max(len(parts[facet]) for facet in facets)
     colours = phase_colours()
     with figkit.style():
         left = figkit.label_room(data["bar"])
         fig, axes = figkit.grid(len(facets), 4.5, 0.3 + 0.3 * most, ncols=3, left=left)
         for ax, (model, device) in zip(axes, facets, strict=True):
-            sub = _sorted_bars(data[(data["model"] == model) & (data["device"] == device)])
+            sub = _sorted_bars(parts[(model, device)])
             y = np.arange(len(sub))
             widths = sub.reindex(columns=list(PHASES)).fillna(0).to_numpy()
             stacked_hbars(ax, y, widths, [colours[p] for p in PHASES])
@@ -169,6 +170,7 @@ class FigureSpec:
     draw: Callable[[Analysis], Figure | None]
     caption: str
     absent: str
+    cost: float = 1.0  # relative drawing time for a large sweep (drawn costliest first)
 
 
 def figures() -> list[FigureSpec]:
@@ -179,13 +181,13 @@ def figures() -> list[FigureSpec]:
 
     return [
         FigureSpec(
-            "first_epoch_phases", "First-epoch decomposition", fig_phases, CAPTIONS[0], NONE
+            "first_epoch_phases", "First-epoch decomposition", fig_phases, CAPTIONS[0], NONE, 3.0
         ),
-        FigureSpec("steady_epoch", "Steady epoch time", fig_steady, CAPTIONS[1], NONE),
+        FigureSpec("steady_epoch", "Steady epoch time", fig_steady, CAPTIONS[1], NONE, 1.6),
         FigureSpec("epoch_wall_times", "Every epoch's wall time", ep.fig_epochs, CAPTIONS[2], NONE),
         FigureSpec("peak_memory", "Peak memory by source", res.fig_memory, CAPTIONS[3], NO_MEM),
         FigureSpec(
-            "throughput", "Throughput", res.fig_throughput, CAPTIONS[4], res.THROUGHPUT_ABSENT
+            "throughput", "Throughput", res.fig_throughput, CAPTIONS[4], res.THROUGHPUT_ABSENT, 1.4
         ),
         FigureSpec("mfu", "Model FLOPs utilisation", res.fig_mfu, CAPTIONS[5], res.MFU_ABSENT),
         FigureSpec("epoch1_steps", "Epoch 1's steps", steps.fig_steps, steps.CAPTION, steps.ABSENT),

@@ -14,6 +14,7 @@ config; and how each number was computed. Numbers are written by `analysis.numbe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -37,8 +38,15 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> list[Path
     a = analyze(load_runs(run_dirs))
     out = Path(out_dir) if out_dir is not None else Path(run_dirs[0])
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    images, written = draw_figures(a, out)
-    blocks = build(a, images)
+    written: list[Path] = []
+    with render.drawing(a) as pngs:  # the figures are drawn while the tables are built
+
+        def figures() -> list[list[doc.Block]]:
+            images, paths = figure_blocks(pngs(), out)
+            written.extend(paths)
+            return images
+
+        blocks = build(a, figures)
     title = "bench report: " + ", ".join(a.runs.run_ids)
     md, page = out / "report.md", out / "report.html"
     md.write_text(doc.to_markdown(blocks), encoding="utf-8")
@@ -46,12 +54,11 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> list[Path
     return [md, page, *written]
 
 
-def draw_figures(a: Analysis, out: Path) -> tuple[list[list[doc.Block]], list[Path]]:
-    """Render every applicable figure to out/figures/NAME.png; each figure's blocks for the
-    report (its heading, then the image or why it was not drawn)."""
+def figure_blocks(pngs: list[bytes | None], out: Path) -> tuple[list[list[doc.Block]], list[Path]]:
+    """Write each drawn figure to out/figures/NAME.png; each figure's blocks for the report
+    (its heading, then the image or why it was not drawn)."""
     figures: list[list[doc.Block]] = []
     written = []
-    pngs = render.render_all(a)
     for n, (spec, png) in enumerate(zip(plots.figures(), pngs, strict=True), start=1):
         title = f"{n}. {spec.title}"
         if png is None:
@@ -65,13 +72,13 @@ def draw_figures(a: Analysis, out: Path) -> tuple[list[list[doc.Block]], list[Pa
     return figures, written
 
 
-def build(a: Analysis, figures: list[list[doc.Block]]) -> list[doc.Block]:
+def build(a: Analysis, figures: Callable[[], list[list[doc.Block]]]) -> list[doc.Block]:
     """The report's blocks: At a glance and the phases figure first (the first screen), then
-    warnings, tables, the other figures, trials, runs and method."""
+    warnings, tables, the other figures, trials, runs and method. `figures` is called last,
+    once every other block is built (the figures are being drawn meanwhile)."""
     n_ok = int((a.trials["status"] == "ok").sum())
     n_runs = len(a.runs.run_ids)
-    phases, *others = figures
-    blocks: list[doc.Block] = [
+    head: list[doc.Block] = [
         doc.Heading(1, "bench report: " + ", ".join(a.runs.run_ids)),
         doc.Para(
             f"{n_runs} run{'s' * (n_runs != 1)}, {len(a.trials)} trials ({n_ok} ok), "
@@ -79,7 +86,8 @@ def build(a: Analysis, figures: list[list[doc.Block]]) -> list[doc.Block]:
         ),
         doc.Heading(2, "At a glance"),
         *glance_blocks(a.configs),
-        *phases,
+    ]
+    tables: list[doc.Block] = [
         doc.Heading(2, "Warnings"),
         doc.Bullets(a.warnings) if a.warnings else doc.Para("None."),
         doc.Heading(2, "Configurations"),
@@ -90,8 +98,8 @@ def build(a: Analysis, figures: list[list[doc.Block]]) -> list[doc.Block]:
         doc.Heading(2, "Compile break-even"),
         break_even_block(a.break_even),
         *scaling.scaling_blocks(a),
-        doc.Heading(2, "Figures"),
-        *(block for figure in others for block in figure),
+    ]
+    tail: list[doc.Block] = [
         doc.Heading(2, "Trials"),
         trial_table(a.trials),
         *error_blocks(a.trials),
@@ -100,7 +108,15 @@ def build(a: Analysis, figures: list[list[doc.Block]]) -> list[doc.Block]:
         doc.Heading(2, "Method"),
         doc.Bullets(METHOD),
     ]
-    return blocks
+    phases, *others = figures()
+    return [
+        *head,
+        *phases,
+        *tables,
+        doc.Heading(2, "Figures"),
+        *(block for figure in others for block in figure),
+        *tail,
+    ]
 
 
 def config_table(configs: pd.DataFrame) -> doc.Table:
