@@ -13,7 +13,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from analysis import compare_stats as compare
-from analysis import compare_text, doc, figkit, fleet
+from analysis import compare_text, doc, figkit, fleet, forked
 from analysis.analyze import Analysis
 from analysis.numbers import ratio
 
@@ -38,19 +38,24 @@ def write(
     a: Analysis, table: pd.DataFrame, diffs: pd.DataFrame, out: Path, missing: dict[str, str]
 ) -> tuple[str, list[Path]]:
     """Write compare.md, compare.html, compare.csv and figures/compare_ratios.png; return
-    (text, files). `missing`: each run with nothing aligned with the baseline, and why."""
+    (text, files). `missing`: each run with nothing aligned with the baseline, and why. The
+    heatmap is drawn in a forked worker while this process builds the rest."""
     names = compare.run_labels(a.runs)
     base, others = names[a.runs.run_ids[0]], [names[r] for r in a.runs.run_ids[1:]]
+    written = [write_csv(table, out / "compare.csv")]
+    heat = [] if table.empty else [(table, column_names(a))]
+    with forked.started(heatmap_png, heat) as drawing:
+        rest = fleet.fleet_blocks(a)  # the machines side by side, absolute figures
+        rest += fingerprint_blocks(_named(diffs, names)) + unmatched_blocks(a)
+        aligned = [] if table.empty else [compare.doc_table(table), doc.Para(LEGEND)]
+        pngs = drawing.results()
     blocks: list[doc.Block] = [
         doc.Heading(1, f"bench compare: {', '.join(others)} against {base}"),
         doc.Para(f"Baseline {base}. **V{compare_text.verdict_line(table)[1:]}**."),
     ]
-    written = [write_csv(table, out / "compare.csv")]
     if missing:
         blocks += [doc.Heading(2, "Not compared"), doc.Bullets(_not_compared(missing))]
-    if not table.empty:
-        fig = heatmap(table, column_names(a))
-        png = figkit.png_bytes(fig)
+    for png in pngs:
         path = out / "figures" / "compare_ratios.png"
         path.write_bytes(png)
         written.append(path)
@@ -61,15 +66,18 @@ def write(
         blocks += [
             doc.Image("figures/compare_ratios.png", png, "ratio heatmap", caption),
             doc.Heading(2, "Aligned configurations"),
-            compare.doc_table(table),
-            doc.Para(LEGEND),
+            *aligned,
         ]
-    blocks += fleet.fleet_blocks(a)  # the machines side by side, absolute figures
-    blocks += fingerprint_blocks(_named(diffs, names)) + unmatched_blocks(a)
+    blocks += rest
     md, page = out / "compare.md", out / "compare.html"
     md.write_text(doc.to_markdown(blocks), encoding="utf-8")
     page.write_text(doc.to_html(f"bench compare against {base}", blocks), encoding="utf-8")
     return text(a, table, diffs, missing), [md, page, *written]
+
+
+def heatmap_png(job: tuple[pd.DataFrame, dict[str, str]]) -> bytes:
+    """The ratio heatmap of (table, column names) as PNG bytes."""
+    return figkit.png_bytes(heatmap(*job))
 
 
 def _named(diffs: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:

@@ -49,6 +49,8 @@ def _run_shared(index: int) -> Any:
 def fork_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """[fn(item) for item in items], in forked workers where `can_fork()` (results must pickle;
     `fn` and `items` need not)."""
+    if len(items) < 2:
+        return [fn(item) for item in items]
     with started(fn, items) as pending:
         return pending.results()
 
@@ -70,9 +72,10 @@ class Pending:
 def started(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Pending]:
     """Start fn(item) for every item in forked workers, first item first (put the longest
     first: the workers take the next as they finish), and let this process do other work
-    until it asks for `results()`; the workers are gone when the block ends."""
+    until it asks for `results()` (one item is worth a worker too: it runs beside this
+    process); the workers are gone when the block ends."""
     global _SHARED
-    if len(items) < 2 or not can_fork():
+    if not items or not can_fork():
         yield Pending(fn, items, None)
         return
     _SHARED = (fn, items)
