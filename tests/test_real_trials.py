@@ -13,6 +13,7 @@ import pytest
 from conftest import only_run_dir, read_csv, run_cli
 
 from bench.contract.schema import SINGLE_PHASES
+from bench.contract.steps import step_figures
 from models import flops, zoo
 
 FRAMEWORKS = [
@@ -85,7 +86,17 @@ def test_every_step_is_on_the_record(run_dir):
         epoch_1 = sum(float(s["wall_s"]) for s in mine if s["epoch"] == "1")
         assert epoch_1 == pytest.approx(float(t["first_epoch_s"]), rel=0.05)
         assert float(t["step_p50_s"]) <= float(t["step_p90_s"]) <= float(t["step_p99_s"])
-        assert float(t["step_overhead_s"]) > 0 and int(t["settle_steps"]) >= 1
+        # the trial's step figures are those of its own steps.csv rows (whether epoch 1 ran
+        # slower than the steady steps is timing, which this shared machine does not promise)
+        walls: dict[int, list[float]] = {}
+        for s in mine:
+            walls.setdefault(int(s["epoch"]), []).append(float(s["wall_s"]))
+        figures = step_figures(walls)
+        assert (
+            int(t["settle_steps"]) == figures["settle_steps"] and 0 <= figures["settle_steps"] <= 8
+        )
+        for name in ("step_p50_s", "step_p90_s", "step_overhead_s"):
+            assert float(t[name]) == pytest.approx(figures[name], rel=1e-6, abs=1e-6), name
 
 
 def test_framework_parameter_counts_equal_the_spec(run_dir):
