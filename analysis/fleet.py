@@ -100,13 +100,17 @@ def fleets(a: Analysis) -> list[Fleet]:
 
 def fleet_cells(ok: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     """One row per (aligned configuration, machine): the key, MACHINE and CELLS."""
-    rows = []
     by = [*key, MACHINE]
-    for values, group in ok.groupby(by, sort=False, dropna=False):
-        est = stats.median_ci(group["steady_epoch_s"])
-        first = group["first_epoch_s"].median()
+    grouped = ok.groupby(by, sort=False, dropna=False)
+    medians = grouped[["first_epoch_s", "energy_j"]].median()
+    samples = grouped["samples_per_epoch"].first()
+    rows = []
+    groups = grouped["steady_epoch_s"]  # the interval needs each group's values
+    aggregated = zip(medians.to_numpy(), samples.to_numpy(), strict=True)  # the same order
+    for (values, steady), ((first, energy), n_samples) in zip(groups, aggregated, strict=True):
+        est = stats.median_ci(steady.to_numpy())
         figures = [est.n, est.value, est.low, est.high, est.level, first - est.value]
-        figures += [group["samples_per_epoch"].iloc[0] / est.value, group["energy_j"].median()]
+        figures += [n_samples / est.value, energy]
         rows.append([*values, *figures])
     return pd.DataFrame(rows, columns=[*by, *CELLS])
 
