@@ -61,6 +61,7 @@ PRECISION_EFFECTS = {
     "bench/hardware/mfu.py",
     "bench/hardware/calibrate.py",
     "bench/hardware/peaks.py",
+    "bench/runners/acceptance_child.py",  # doctor --run measures the fp32 and tf32 switches
 }
 
 

@@ -120,7 +120,7 @@ def tf32_verdict(
     if m["tf32_error"] < TF32_MIN_ERROR:
         problems.append(
             f"TF32 not active: the tf32 matmul error {m['tf32_error']:.1e} against float64 is "
-            "fp32's (expected about 1e-3): bench's tf32 switch did not turn TF32 on"
+            "that of strict float32 (expected about 1e-3): bench's tf32 switch did not turn TF32 on"
         )
     if problems:
         return Result("TF32 truth", framework, device, FAIL, "; ".join(problems), numbers)
