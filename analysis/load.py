@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis import forked
 from analysis.checks import check_rows
 from analysis.tables import AnalysisError, read_table
 from bench.contract.commits import COMMIT_TABLE
@@ -57,15 +58,9 @@ def load_runs(run_dirs: Iterable[Path | str]) -> Runs:
         if run_dir.resolve() in seen:
             raise AnalysisError(f"{run_dir}: the same run folder was given twice.")
         seen.add(run_dir.resolve())
-        meta = read_meta(run_dir)
+    # several folders (a compare) are read side by side, in forked workers
+    for run_dir, (meta, tables) in zip(dirs, forked.fork_map(read_run, dirs), strict=True):
         run_id = str(meta["run_id"])
-        version = int(meta["schema_version"])
-        tables = {
-            name: read_table(run_dir / name, row_type, version) for name, row_type in TABLES.items()
-        }
-        tables = committed_rows(tables)
-        check_run(run_dir, run_id, tables)
-        check_rows(run_dir, tables)
         unique = _unique_id(run_id, metas)
         if unique != run_id:  # another folder, same id (runs started in the same second)
             tables = {name: frame.assign(run_id=unique) for name, frame in tables.items()}
@@ -82,6 +77,19 @@ def load_runs(run_dirs: Iterable[Path | str]) -> Runs:
         meta=metas,
         extra={name: frame for name, frame in joined.items() if name not in main},
     )
+
+
+def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """One run folder's run.json and tables (committed rows only), checked."""
+    meta = read_meta(run_dir)
+    version = int(meta["schema_version"])
+    tables = {
+        name: read_table(run_dir / name, row_type, version) for name, row_type in TABLES.items()
+    }
+    tables = committed_rows(tables)
+    check_run(run_dir, str(meta["run_id"]), tables)
+    check_rows(run_dir, tables)
+    return meta, tables
 
 
 def _unique_id(run_id: str, taken: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """`analysis.forked`: work cut into chunks and run in forked workers gives the results of running
-it in this process, in order; the per-configuration statistics do too."""
+it in this process, in order; the per-configuration statistics and reading several run
+folders do too."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import os
 
 import pandas as pd
 import pytest
-from test_analysis_support import fake_run
+from test_analysis_support import copy_run, fake_run
 
 from analysis import forked, noise, summary
 from analysis.analyze import analyze
 from analysis.load import load_runs
+from analysis.tables import AnalysisError
 
 
 @pytest.mark.parametrize(("count", "parts"), [(0, 2), (1, 2), (5, 2), (7, 3), (480, 2), (3, 8)])
@@ -57,3 +59,17 @@ def test_statistics_in_workers_equal_statistics_in_this_process(monkeypatch) -> 
     assert there.warnings == expected
     assert calls == [min(3, forked.cpus())] * 2  # statistics and instability rules, chunked
     pd.testing.assert_frame_equal(here.configs, there.configs)
+
+
+def test_runs_read_side_by_side_equal_runs_read_one_by_one(monkeypatch, tmp_path) -> None:
+    first = fake_run("forked-a", repeats=2)
+    second = copy_run(fake_run("forked-b", repeats=2, scale=1.5), tmp_path)
+    together = load_runs([first, second])
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    one_by_one = load_runs([first, second])
+    for name in ("trials", "phases", "epochs", "runs"):
+        pd.testing.assert_frame_equal(getattr(together, name), getattr(one_by_one, name))
+    monkeypatch.undo()
+    (second / "run.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(AnalysisError, match=r"run\.json: not valid JSON"):
+        load_runs([first, second])  # the worker's error, as the parent would have raised it
