@@ -98,3 +98,19 @@ def chunks(count: int, parts: int) -> list[range]:
         return []
     bounds = [count * k // parts for k in range(parts + 1)]
     return [range(bounds[k], bounds[k + 1]) for k in range(parts)]
+
+
+CHUNKED_FROM = 200  # fewer pieces of statistics take less than a worker's start (~0.1 s)
+
+
+def map_chunked(fn: Callable[[int], Any], count: int) -> list[Any]:
+    """[fn(i) for i in range(count)]; from CHUNKED_FROM on cut into one contiguous chunk per CPU,
+    each computed in a forked worker (a configuration's statistics cost about a millisecond:
+    one worker per configuration would cost more than it saves)."""
+    if count < CHUNKED_FROM:
+        return [fn(i) for i in range(count)]
+
+    def chunk(part: range) -> list[Any]:
+        return [fn(i) for i in part]
+
+    return [out for outs in fork_map(chunk, chunks(count, cpus())) for out in outs]

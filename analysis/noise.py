@@ -30,7 +30,7 @@ import pandas as pd
 from analysis import forked, instability
 from analysis.findings import _listed
 from analysis.numbers import percent, seconds_interval
-from analysis.summary import CONFIG, FORK_CONFIGS, trial_walls
+from analysis.summary import CONFIG, trial_walls
 
 STEAL_PCT = 2.0
 OTHER_PCT = 20.0
@@ -124,22 +124,9 @@ def _separation(separation: float) -> str:
     return f"their means {separation:.1f} within-group SDs apart"
 
 
-def rule_verdicts(positions: list[np.ndarray], walls: list[np.ndarray]) -> list[tuple]:
-    """Both instability rules (`modes`, `disagreement`) for each configuration (its rows'
-    positions in `walls`); hundreds of configurations are cut into one chunk per CPU, each
-    run in a forked worker."""
-
-    def chunk(part: range) -> list[tuple]:
-        out = []
-        for i in part:
-            repeats = [walls[j] for j in positions[i]]
-            out.append((instability.modes(repeats), instability.disagreement(repeats)))
-        return out
-
-    if len(positions) < FORK_CONFIGS:
-        return chunk(range(len(positions)))
-    parts = forked.chunks(len(positions), forked.cpus())
-    return [pair for pairs in forked.fork_map(chunk, parts) for pair in pairs]
+def _rules(repeats: list[np.ndarray]) -> tuple:
+    """Both instability rules (`modes`, `disagreement`) for one configuration's repeats."""
+    return instability.modes(repeats), instability.disagreement(repeats)
 
 
 def unstable_warnings(
@@ -156,7 +143,8 @@ def unstable_warnings(
     split, apart = [], []
     run_ids = ok["run_id"].to_numpy()
     keys = list(grouped.size().index)
-    verdicts = rule_verdicts([positions[key] for key in keys], walls)
+    members = [positions[key] for key in keys]  # each configuration's rows
+    verdicts = forked.map_chunked(lambda i: _rules([walls[j] for j in members[i]]), len(keys))
     for key, label, (m, d) in zip(keys, configs["label"], verdicts, strict=True):
         if not (m is not None and m.multimodal) and not (d is not None and d.disagree):
             continue  # taking the rows costs more than both rules: only where a warning needs them

@@ -189,7 +189,9 @@ def config_table(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     walls = trial_walls(ok, epochs)
     columns = {c: ok[c].to_numpy() for c in ("steady_epoch_s", "trial_id")}
     positions = [grouped.indices[key] for key in table.index]
-    extra = per_config_stats(positions, walls, columns)
+    extra = forked.map_chunked(
+        lambda i: _config_stats(positions[i], walls, columns), len(positions)
+    )
     extra_frame = pd.DataFrame(extra, index=table.index, columns=PER_CONFIG)
     table = pd.concat([table, extra_frame], axis=1).reset_index()
     figures = derived(
@@ -232,24 +234,6 @@ def trial_walls(ok: pd.DataFrame, epochs: pd.DataFrame) -> list[np.ndarray]:
         else {}
     )
     return [arrays.get(k, empty) for k in ok["run_id"] + "\x00" + ok["trial_id"]]
-
-
-def per_config_stats(
-    positions: list[np.ndarray], walls: list[np.ndarray], columns: dict
-) -> list[dict]:
-    """`_config_stats` of each configuration (its rows' positions); a sweep of hundreds of
-    configurations is cut into one chunk per CPU, each computed in a forked worker."""
-    if len(positions) < FORK_CONFIGS:
-        return [_config_stats(pos, walls, columns) for pos in positions]
-
-    def chunk(part: range) -> list[dict]:
-        return [_config_stats(positions[i], walls, columns) for i in part]
-
-    parts = forked.chunks(len(positions), forked.cpus())
-    return [row for rows in forked.fork_map(chunk, parts) for row in rows]
-
-
-FORK_CONFIGS = 200  # fewer configurations take less than a worker's start (~0.1 s)
 
 
 def _config_stats(pos: np.ndarray, walls: list[np.ndarray], columns: dict) -> dict:

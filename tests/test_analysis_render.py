@@ -22,9 +22,11 @@ def analysis():
 def test_forked_figures_are_the_sequential_figures(analysis, monkeypatch) -> None:
     if not forked.can_fork():
         pytest.skip("this platform or process cannot fork workers (no fork, one CPU, threads)")
-    in_workers = render.render_all(analysis)
+    with render.drawing(analysis) as pngs:
+        in_workers = pngs()
     monkeypatch.setattr(forked, "can_fork", lambda: False)
-    one_by_one = render.render_all(analysis)
+    with render.drawing(analysis) as pngs:
+        one_by_one = pngs()
     assert len(in_workers) == len(plots.figures())
     assert in_workers == one_by_one
     assert in_workers[0] is not None and in_workers[0].startswith(b"\x89PNG")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_analysis_support import copy_run, fake_run
 
-from analysis import forked, noise, summary
+from analysis import forked
 from analysis.analyze import analyze
 from analysis.load import load_runs
 from analysis.tables import AnalysisError
@@ -44,12 +44,10 @@ def test_fork_map_falls_back_to_this_process(monkeypatch) -> None:
 
 def test_statistics_in_workers_equal_statistics_in_this_process(monkeypatch) -> None:
     runs = load_runs([fake_run("forked", repeats=3, batch_sizes=(16, 32, 64))])
-    monkeypatch.setattr(summary, "FORK_CONFIGS", 10**9)
-    monkeypatch.setattr(noise, "FORK_CONFIGS", 10**9)
+    monkeypatch.setattr(forked, "CHUNKED_FROM", 10**9)
     here = analyze(runs)
     expected = here.warnings  # computed when first asked for
-    monkeypatch.setattr(summary, "FORK_CONFIGS", 2)
-    monkeypatch.setattr(noise, "FORK_CONFIGS", 2)
+    monkeypatch.setattr(forked, "CHUNKED_FROM", 2)
     calls = []
     real = forked.fork_map
     monkeypatch.setattr(

@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TextIO
 
 from analysis.numbers import mib, number, seconds
@@ -229,40 +227,15 @@ def doctor(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def tiny_trial(framework: str, backend: str, device: Any) -> Any:
-    """One short real trial: seed_cnn, 2 epochs of 4 steps of 32 synthetic images."""
-    from bench.core import config as config_mod
-    from bench.core.plan import plan
-    from bench.hardware.devices import default_threads
-
-    mode = "graph" if backend == "tensorflow" else "eager"
-    overrides = {
-        "sweep": {
-            "frameworks": [framework],
-            "keras_backends": [backend if framework == "keras" else "tensorflow"],
-            "keras_modes": [mode],
-            "models": ["seed_cnn"],
-            "devices": [device.name],
-            "batch_sizes": [32],
-        },
-        "train": {"epochs": 2, "samples": 128, "timeout_s": 300.0},
-    }
-    cfg = config_mod.load(None, overrides, ["doctor --run"])
-    return plan(cfg, [device], default_threads())[0]
-
-
 def run_check(framework: str, backend: str, device: Any, metered: bool) -> Check:
-    """Run `tiny_trial` through the local launcher; judge status, device memory and energy."""
-    from bench.core.rows import trial_rows
-    from bench.launchers.local import run_trial
-
-    trial = tiny_trial(framework, backend, device)
+    """Run a tiny real trial — seed_cnn, 2 epochs of 4 steps of 32 synthetic images, in eager
+    mode (Keras on TensorFlow: graph) — through the local launcher; judge its status, device
+    memory and energy."""
+    mode = "graph" if backend == "tensorflow" else "eager"
     name = f"{subject(framework, backend)} run"
-    with tempfile.TemporaryDirectory(prefix="bench-doctor-") as tmp:
-        outcome = run_trial(trial, Path(tmp) / "work", Path(tmp) / "trial.log")
-    if outcome.status != "ok":
-        return Check(name, device.name, FAIL, f"trial {outcome.status}: {outcome.error}")
-    rows = trial_rows("doctor", trial, "ok", 0, "", outcome.events, None)
+    rows = doctor_accept.run_rows((framework, backend), device, mode, 128, None, 300.0)
+    if isinstance(rows, str):  # why it did not end ok
+        return Check(name, device.name, FAIL, rows)
     row, epochs = rows["trials.csv"][0], rows["epochs.csv"]
     problems = []
     if device.kind != "cpu" and not row.peak_device_bytes:

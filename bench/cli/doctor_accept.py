@@ -89,7 +89,7 @@ def judge_child(framework: str, device: Any, numbers: dict[str, Any]) -> list[ac
     return results
 
 
-def trial(variant: Variant, device: Any, mode: str, samples: int) -> Any:
+def trial(variant: Variant, device: Any, mode: str, samples: int, timeout_s: float = 600.0) -> Any:
     """A short real trial of seed_cnn (2 epochs of `samples` synthetic images, batch 32)."""
     from bench.core import config as config_mod
     from bench.core.plan import plan
@@ -100,17 +100,24 @@ def trial(variant: Variant, device: Any, mode: str, samples: int) -> Any:
              "batch_sizes": [32], "torch_modes": [mode if framework == "torch" else "eager"],
              "keras_backends": [backend if framework == "keras" else "tensorflow"],
              "keras_modes": [mode if framework == "keras" else "graph"]}  # fmt: skip
-    train = {"epochs": 2, "samples": samples, "timeout_s": 600.0}
+    train = {"epochs": 2, "samples": samples, "timeout_s": timeout_s}
     cfg = config_mod.load(None, {"sweep": sweep, "train": train}, ["doctor --run"])
     return plan(cfg, [device], default_threads())[0]
 
 
-def run_rows(variant: Variant, device: Any, mode: str, samples: int, cache: Path | None) -> Any:
+def run_rows(
+    variant: Variant,
+    device: Any,
+    mode: str,
+    samples: int,
+    cache: Path | None,
+    timeout_s: float = 600.0,
+) -> Any:
     """Run `trial(...)` (on the `cache` folder where given); its table rows, or its error."""
     from bench.core.rows import trial_rows
     from bench.launchers.local import run_trial
 
-    planned = trial(variant, device, mode, samples)
+    planned = trial(variant, device, mode, samples, timeout_s)
     if planned.skip:
         return f"the trial was planned as skipped: {planned.skip}"
     with tempfile.TemporaryDirectory(prefix="bench-accept-") as tmp:

@@ -290,7 +290,9 @@ def machine_energy(
     if len(ranks) < 2 or any(g is None for g in gpu):
         return first
     board_of = boards if boards is not None else list(range(len(ranks)))
-    once = {b: g for b, g in reversed(list(zip(board_of, gpu, strict=True)))}  # the first rank's
+    once: dict[int, float] = {}  # each board's counter as its first rank read it
+    for board, joules in zip(board_of, gpu, strict=True):
+        once.setdefault(board, joules)
     total_gpu = sum(once.values())
     cpu = first.get("energy_cpu_j")
     return first | {"energy_gpu_j": total_gpu, "energy_j": total_gpu + (cpu or 0.0)}
